@@ -1,0 +1,93 @@
+"""Events from the HR system (custom source, default `hr.feed`). They never name a bundle, directory,
+running mode or tag: the policy decides those."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from autopilot.contracts.common import EmployeeId, Envelope, Label, StrictModel, Username
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,63}$")]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Shift(StrictModel):
+    """When a shift worker works, in the site's local time."""
+
+    timezone: str
+    days: list[Weekday] = Field(min_length=1, max_length=7)
+    start: dt.time
+    end: dt.time
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class EmployeeHired(StrictModel):
+    schema_version: Literal[1] = 1
+    employee_id: EmployeeId
+    username: Username
+    email: Email
+    given_name: PersonName
+    family_name: PersonName
+    department: Label
+    role: Label
+    site: Label
+    start_date: dt.date
+    end_date: dt.date | None = None
+    manager_id: EmployeeId | None = None
+    cost_center: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
+    shift: Shift | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> EmployeeHired:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class EmployeeDeparted(StrictModel):
+    schema_version: Literal[1] = 1
+    employee_id: EmployeeId
+    last_day: dt.date
+    reason: ShortText | None = None
+
+
+class EmployeeTransferred(StrictModel):
+    schema_version: Literal[1] = 1
+    employee_id: EmployeeId
+    department: Label
+    role: Label
+    site: Label
+    effective_date: dt.date
+    shift: Shift | None = None
+
+
+class EmployeeHiredEvent(Envelope):
+    detail_type: Literal["Employee Hired"] = Field(alias="detail-type")
+    detail: EmployeeHired
+
+
+class EmployeeDepartedEvent(Envelope):
+    detail_type: Literal["Employee Departed"] = Field(alias="detail-type")
+    detail: EmployeeDeparted
+
+
+class EmployeeTransferredEvent(Envelope):
+    detail_type: Literal["Employee Transferred"] = Field(alias="detail-type")
+    detail: EmployeeTransferred
+
+
+HrEvent = EmployeeHiredEvent | EmployeeDepartedEvent | EmployeeTransferredEvent

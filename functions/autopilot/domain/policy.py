@@ -1,0 +1,205 @@
+"""The policy document: which desk each employee gets, and the guard-rails of every automated action.
+Validated once at load; a bad policy is refused whole, with errors that name the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from autopilot.domain.errors import PolicyError
+
+RunningMode = Literal["AUTO_STOP", "ALWAYS_ON"]
+Compute = Literal[
+    "VALUE",
+    "STANDARD",
+    "PERFORMANCE",
+    "POWER",
+    "POWERPRO",
+    "GRAPHICS",
+    "GRAPHICSPRO",
+    "GENERALPURPOSE_4XLARGE",
+    "GENERALPURPOSE_8XLARGE",
+    "GRAPHICS_G4DN",
+    "GRAPHICSPRO_G4DN",
+]
+# Order of compute sizes, so a transfer knows whether it is an upsize (6 h rule) or a downsize (30 days).
+COMPUTE_RANK: dict[str, int] = {
+    "VALUE": 0,
+    "STANDARD": 1,
+    "PERFORMANCE": 2,
+    "POWER": 3,
+    "POWERPRO": 4,
+    "GENERALPURPOSE_4XLARGE": 5,
+    "GENERALPURPOSE_8XLARGE": 6,
+    "GRAPHICS": 7,
+    "GRAPHICS_G4DN": 7,
+    "GRAPHICSPRO": 8,
+    "GRAPHICSPRO_G4DN": 8,
+}
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(_Section):
+    directory: str = Field(min_length=1, description="Directory by DNS name or by id (d-…)")
+    timezone: str = "UTC"
+
+
+class Bundle(_Section):
+    name: str | None = None
+    id: str | None = Field(default=None, pattern=r"^wsb-[0-9a-z]{8,63}$")
+    monthly_price: float | None = Field(default=None, ge=0)
+    hourly_price: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _name_or_id(self) -> Bundle:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("give exactly one of name or id")
+        return self
+
+
+class Profile(_Section):
+    bundle: Name
+    compute: Compute | None = None
+    running_mode: RunningMode = "AUTO_STOP"
+    autostop_hours: int = Field(default=1, ge=1, le=48)
+    root_volume_gb: int | None = Field(default=None, ge=80)
+    user_volume_gb: int | None = Field(default=None, ge=10)
+    prewarm: bool = False
+
+
+class Match(_Section):
+    department: str | None = None
+    role: str | None = None
+    site: str | None = None
+
+
+class Rule(_Section):
+    match: Match = Field(default_factory=Match)
+    profile: Name
+
+
+class Onboarding(_Section):
+    lead_days: int = Field(default=2, ge=0, le=60)
+    welcome_email: bool = True
+    sender: str = "it-desk@example.com"
+    max_create_attempts: int = Field(default=5, ge=1, le=20)
+    client_download_url: str = "https://clients.amazonworkspaces.com/"
+
+
+class Offboarding(_Section):
+    retention_days: int = Field(default=30, ge=0, le=365)
+    max_departures_per_feed: int = Field(default=25, ge=1)
+    stop_at_local: dt.time = dt.time(23, 0)
+
+
+class Prewarm(_Section):
+    minutes_before_shift: int = Field(default=20, ge=0, le=240)
+    start_timeout_minutes: int = Field(default=15, ge=5, le=120)
+    holidays: list[dt.date] = Field(default_factory=list)
+    rebuild_failed_starts: bool = True
+
+
+class Systemic(_Section):
+    percent: float = Field(default=20, gt=0, le=100)
+    min_desks: int = Field(default=5, ge=1)
+
+
+class Remediation(_Section):
+    failures_to_act: int = Field(default=3, ge=1)
+    recheck_minutes: int = Field(default=15, ge=1, le=1440)
+    max_reboots_per_day: int = Field(default=2, ge=0)
+    rebuild: bool = True
+    restore: bool = False
+    cooldown_hours: int = Field(default=24, ge=1)
+    systemic: Systemic = Field(default_factory=Systemic)
+
+
+class Usage(_Section):
+    unused_days: int = Field(default=30, ge=1)
+
+
+class Policy(_Section):
+    version: Literal[1] = 1
+    dry_run: bool = False
+    sites: dict[Name, Site] = Field(min_length=1)
+    bundles: dict[Name, Bundle] = Field(min_length=1)
+    profiles: dict[Name, Profile] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1)
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+    offboarding: Offboarding = Field(default_factory=Offboarding)
+    prewarm: Prewarm = Field(default_factory=Prewarm)
+    remediation: Remediation = Field(default_factory=Remediation)
+    usage: Usage = Field(default_factory=Usage)
+    tags: dict[str, str] = Field(default_factory=lambda: {"ManagedBy": "workspaces-autopilot"})
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Policy:
+        errors = [
+            f"profiles.{name}.bundle: unknown bundle {profile.bundle!r}"
+            for name, profile in self.profiles.items()
+            if profile.bundle not in self.bundles
+        ]
+        errors += [
+            f"rules.{index}.profile: unknown profile {rule.profile!r}"
+            for index, rule in enumerate(self.rules)
+            if rule.profile not in self.profiles
+        ]
+        errors += [
+            f"rules.{index}.match.site: unknown site {rule.match.site!r}"
+            for index, rule in enumerate(self.rules)
+            if rule.match.site is not None and rule.match.site not in self.sites
+        ]
+        if self.rules[-1].match != Match():
+            errors.append("rules: the last rule must match everyone (a rule without `match`)")
+        if "ManagedBy" not in self.tags:
+            errors.append("tags.ManagedBy: required (IAM scopes every destructive action to it)")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def profile_for(self, *, department: str, role: str, site: str) -> tuple[str, Profile]:
+        """First matching rule wins; the last rule always matches."""
+        for rule in self.rules:
+            wanted = rule.match
+            if (
+                (wanted.department is None or wanted.department == department)
+                and (wanted.role is None or wanted.role == role)
+                and (wanted.site is None or wanted.site == site)
+            ):
+                return rule.profile, self.profiles[rule.profile]
+        raise AssertionError("unreachable: the last rule matches everyone")
+
+    @property
+    def managed_tag(self) -> tuple[str, str]:
+        return "ManagedBy", self.tags["ManagedBy"]
+
+
+def parse_policy(text: str, *, origin: str = "policy") -> Policy:
+    """Parse and validate a policy document (YAML or JSON). Raises PolicyError naming each bad key."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError([f"{origin}: not valid YAML: {exc}"]) from exc
+    if not isinstance(document, dict):
+        raise PolicyError([f"{origin}: the policy must be a mapping, got {type(document).__name__}"])
+    try:
+        return Policy.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyError(describe_validation_errors(exc)) from exc
+
+
+def describe_validation_errors(exc: ValidationError) -> list[str]:
+    """One line per error, led by the dotted key path (`profiles.agent.autostop_hours: …`)."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "(document)"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}: {message}")
+    return lines
