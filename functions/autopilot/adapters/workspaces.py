@@ -1,0 +1,278 @@
+"""The WorkSpaces API, at its batch limits: 25 desks a call (CreateWorkspaces, Start/Stop/Reboot/Terminate,
+DescribeWorkspaces pages, DescribeWorkspacesConnectionStatus), one a call for Rebuild. Per-item failures come
+back with HTTP 200 in FailedRequests; they are returned as typed results, never dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+BATCH = 25
+
+
+def chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class DeskSpec:
+    """What CreateWorkspaces needs for one desk; `key` ties the result back to the request (employee id)."""
+
+    key: str
+    directory_id: str
+    username: str
+    bundle_id: str
+    running_mode: str
+    autostop_minutes: int | None = None
+    compute: str | None = None
+    root_volume_gb: int | None = None
+    user_volume_gb: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def as_request(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {"RunningMode": self.running_mode}
+        if self.running_mode == "AUTO_STOP" and self.autostop_minutes:
+            properties["RunningModeAutoStopTimeoutInMinutes"] = self.autostop_minutes
+        if self.compute:
+            properties["ComputeTypeName"] = self.compute
+        if self.root_volume_gb:
+            properties["RootVolumeSizeGib"] = self.root_volume_gb
+        if self.user_volume_gb:
+            properties["UserVolumeSizeGib"] = self.user_volume_gb
+        return {
+            "DirectoryId": self.directory_id,
+            "UserName": self.username,
+            "BundleId": self.bundle_id,
+            "WorkspaceProperties": properties,
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())],
+        }
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    key: str  # workspace id, or the DeskSpec key for CreateWorkspaces
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    created: dict[str, str]  # request key -> workspace id
+    failed: list[ItemFailure]
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    workspace_id: str
+    directory_id: str
+    username: str
+    bundle_id: str
+    state: str
+    running_mode: str
+    autostop_minutes: int | None
+    compute: str | None
+
+    @classmethod
+    def from_api(cls, ws: dict[str, Any]) -> WorkspaceInfo:
+        properties = ws.get("WorkspaceProperties", {})
+        return cls(
+            workspace_id=ws["WorkspaceId"],
+            directory_id=ws["DirectoryId"],
+            username=ws.get("UserName", ""),
+            bundle_id=ws.get("BundleId", ""),
+            state=ws["State"],
+            running_mode=properties.get("RunningMode", "ALWAYS_ON"),
+            autostop_minutes=properties.get("RunningModeAutoStopTimeoutInMinutes"),
+            compute=properties.get("ComputeTypeName"),
+        )
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    workspace_id: str
+    state: str  # CONNECTED | DISCONNECTED | UNKNOWN
+    checked_at: dt.datetime | None
+    last_user_connection: dt.datetime | None
+
+
+class WorkSpacesError(Exception):
+    """A whole call was refused (not a per-item failure): carries the AWS error code."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+
+
+def _failures(response: dict[str, Any]) -> list[ItemFailure]:
+    return [
+        ItemFailure(f.get("WorkspaceId", ""), f.get("ErrorCode", "Unknown"), f.get("ErrorMessage", ""))
+        for f in response.get("FailedRequests", [])
+    ]
+
+
+class WorkSpaces:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    # --- reads ---------------------------------------------------------------------------------------
+    def find(self, directory_id: str, username: str) -> WorkspaceInfo | None:
+        """The desk of a user in a directory (at most one exists), for reconciliation before creating."""
+        response = self._client.describe_workspaces(DirectoryId=directory_id, UserName=username)
+        found = [WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", [])]
+        live = [ws for ws in found if ws.state not in ("TERMINATING", "TERMINATED")]
+        return live[0] if live else None
+
+    def describe(self, workspace_ids: Sequence[str]) -> list[WorkspaceInfo]:
+        found: list[WorkspaceInfo] = []
+        for chunk in chunks(list(workspace_ids)):
+            response = self._client.describe_workspaces(WorkspaceIds=list(chunk))
+            found += [WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", [])]
+        return found
+
+    def in_directory(self, directory_id: str) -> Iterator[WorkspaceInfo]:
+        """Every desk of a directory, in pages of 25."""
+        kwargs: dict[str, Any] = {"DirectoryId": directory_id, "Limit": BATCH}
+        while True:
+            response = self._client.describe_workspaces(**kwargs)
+            yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
+            token = response.get("NextToken")
+            if not token:
+                return
+            kwargs["NextToken"] = token
+
+    def connection_status(self, workspace_ids: Sequence[str]) -> dict[str, ConnectionInfo]:
+        statuses: dict[str, ConnectionInfo] = {}
+        for chunk in chunks(list(workspace_ids)):
+            response = self._client.describe_workspaces_connection_status(WorkspaceIds=list(chunk))
+            for status in response.get("WorkspacesConnectionStatus", []):
+                statuses[status["WorkspaceId"]] = ConnectionInfo(
+                    workspace_id=status["WorkspaceId"],
+                    state=status.get("ConnectionState", "UNKNOWN"),
+                    checked_at=status.get("ConnectionStateCheckTimestamp"),
+                    last_user_connection=status.get("LastKnownUserConnectionTimestamp"),
+                )
+        return statuses
+
+    def directories(self) -> dict[str, str]:
+        """Registered directories: DNS name -> directory id."""
+        names: dict[str, str] = {}
+        kwargs: dict[str, Any] = {}
+        while True:
+            response = self._client.describe_workspace_directories(**kwargs)
+            for directory in response.get("Directories", []):
+                names[directory.get("DirectoryName", directory["DirectoryId"])] = directory["DirectoryId"]
+            token = response.get("NextToken")
+            if not token:
+                return names
+            kwargs["NextToken"] = token
+
+    def bundles(self) -> dict[str, str]:
+        """Bundles of this account and AWS's public ones: name -> bundle id."""
+        names: dict[str, str] = {}
+        for owner in (None, "AMAZON"):
+            kwargs: dict[str, Any] = {"Owner": owner} if owner else {}
+            while True:
+                response = self._client.describe_workspace_bundles(**kwargs)
+                for bundle in response.get("Bundles", []):
+                    names.setdefault(bundle["Name"], bundle["BundleId"])
+                token = response.get("NextToken")
+                if not token:
+                    break
+                kwargs["NextToken"] = token
+        return names
+
+    # --- changes -------------------------------------------------------------------------------------
+    def create(self, specs: Sequence[DeskSpec]) -> CreateResult:
+        created: dict[str, str] = {}
+        failed: list[ItemFailure] = []
+        for chunk in chunks(list(specs)):
+            by_user = {(s.directory_id, s.username.lower()): s.key for s in chunk}
+            response = self._client.create_workspaces(Workspaces=[spec.as_request() for spec in chunk])
+            for pending in response.get("PendingRequests", []):
+                key = by_user[(pending["DirectoryId"], pending["UserName"].lower())]
+                created[key] = pending["WorkspaceId"]
+            for failure in response.get("FailedRequests", []):
+                request = failure.get("WorkspaceRequest", {})
+                key = by_user[(request.get("DirectoryId", ""), request.get("UserName", "").lower())]
+                failed.append(ItemFailure(key, failure.get("ErrorCode", "Unknown"), failure.get("ErrorMessage", "")))
+        return CreateResult(created, failed)
+
+    def start(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        return self._batch("start_workspaces", "StartWorkspaceRequests", workspace_ids)
+
+    def stop(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        return self._batch("stop_workspaces", "StopWorkspaceRequests", workspace_ids)
+
+    def reboot(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        return self._batch("reboot_workspaces", "RebootWorkspaceRequests", workspace_ids)
+
+    def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        return self._batch("terminate_workspaces", "TerminateWorkspaceRequests", workspace_ids)
+
+    def rebuild(self, workspace_id: str) -> ItemFailure | None:
+        """One desk per call, as the API requires."""
+        failures = self._batch("rebuild_workspaces", "RebuildWorkspaceRequests", [workspace_id], size=1)
+        return failures[0] if failures else None
+
+    def restore(self, workspace_id: str) -> None:
+        self._call("restore_workspace", WorkspaceId=workspace_id)
+
+    def modify(
+        self,
+        workspace_id: str,
+        *,
+        compute: str | None = None,
+        autostop_minutes: int | None = None,
+        running_mode: str | None = None,
+    ) -> None:
+        properties: dict[str, Any] = {}
+        if compute:
+            properties["ComputeTypeName"] = compute
+        if running_mode:
+            properties["RunningMode"] = running_mode
+        if autostop_minutes:
+            properties["RunningModeAutoStopTimeoutInMinutes"] = autostop_minutes
+        self._call("modify_workspace_properties", WorkspaceId=workspace_id, WorkspaceProperties=properties)
+
+    def migrate(self, workspace_id: str, bundle_id: str) -> str:
+        response = self._call("migrate_workspace", SourceWorkspaceId=workspace_id, BundleId=bundle_id)
+        return str(response["TargetWorkspaceId"])
+
+    def _batch(self, method: str, key: str, workspace_ids: Iterable[str], size: int = BATCH) -> list[ItemFailure]:
+        failures: list[ItemFailure] = []
+        for chunk in chunks(list(workspace_ids), size):
+            response = getattr(self._client, method)(**{key: [{"WorkspaceId": ws} for ws in chunk]})
+            failures += _failures(response)
+        return failures
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        """Single-desk operations refuse with an exception; translate the ones a caller can act on."""
+        try:
+            response: dict[str, Any] = getattr(self._client, method)(**kwargs)
+        except ClientError as exc:
+            error = exc.response["Error"]
+            if error["Code"] in _REFUSALS:
+                raise WorkSpacesError(method, error["Code"], error.get("Message", "")) from exc
+            raise
+        return response
+
+
+# Refusals that depend on the desk (its state, its recent changes), not on the service being unwell.
+_REFUSALS = frozenset(
+    {
+        "InvalidResourceStateException",
+        "OperationNotSupportedException",
+        "OperationInProgressException",
+        "ResourceNotFoundException",
+        "InvalidParameterValuesException",
+        "ResourceUnavailableException",
+        "UnsupportedWorkspaceConfigurationException",
+        "AccessDeniedException",
+    }
+)
