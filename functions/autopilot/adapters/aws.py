@@ -12,6 +12,7 @@ from botocore.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 _caches: list[Any] = []
+_resetters: list[Callable[[], None]] = []
 
 # 5 attempts in all: enough to ride out a throttling burst, bounded so a stuck call fails the invocation
 # (and the queue or Lambda retries it) instead of hanging.
@@ -25,10 +26,17 @@ def cached(function: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def on_reset(clear: Callable[[], None]) -> None:
+    """Register another cache to forget in reset_caches."""
+    _resetters.append(clear)
+
+
 def reset_caches() -> None:
     """Forget every client and composition root (the local cloud calls this when it builds a new world)."""
     for cache in _caches:
         cache.cache_clear()
+    for clear in _resetters:
+        clear()
 
 
 @cached

@@ -8,9 +8,19 @@ from importlib.resources import files
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+from autopilot.adapters.aws import cached, on_reset
 from autopilot.domain.policy import Policy, parse_policy
 
 MAX_AGE_SECONDS = 300
+
+
+on_reset(parameters.clear_caches)
+
+
+@cached
+def _parsed(text: str, origin: str) -> Policy:
+    """One Policy object per document text, so what is derived from it (resolved ids) can be cached too."""
+    return parse_policy(text, origin=origin)
 
 
 def packaged_policy_text() -> str:
@@ -24,5 +34,5 @@ def load_policy(parameter_name: str) -> Policy:
     except GetParameterError as exc:
         if "ParameterNotFound" not in str(exc):
             raise
-        return parse_policy(packaged_policy_text(), origin="packaged default policy")
-    return parse_policy(str(text), origin=f"ssm:{parameter_name}")
+        return _parsed(packaged_policy_text(), "packaged default policy")
+    return _parsed(str(text), f"ssm:{parameter_name}")
