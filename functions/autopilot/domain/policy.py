@@ -199,7 +199,11 @@ def describe_validation_errors(exc: ValidationError) -> list[str]:
     """One line per error, led by the dotted key path (`profiles.agent.autostop_hours: …`)."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or "(document)"
         message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:
+            # Cross-reference checks already lead each message with its key path.
+            lines += message.split("; ")
+            continue
+        path = ".".join(str(part) for part in error["loc"])
         lines.append(f"{path}: {message}")
     return lines

@@ -1,0 +1,16 @@
+"""moto resources built from template.yaml, so tests use the deployed key schemas, not hand-made copies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localcloud.template import load
+
+_TABLE_PROPERTIES = ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes")
+
+
+def create_table_from_template(dynamodb: Any, logical_id: str, name: str) -> Any:
+    """Create the table `logical_id` of template.yaml under `name` with a boto3 DynamoDB resource."""
+    properties = load()["Resources"][logical_id]["Properties"]
+    kwargs: dict[str, Any] = {key: properties[key] for key in _TABLE_PROPERTIES if key in properties}
+    return dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **kwargs)
