@@ -127,7 +127,7 @@ class AlarmStateChangeEvent(Envelope):
 
 
 # --- Recurring ticks (EventBridge Scheduler with an envelope-shaped Input) ------------------------------
-Task = Literal["fleet_watch", "prewarm", "unused_desks"]
+Task = Literal["fleet_watch", "prewarm", "unused_desks", "optimize_running_modes"]
 
 
 class Tick(StrictModel):

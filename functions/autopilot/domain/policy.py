@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from autopilot.domain.errors import PolicyError
+from autopilot.domain.running_mode_policy import Optimizer
 
 RunningMode = Literal["AUTO_STOP", "ALWAYS_ON"]
 Compute = Literal[
@@ -137,6 +138,7 @@ class Policy(_Section):
     prewarm: Prewarm = Field(default_factory=Prewarm)
     remediation: Remediation = Field(default_factory=Remediation)
     usage: Usage = Field(default_factory=Usage)
+    optimizer: Optimizer = Field(default_factory=Optimizer)
     tags: dict[str, str] = Field(default_factory=lambda: {"ManagedBy": "workspaces-autopilot"})
 
     @model_validator(mode="after")
