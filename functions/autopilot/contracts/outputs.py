@@ -150,6 +150,26 @@ class UnusedDesksFound(DomainEvent):
     desks: list[UnusedDesk]
 
 
+class RunningModesOptimised(DomainEvent):
+    """Summary of an optimiser run that changed (or, in dry run, would change) something, or closed a month."""
+
+    DETAIL_TYPE: ClassVar[str] = "Running Modes Optimised"
+    month: str
+    closed_month: str | None = None
+    dry_run: bool
+    desks: int = Field(ge=0)
+    to_always_on: int = Field(ge=0)
+    to_auto_stop: int = Field(ge=0)
+    changed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    deferred: int = Field(ge=0)
+    skipped: int = Field(ge=0)
+    estimated_monthly_saving: float
+    changed_workspace_ids: list[WorkspaceId] = Field(default_factory=list, max_length=100)
+    failed_workspace_ids: list[WorkspaceId] = Field(default_factory=list, max_length=100)
+    ran_at: dt.datetime
+
+
 OUTPUT_EVENTS: tuple[type[DomainEvent], ...] = (
     WorkSpaceStateChanged,
     WorkSpaceReady,
@@ -162,6 +182,7 @@ OUTPUT_EVENTS: tuple[type[DomainEvent], ...] = (
     FeedHeld,
     PolicyRejected,
     UnusedDesksFound,
+    RunningModesOptimised,
 )
 BY_DETAIL_TYPE: dict[str, type[DomainEvent]] = {model.DETAIL_TYPE: model for model in OUTPUT_EVENTS}
 

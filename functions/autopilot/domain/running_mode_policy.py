@@ -3,7 +3,11 @@ and back. Prices are public list prices per compute type; override them for your
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+MonthHours = Annotated[int, Field(ge=0, le=744)]
 
 
 class Price(BaseModel):
@@ -35,5 +39,20 @@ class Optimizer(BaseModel):
     enabled: bool = True
     # Off by default: decisions are computed and reported, nothing is changed until an operator opts in.
     dry_run: bool = True
+    # A desk carrying this tag key (any value) is reported but never switched.
     skip_tag: str = "AutopilotSkipOptimizer"
+    # A desk carrying this tag key (any value) is a standby desk: excluded, like the WorkSpaces standby pairs that
+    # DescribeWorkspaces reports (RelatedWorkspaces / StandbyWorkspacesProperties).
+    standby_tag: str = "AutopilotStandby"
     prices: dict[str, Price] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # Hours a month AWS runs (and bills) an AUTO_STOP desk of a directory for its maintenance window, keyed by the
+    # directory as the policy's sites name it (DNS name or d-… id). Added to every desk of that directory.
+    maintenance_hours: dict[str, MonthHours] = Field(default_factory=dict)
+    # AutoStop timeout for desks without a profile (no desk record), and the one assumed when estimating what an
+    # ALWAYS_ON desk would cost by the hour.
+    default_autostop_hours: int = Field(default=1, ge=1, le=48)
+    # Guard-rail: at most this many running-mode changes per run; the rest are reported and retried next run.
+    max_switches_per_run: int = Field(default=500, ge=0)
+
+    def price_for(self, compute: str | None) -> Price | None:
+        return self.prices.get(compute) if compute else None

@@ -1,0 +1,353 @@
+"""Pre-warmed shifts, and desks that fail to come back.
+
+Every 5 minutes `prewarm` looks at the desks of shift workers (READY desks whose profile pre-warms and whose
+HR data has a shift). A desk whose shift starts within `policy.prewarm.minutes_before_shift` (or started less
+than `GRACE` ago) on a working day that is not a policy holiday is started with StartWorkspaces, 25 a call:
+
+- AVAILABLE or STARTING (the user is already on it, or logging in), ADMIN_MAINTENANCE or MAINTENANCE: left
+  alone, and looked at again at the next tick of the window;
+- STOPPED: started, once per shift: a start record (`pk=PREWARM#<employee_id>`) keeps the shift's local date,
+  so the next ticks of the same window do nothing;
+- any other state (PENDING, STOPPING, UNHEALTHY, ERROR…): cannot be started; reported, retried next tick.
+
+A started desk that is not AVAILABLE `policy.prewarm.start_timeout_minutes` after the start and is stuck
+STARTING, ERROR, UNHEALTHY or IMPAIRED is rebuilt (RebuildWorkspaces, one a call) when `policy.remediation.rebuild` and
+`policy.prewarm.rebuild_failed_starts` allow it and no user is connected. On-call hears of it through a
+`Remediation Step` on incident `inc-start-<workspace_id>-<yyyymmdd>` (the shift's local date); an `Incident
+Escalated` follows when the rebuild is refused, not allowed, or the desk is still not AVAILABLE
+`REBUILD_TIMEOUT` later; an `Incident Resolved` when the rebuilt desk comes back. A started desk found in
+another state (STOPPED again, in maintenance, gone) is no longer watched: rebuilding is destructive, and only a
+start that visibly failed justifies it.
+
+dry_run: decisions are logged, recorded and published with outcome `dry_run`; nothing is started or rebuilt.
+Start and rebuild never change a desk's running mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from autopilot.contracts.outputs import (
+    DomainEvent,
+    IncidentEscalated,
+    IncidentResolved,
+    RemediationStep,
+    StepOutcome,
+    StepRecord,
+)
+from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.policy import Policy
+from autopilot.domain.shift_windows import ShiftOccurrence, due_shift
+
+GRACE = dt.timedelta(minutes=30)
+REBUILD_TIMEOUT = dt.timedelta(minutes=60)
+LEAVE_ALONE = frozenset({"AVAILABLE", "STARTING", "ADMIN_MAINTENANCE", "MAINTENANCE"})
+STARTABLE = "STOPPED"
+# Not AVAILABLE after the timeout and in one of these: the start failed. Other states are not ours to fix.
+STUCK = frozenset({"STARTING", "ERROR", "UNHEALTHY", "IMPAIRED"})
+# Start records that still need watching.
+WATCHED = frozenset({"started", "rebuilding"})
+
+
+@dataclass(frozen=True)
+class StartRecord:
+    """The last pre-warm start of one employee's desk (item `pk=PREWARM#<employee_id>, sk=PREWARM`)."""
+
+    employee_id: str
+    workspace_id: str
+    directory_id: str
+    shift_date: str  # local date of the shift, ISO
+    status: str  # started | dry_run | up | rebuilding | rebuilt | escalated | skipped
+    started_at: dt.datetime
+    rebuild_at: dt.datetime | None = None
+    steps: tuple[StepRecord, ...] = ()
+    version: int = 0
+
+    @property
+    def incident_id(self) -> str:
+        return f"inc-start-{self.workspace_id}-{self.shift_date.replace('-', '')}"
+
+
+class DeskState(Protocol):
+    @property
+    def workspace_id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def running_mode(self) -> str: ...
+
+
+class Failure(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+class Connection(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+class Fleet(Protocol):
+    def describe(self, workspace_ids: Sequence[str]) -> Sequence[DeskState]: ...
+    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, Connection]: ...
+    def start(self, workspace_ids: Iterable[str]) -> Sequence[Failure]: ...
+    def rebuild(self, workspace_id: str) -> Failure | None: ...
+
+
+class ShiftDesks(Protocol):
+    def shift_desks(self) -> Iterable[Desk]: ...
+
+
+class StartLog(Protocol):
+    def get_many(self, employee_ids: Sequence[str]) -> dict[str, StartRecord]: ...
+    def put(self, record: StartRecord) -> bool: ...  # False: someone else wrote a newer version
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+@dataclass(frozen=True)
+class PrewarmPorts:
+    desks: ShiftDesks
+    fleet: Fleet
+    log: StartLog
+    bus: Publisher
+
+
+@dataclass
+class PrewarmReport:
+    shift_desks: int = 0
+    due: int = 0
+    started: list[str] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)
+    not_startable: list[str] = field(default_factory=list)
+    start_failed: list[str] = field(default_factory=list)
+    came_up: list[str] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    skipped_connected: list[str] = field(default_factory=list)
+    stopped_watching: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def due_desks(
+    policy: Policy, desks: Iterable[Desk], records: Mapping[str, StartRecord], now: dt.datetime
+) -> list[tuple[Desk, ShiftOccurrence]]:
+    """Shift workers' desks whose start window is open and that were not started for this shift yet."""
+    lead = dt.timedelta(minutes=policy.prewarm.minutes_before_shift)
+    holidays = frozenset(policy.prewarm.holidays)
+    due: list[tuple[Desk, ShiftOccurrence]] = []
+    for desk in desks:
+        if desk.lifecycle != Lifecycle.READY or not desk.prewarm or desk.shift is None or not desk.workspace_id:
+            continue
+        occurrence = due_shift(desk.shift, now, lead=lead, grace=GRACE, holidays=holidays)
+        if occurrence is None:
+            continue
+        record = records.get(desk.employee_id)
+        if record is not None and record.workspace_id == desk.workspace_id and record.shift_date >= occurrence.key:
+            continue
+        due.append((desk, occurrence))
+    return due
+
+
+def tick(policy: Policy, ports: PrewarmPorts, now: dt.datetime) -> PrewarmReport:
+    report = PrewarmReport(dry_run=policy.dry_run)
+    desks = [d for d in ports.desks.shift_desks() if d.lifecycle == Lifecycle.READY and d.workspace_id]
+    report.shift_desks = len(desks)
+    if not desks:
+        return report
+    records = ports.log.get_many([d.employee_id for d in desks])
+    due = due_desks(policy, desks, records, now)
+    report.due = len(due)
+    watched = [r for r in records.values() if r.status in WATCHED]
+    ids = sorted({d.workspace_id for d, _ in due if d.workspace_id} | {r.workspace_id for r in watched})
+    states = {info.workspace_id: info for info in ports.fleet.describe(ids)} if ids else {}
+    events: list[DomainEvent] = []
+    _watch_starts(policy, watched, states, ports, now, report, events)
+    _start(policy, due, records, states, ports, now, report)
+    ports.bus.publish(events)
+    return report
+
+
+def _start(
+    policy: Policy,
+    due: Sequence[tuple[Desk, ShiftOccurrence]],
+    records: Mapping[str, StartRecord],
+    states: Mapping[str, DeskState],
+    ports: PrewarmPorts,
+    now: dt.datetime,
+    report: PrewarmReport,
+) -> None:
+    to_start: dict[str, tuple[Desk, ShiftOccurrence]] = {}
+    for desk, occurrence in due:
+        ws = desk.workspace_id or ""
+        info = states.get(ws)
+        if info is not None and info.state in LEAVE_ALONE:
+            report.left_alone.append(ws)
+        elif info is None or info.state != STARTABLE:
+            report.not_startable.append(ws)
+        else:
+            to_start[ws] = (desk, occurrence)
+    if not to_start:
+        return
+    failed = set()
+    if not policy.dry_run:
+        failed = {failure.key for failure in ports.fleet.start(sorted(to_start))}
+    for ws, (desk, occurrence) in sorted(to_start.items()):
+        if ws in failed:
+            report.start_failed.append(ws)  # not recorded: the next tick of the window tries again
+            continue
+        report.started.append(ws)
+        previous = records.get(desk.employee_id)
+        record = StartRecord(
+            employee_id=desk.employee_id,
+            workspace_id=ws,
+            directory_id=desk.directory_id,
+            shift_date=occurrence.key,
+            status="dry_run" if policy.dry_run else "started",
+            started_at=now,
+            version=(previous.version if previous else 0) + 1,
+        )
+        ports.log.put(record)
+
+
+def _step(outcome: StepOutcome, reason: str, now: dt.datetime) -> StepRecord:
+    return StepRecord(action="rebuild", outcome=outcome, at=now, reason=reason)
+
+
+def _watch_starts(
+    policy: Policy,
+    watched: Sequence[StartRecord],
+    states: Mapping[str, DeskState],
+    ports: PrewarmPorts,
+    now: dt.datetime,
+    report: PrewarmReport,
+    events: list[DomainEvent],
+) -> None:
+    timeout = dt.timedelta(minutes=policy.prewarm.start_timeout_minutes)
+    stuck: list[StartRecord] = []
+    for record in watched:
+        info = states.get(record.workspace_id)
+        state = info.state if info is not None else "MISSING"
+        if record.status == "started":
+            if state == "AVAILABLE":
+                report.came_up.append(record.workspace_id)
+                ports.log.put(replace(record, status="up", version=record.version + 1))
+            elif now - record.started_at < timeout:
+                continue
+            elif state in STUCK:
+                stuck.append(record)
+            else:
+                # STOPPED again, in maintenance, being rebuilt by someone else, gone: not a start that failed.
+                report.stopped_watching.append(record.workspace_id)
+                ports.log.put(replace(record, status="skipped", version=record.version + 1))
+        elif record.status == "rebuilding" and record.rebuild_at is not None:
+            if state == "AVAILABLE":
+                report.resolved.append(record.workspace_id)
+                events.append(_resolved(record, now))
+                ports.log.put(replace(record, status="rebuilt", version=record.version + 1))
+            elif now - record.rebuild_at >= REBUILD_TIMEOUT:
+                reason = f"the rebuilt desk is still {state} {int(REBUILD_TIMEOUT.total_seconds() // 60)} minutes later"
+                _escalate(record, reason, ports, now, report, events)
+    if not stuck:
+        return
+    connections = ports.fleet.connection_status([r.workspace_id for r in stuck])
+    allowed = policy.remediation.rebuild and policy.prewarm.rebuild_failed_starts
+    for record in stuck:
+        ws = record.workspace_id
+        info = states.get(ws)
+        state = info.state if info is not None else "MISSING"
+        connection = connections.get(ws)
+        if connection is not None and connection.state == "CONNECTED":
+            # Someone works on it: never rebuild under a user. Nothing to escalate either.
+            report.skipped_connected.append(ws)
+            step = _step("skipped", "a user is connected", now)
+            events.append(_remediation_step(record, step))
+            ports.log.put(replace(record, status="skipped", steps=(*record.steps, step), version=record.version + 1))
+            continue
+        why = f"not AVAILABLE {policy.prewarm.start_timeout_minutes} minutes after the pre-warm start (state {state})"
+        if not allowed:
+            step = _step("skipped", f"{why}; the policy does not allow rebuilds", now)
+            events.append(_remediation_step(record, step))
+            _escalate(replace(record, steps=(*record.steps, step)), step.reason, ports, now, report, events)
+            continue
+        if policy.dry_run:
+            step = _step("dry_run", why, now)
+            events.append(_remediation_step(record, step))
+            ports.log.put(replace(record, status="skipped", steps=(*record.steps, step), version=record.version + 1))
+            report.rebuilt.append(ws)
+            continue
+        failure = ports.fleet.rebuild(ws) if info is not None else None
+        if info is None or failure is not None:
+            detail = f"{failure.code}: {failure.message}" if failure is not None else "the desk no longer exists"
+            step = _step("failed", f"{why}; rebuild refused ({detail})", now)
+            events.append(_remediation_step(record, step))
+            _escalate(replace(record, steps=(*record.steps, step)), step.reason, ports, now, report, events)
+            continue
+        step = _step("requested", why, now)
+        report.rebuilt.append(ws)
+        events.append(_remediation_step(record, step, next_check_at=now + REBUILD_TIMEOUT))
+        ports.log.put(
+            replace(
+                record, status="rebuilding", rebuild_at=now, steps=(*record.steps, step), version=record.version + 1
+            )
+        )
+
+
+def _escalate(
+    record: StartRecord,
+    reason: str,
+    ports: PrewarmPorts,
+    now: dt.datetime,
+    report: PrewarmReport,
+    events: list[DomainEvent],
+) -> None:
+    report.escalated.append(record.workspace_id)
+    events.append(
+        IncidentEscalated(
+            incident_id=record.incident_id,
+            scope="desk",
+            directory_id=record.directory_id,
+            workspace_id=record.workspace_id,
+            employee_id=record.employee_id,
+            reason=reason,
+            steps=list(record.steps),
+        )
+    )
+    ports.log.put(replace(record, status="escalated", version=record.version + 1))
+
+
+def _remediation_step(
+    record: StartRecord, step: StepRecord, next_check_at: dt.datetime | None = None
+) -> RemediationStep:
+    return RemediationStep(
+        incident_id=record.incident_id,
+        directory_id=record.directory_id,
+        workspace_id=record.workspace_id,
+        employee_id=record.employee_id,
+        step=step,
+        next_check_at=next_check_at,
+    )
+
+
+def _resolved(record: StartRecord, now: dt.datetime) -> IncidentResolved:
+    return IncidentResolved(
+        incident_id=record.incident_id,
+        scope="desk",
+        directory_id=record.directory_id,
+        workspace_id=record.workspace_id,
+        employee_id=record.employee_id,
+        resolved_by="recheck",
+        opened_at=record.rebuild_at or record.started_at,
+        resolved_at=now,
+        steps=list(record.steps),
+    )

@@ -1,0 +1,680 @@
+"""Running-mode optimisation: for each managed desk, pay by the hour (AUTO_STOP) or by the month (ALWAYS_ON),
+whichever is cheaper.
+
+Once a day: month-to-date usage (UserConnected, batched) -> billable hours as AWS bills AUTO_STOP -> a decision
+per desk -> (unless dry run) ModifyWorkspaceProperties -> the month's report rows -> a summary event.
+
+- AUTO_STOP -> ALWAYS_ON as soon as the desk's billable hours this month reach its break-even (prorated to the
+  days the desk existed this month).
+- ALWAYS_ON -> AUTO_STOP only at the month's end (AWS bills that month in full anyway): on the month's last UTC
+  day, or on the first run of the next month for the desks that were not decided then, when the month's hours
+  (what the desk would have been billed by the hour) stayed below the break-even.
+- Never: a desk with the skip tag, a standby desk, a desk whose running mode changed by hand this month (or that
+  we switched this month: no flapping back within a month), a compute type without a price.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autopilot.contracts.outputs import DomainEvent, RunningModesOptimised
+from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.errors import AutopilotError, PolicyError
+from autopilot.domain.policy import Policy
+from autopilot.domain.resolution import Resolution
+from autopilot.domain.running_mode_policy import Optimizer, Price
+from autopilot.domain.usage import (
+    HOUR,
+    ActivePeriod,
+    ConnectedHours,
+    autostop_hours,
+    billable_hours,
+    carried_over,
+    floor_hour,
+    hours_in_month,
+    is_last_day,
+    month_of,
+    month_start,
+    previous_month,
+    prorated_break_even,
+)
+
+Action = Literal["to_always_on", "to_auto_stop", "keep", "skip"]
+SWITCHES: dict[str, str] = {"to_always_on": "ALWAYS_ON", "to_auto_stop": "AUTO_STOP"}
+MODIFIABLE_STATES = frozenset({"AVAILABLE", "STOPPED"})
+# Re-read the last hours of each desk every run: the current hour is partial and CloudWatch data can land late.
+# Re-reading is harmless, connected hours only ever add up.
+OVERLAP = dt.timedelta(hours=3)
+# Desk records that can have a WorkSpace (the others never reached CreateWorkspaces or are gone).
+LIVE_LIFECYCLES = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)
+MAX_IDS_IN_EVENT = 100
+# Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
+EMPLOYEE_TAG = "AutopilotEmployeeId"
+PROFILE_TAG = "AutopilotProfile"
+
+
+class ModeChangeRefused(AutopilotError):
+    """WorkSpaces refused to change this desk's running mode (its state, a change in progress): reported per desk."""
+
+    def __init__(self, workspace_id: str, code: str, message: str = "") -> None:
+        super().__init__(f"{workspace_id}: {code}: {message}")
+        self.workspace_id = workspace_id
+        self.code = code
+
+
+# --- what the ports exchange ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ManagedDesk:
+    """A desk carrying the ManagedBy tag, as DescribeWorkspaces and its tags describe it."""
+
+    workspace_id: str
+    directory_id: str
+    state: str
+    running_mode: str
+    autostop_minutes: int | None
+    compute: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # Multi-Region Resilience pairs (DescribeWorkspaces RelatedWorkspaces / StandbyWorkspacesProperties).
+    pair_role: Literal["standby", "primary"] | None = None
+
+
+class UsageRecord(BaseModel):
+    """One desk, one UTC month: its connected hours and what the optimiser decided (pk USAGE#ws, sk yyyy-mm)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workspace_id: str
+    month: str
+    connected: str = "0"  # hex bitmap of the month's UTC hours with a user connected
+    carried_in: int = 0  # first hours of the month still covered by the previous month's last AutoStop timeout
+    fetched_until: dt.datetime | None = None
+    mode_seen: str | None = None
+    manual_change_at: dt.datetime | None = None
+    intent_to: str | None = None  # a switch about to be requested (survives a crash between request and record)
+    intent_at: dt.datetime | None = None
+    switched_to: str | None = None
+    switched_at: dt.datetime | None = None
+    closed: bool = False  # the month-end decision on this month was taken
+    # The latest decision for the month (the report row); a switch made in the month stays the month's decision.
+    employee_id: str | None = None
+    compute: str | None = None
+    running_mode: str | None = None
+    hours: int = 0
+    break_even: float | None = None
+    decision: Action | None = None
+    reason: str = ""
+    estimated_saving: float = 0.0
+    applied: str = ""
+    decided_at: dt.datetime | None = None
+    version: int = Field(default=0, ge=0)
+
+    @property
+    def connected_hours(self) -> ConnectedHours:
+        return ConnectedHours.from_hex(self.month, self.connected)
+
+    def with_connected(self, timestamps: Iterable[dt.datetime], *, fetched_until: dt.datetime) -> UsageRecord:
+        merged = self.connected_hours.add(timestamps)
+        return self.model_copy(update={"connected": merged.to_hex(), "fetched_until": fetched_until})
+
+
+class ReportRow(BaseModel):
+    """One line of the monthly running-mode report (ids only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "month",
+        "workspace_id",
+        "employee_id",
+        "compute",
+        "running_mode",
+        "hours",
+        "break_even",
+        "decision",
+        "estimated_saving",
+        "applied",
+        "reason",
+    )
+
+    month: str
+    workspace_id: str
+    employee_id: str | None = None
+    compute: str | None = None
+    running_mode: str | None = None
+    hours: int
+    break_even: float | None = None
+    decision: Action
+    estimated_saving: float = 0.0
+    applied: str = ""
+    reason: str = ""
+    decided_at: dt.datetime
+
+    @classmethod
+    def of(cls, record: UsageRecord) -> ReportRow:
+        return cls(
+            month=record.month,
+            workspace_id=record.workspace_id,
+            employee_id=record.employee_id,
+            compute=record.compute,
+            running_mode=record.running_mode,
+            hours=record.hours,
+            break_even=record.break_even,
+            decision=record.decision or "keep",
+            estimated_saving=record.estimated_saving,
+            applied=record.applied,
+            reason=record.reason,
+            decided_at=record.decided_at or month_start(record.month),
+        )
+
+
+# --- ports ----------------------------------------------------------------------------------------------------
+class ManagedFleet(Protocol):
+    def managed_desks(self, directory_ids: Sequence[str], tag_key: str, tag_value: str) -> list[ManagedDesk]: ...
+
+    def set_running_mode(self, workspace_id: str, running_mode: str, autostop_minutes: int | None) -> None:
+        """Raises ModeChangeRefused when WorkSpaces refuses this desk's change."""
+        ...
+
+
+class UsageMetrics(Protocol):
+    def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
+        """Per desk, the start of every hour in [start, end) in which a user was connected."""
+        ...
+
+
+class UsageStore(Protocol):
+    def load(self, workspace_ids: Sequence[str], months: Sequence[str]) -> dict[tuple[str, str], UsageRecord]: ...
+
+    def save(self, record: UsageRecord) -> UsageRecord:
+        """Conditional on the record's version; returns it with the next version. StaleUpdate otherwise."""
+        ...
+
+    def put_report_row(self, row: ReportRow) -> None: ...
+
+
+class ReportSource(Protocol):
+    def report_rows(self, month: str) -> list[ReportRow]: ...
+
+
+class DeskRecords(Protocol):
+    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+@dataclass(frozen=True)
+class OptimizerPorts:
+    fleet: ManagedFleet
+    metrics: UsageMetrics
+    usage: UsageStore
+    desks: DeskRecords
+    bus: Publisher
+
+
+# --- decisions (pure) ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MonthUsage:
+    """A desk's month as the decision sees it."""
+
+    month: str
+    hours: int  # billable hours to date (for an ALWAYS_ON desk: what it would have been billed by the hour)
+    break_even: float  # prorated to the days the desk existed this month
+    period: ActivePeriod
+    observed_fraction: float  # share of the month observed so far
+
+    @property
+    def projected_hours(self) -> float:
+        """Hours over a full month at the pace observed so far."""
+        if self.observed_fraction <= 0:
+            return float(self.hours)
+        return min(self.hours / self.observed_fraction, float(hours_in_month(self.month)))
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    estimated_saving: float = 0.0  # per month, at the pace observed, in the policy's currency
+
+
+def decide(
+    *,
+    running_mode: str,
+    usage: MonthUsage,
+    price: Price | None,
+    closing: bool,
+    hold: str | None,
+    previous_month: bool = False,
+) -> Decision:
+    """What this desk's running mode should be.
+
+    `closing`: the month's end, when ALWAYS_ON desks are reviewed; `previous_month`: the decision is taken after
+    the month ended (first run of the next month), when only ALWAYS_ON desks have something left to decide."""
+    if hold:
+        return Decision("skip", hold)
+    if price is None:
+        return Decision("skip", "no price for this compute type in optimizer.prices")
+    hours, threshold = usage.hours, usage.break_even
+    if running_mode == "AUTO_STOP" and previous_month:
+        return Decision("keep", f"{usage.month} closed at {hours} h (break-even {threshold:.1f} h)")
+    if running_mode == "AUTO_STOP":
+        if hours >= threshold:
+            saving = price.autostop_base + price.hourly * usage.projected_hours - price.monthly
+            return Decision(
+                "to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h", round(max(saving, 0.0), 2)
+            )
+        return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
+    if running_mode == "ALWAYS_ON":
+        if not closing:
+            return Decision("keep", f"{hours} h of {threshold:.1f} h so far; ALWAYS_ON desks are reviewed at month end")
+        if hours < threshold:
+            saving = price.monthly - price.autostop_base - price.hourly * usage.projected_hours
+            return Decision(
+                "to_auto_stop",
+                f"{usage.month} closed at {hours} h, below the break-even of {threshold:.1f} h",
+                round(max(saving, 0.0), 2),
+            )
+        return Decision("keep", f"{usage.month} closed at {hours} h, above the break-even of {threshold:.1f} h")
+    return Decision("skip", f"running mode {running_mode} is not optimised")
+
+
+def exclusion(desk: ManagedDesk, settings: Optimizer) -> str | None:
+    """Why a desk is left alone whatever its usage (None: it is not)."""
+    if desk.pair_role == "standby":
+        return "standby desk (WorkSpaces standby of another desk)"
+    if desk.pair_role == "primary":
+        return "primary of a standby pair: its running mode is left to operators"
+    if settings.standby_tag in desk.tags:
+        return f"standby desk (tag {settings.standby_tag})"
+    if settings.skip_tag in desk.tags:
+        return f"skip tag {settings.skip_tag}"
+    return None
+
+
+def maintenance_by_directory(policy: Policy, resolution: Resolution) -> dict[str, int]:
+    """optimizer.maintenance_hours keyed by directory id; a key that names no directory of the sites is refused."""
+    ids_by_name = {site.directory: resolution.directories[name] for name, site in policy.sites.items()}
+    unknown = sorted(set(policy.optimizer.maintenance_hours) - set(ids_by_name))
+    if unknown:
+        raise PolicyError(
+            [
+                f"optimizer.maintenance_hours.{key}: not a directory of any site (use the sites' names or ids)"
+                for key in unknown
+            ]
+        )
+    return {ids_by_name[key]: hours for key, hours in policy.optimizer.maintenance_hours.items()}
+
+
+def observe_mode(
+    desk: ManagedDesk, current: UsageRecord, previous: UsageRecord | None, now: dt.datetime
+) -> tuple[UsageRecord, UsageRecord | None, bool]:
+    """Compare the desk's running mode with the last one seen: settle an interrupted switch of ours, or note a
+    change made by hand. Returns the records updated and whether a change by hand was seen in this run."""
+    ours = {r.intent_to for r in (current, previous) if r is not None and r.intent_to == desk.running_mode}
+    current = _settle_intent(desk, current)
+    previous = _settle_intent(desk, previous) if previous is not None else None
+    last_seen = current.mode_seen or (previous.mode_seen if previous is not None else None)
+    by_hand = last_seen is not None and desk.running_mode not in {last_seen} | ours
+    changes: dict[str, object] = {"mode_seen": desk.running_mode}
+    if by_hand:
+        changes["manual_change_at"] = now
+    return current.model_copy(update=changes), previous, by_hand
+
+
+def _settle_intent(desk: ManagedDesk, record: UsageRecord) -> UsageRecord:
+    """A switch requested in an earlier run that did not get recorded: it happened if the desk has that mode."""
+    if record.intent_to is None:
+        return record
+    changes: dict[str, object] = {"intent_to": None, "intent_at": None}
+    if desk.running_mode == record.intent_to:
+        changes |= {"switched_to": record.intent_to, "switched_at": record.intent_at}
+    return record.model_copy(update=changes)
+
+
+def fetch_start(current: UsageRecord | None, previous: UsageRecord | None, month: str) -> dt.datetime:
+    """Where a desk's usage must be read from: a little before what was already read, never before last month."""
+    earliest = month_start(previous_month(month))
+    for record in (current, previous):
+        if record is not None and record.fetched_until is not None:
+            return max(floor_hour(record.fetched_until - OVERLAP), earliest)
+    return month_start(month)
+
+
+# --- the run -------------------------------------------------------------------------------------------------
+@dataclass
+class RunOutcome:
+    month: str
+    enabled: bool = True
+    dry_run: bool = True
+    closed_month: str | None = None
+    desks: int = 0
+    to_always_on: int = 0
+    to_auto_stop: int = 0
+    new_decisions: int = 0
+    changed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    deferred: int = 0
+    skipped: int = 0
+    estimated_monthly_saving: float = 0.0
+    published: bool = False
+
+    @property
+    def noteworthy(self) -> bool:
+        return bool(self.changed or self.failed or self.new_decisions or self.closed_month)
+
+    def event(self, now: dt.datetime) -> RunningModesOptimised:
+        return RunningModesOptimised(
+            month=self.month,
+            closed_month=self.closed_month,
+            dry_run=self.dry_run,
+            desks=self.desks,
+            to_always_on=self.to_always_on,
+            to_auto_stop=self.to_auto_stop,
+            changed=len(self.changed),
+            failed=len(self.failed),
+            deferred=self.deferred,
+            skipped=self.skipped,
+            estimated_monthly_saving=round(self.estimated_monthly_saving, 2),
+            changed_workspace_ids=sorted(self.changed)[:MAX_IDS_IN_EVENT],
+            failed_workspace_ids=sorted(self.failed)[:MAX_IDS_IN_EVENT],
+            ran_at=now,
+        )
+
+    def summary(self) -> dict[str, object]:
+        """Ids and counts only (the handler's return value)."""
+        return {
+            "month": self.month,
+            "enabled": self.enabled,
+            "dry_run": self.dry_run,
+            "closed_month": self.closed_month,
+            "desks": self.desks,
+            "to_always_on": self.to_always_on,
+            "to_auto_stop": self.to_auto_stop,
+            "changed": sorted(self.changed),
+            "failed": sorted(self.failed),
+            "deferred": self.deferred,
+            "skipped": self.skipped,
+            "estimated_monthly_saving": round(self.estimated_monthly_saving, 2),
+            "published": self.published,
+        }
+
+
+def optimize_running_modes(
+    policy: Policy, resolution: Resolution, ports: OptimizerPorts, *, now: dt.datetime
+) -> RunOutcome:
+    """The daily run. Raises on any failure of the run itself (AWS errors, a lost conditional write), so the
+    invocation fails and is retried, then dead-lettered with an `automation_failure` alert; a desk whose change
+    WorkSpaces refuses is reported as failed and retried on the next run."""
+    settings = policy.optimizer
+    month = month_of(now)
+    if not settings.enabled:
+        return RunOutcome(month=month, enabled=False)
+    run = _Run(policy, ports, now, maintenance_by_directory(policy, resolution))
+    tag_key, tag_value = policy.managed_tag
+    desks = sorted(
+        ports.fleet.managed_desks(resolution.directory_ids, tag_key, tag_value), key=lambda d: d.workspace_id
+    )
+    records = {desk.workspace_id: desk for lifecycle in LIVE_LIFECYCLES for desk in ports.desks.by_lifecycle(lifecycle)}
+    ids = [desk.workspace_id for desk in desks]
+    stored = ports.usage.load(ids, [run.previous, month]) if ids else {}
+    starts = {ws: fetch_start(stored.get((ws, month)), stored.get((ws, run.previous)), month) for ws in ids}
+    connected = ports.metrics.connected_hours(starts, floor_hour(now) + HOUR) if starts else {}
+    for desk in desks:
+        ws = desk.workspace_id
+        run.process(
+            desk, records.get(ws), stored.get((ws, month)), stored.get((ws, run.previous)), connected.get(ws, [])
+        )
+    outcome = run.outcome
+    if outcome.noteworthy:
+        ports.bus.publish([outcome.event(now)])
+        outcome.published = True
+    return outcome
+
+
+@dataclass(frozen=True)
+class _DeskFacts:
+    employee_id: str | None
+    profile_autostop_hours: int
+    period_created_at: dt.datetime | None
+    period_ends_at: dt.datetime | None
+
+
+class _Run:
+    def __init__(self, policy: Policy, ports: OptimizerPorts, now: dt.datetime, maintenance: dict[str, int]) -> None:
+        self.policy = policy
+        self.settings = policy.optimizer
+        self.ports = ports
+        self.now = now
+        self.month = month_of(now)
+        self.previous = previous_month(self.month)
+        self.maintenance = maintenance
+        self.dry_run = policy.dry_run or self.settings.dry_run
+        self.switches = 0
+        self.outcome = RunOutcome(month=self.month, dry_run=self.dry_run)
+
+    # --- one desk -------------------------------------------------------------------------------------------
+    def process(
+        self,
+        desk: ManagedDesk,
+        record: Desk | None,
+        current: UsageRecord | None,
+        previous: UsageRecord | None,
+        stamps: list[dt.datetime],
+    ) -> None:
+        self.outcome.desks += 1
+        facts = self._facts(record, desk.tags)
+        current = (current or UsageRecord(workspace_id=desk.workspace_id, month=self.month)).with_connected(
+            stamps, fetched_until=self.now
+        )
+        stored_previous = previous
+        if previous is not None:
+            previous = previous.with_connected(stamps, fetched_until=self.now)
+        current, previous, by_hand = observe_mode(desk, current, previous, self.now)
+        timeout = self._timeout_hours(desk, facts)
+        if previous is not None and stored_previous is not None:
+            current = current.model_copy(update={"carried_in": carried_over(previous.connected_hours, timeout)})
+            # A closed month only changes while its last hours come in, or when a switch of ours is settled.
+            if (
+                not stored_previous.closed
+                or previous.connected != stored_previous.connected
+                or stored_previous.intent_to
+            ):
+                closed = self._close_previous(desk, facts, previous, timeout, by_hand)
+                if closed.switched_at == self.now and closed.switched_to:
+                    # Switched just now on last month's review: this month starts from the new mode.
+                    minutes = 60 * facts.profile_autostop_hours if closed.switched_to == "AUTO_STOP" else None
+                    desk = dataclasses.replace(desk, running_mode=closed.switched_to, autostop_minutes=minutes)
+                    current = current.model_copy(update={"mode_seen": closed.switched_to})
+                    timeout = self._timeout_hours(desk, facts)
+        self._decide_current(desk, facts, current, timeout)
+
+    def _close_previous(
+        self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int, by_hand_now: bool
+    ) -> UsageRecord:
+        if record.closed:
+            # Decided on the month's last day: only its last hours change now.
+            return self._store(self._with_usage(record, desk, facts, timeout, closing=True)[0])
+        hold = exclusion(desk, self.settings) or self._changed_in(record)
+        if hold is None and by_hand_now:
+            hold = "running mode changed by hand: left as set until next month's end"
+        record, usage = self._with_usage(record, desk, facts, timeout, closing=True)
+        decision = decide(
+            running_mode=desk.running_mode,
+            usage=usage,
+            price=self.settings.price_for(desk.compute),
+            closing=True,
+            hold=hold,
+            previous_month=True,
+        )
+        self.outcome.closed_month = record.month
+        return self._settle(desk, facts, record, decision, closes=True)
+
+    def _decide_current(self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int) -> None:
+        closing = is_last_day(self.now)
+        record, usage = self._with_usage(record, desk, facts, timeout, closing=False)
+        if record.closed:
+            self._store(record)
+            return
+        hold = exclusion(desk, self.settings) or self._changed_in(record)
+        decision = decide(
+            running_mode=desk.running_mode,
+            usage=usage,
+            price=self.settings.price_for(desk.compute),
+            closing=closing,
+            hold=hold,
+        )
+        if closing:
+            self.outcome.closed_month = self.month
+        self._settle(desk, facts, record, decision, closes=closing)
+
+    # --- helpers --------------------------------------------------------------------------------------------
+    def _facts(self, record: Desk | None, tags: Mapping[str, str]) -> _DeskFacts:
+        default = self.settings.default_autostop_hours
+        if record is None:
+            # Not (yet) adopted: the tags provisioning and the local cloud put on every desk, when present.
+            tagged = self.policy.profiles.get(tags.get(PROFILE_TAG, ""))
+            return _DeskFacts(tags.get(EMPLOYEE_TAG) or None, tagged.autostop_hours if tagged else default, None, None)
+        profile = self.policy.profiles.get(record.profile)
+        hours = profile.autostop_hours if profile else (record.autostop_hours or default)
+        created = None
+        if record.origin != "adopted":
+            created = record.provisioning_started_at or record.ready_at or record.created_at
+        ends = None
+        if record.last_day is not None:
+            # Stopped on the last day, billed until terminated after the retention period.
+            retention = dt.timedelta(days=self.policy.offboarding.retention_days + 1)
+            ends = dt.datetime.combine(record.last_day, dt.time(), tzinfo=dt.UTC) + retention
+        return _DeskFacts(record.employee_id, hours, created, ends)
+
+    def _timeout_hours(self, desk: ManagedDesk, facts: _DeskFacts) -> int:
+        """The AutoStop timeout billed after each session: the desk's own, or (ALWAYS_ON) the one it would get."""
+        if desk.running_mode == "AUTO_STOP":
+            return autostop_hours(desk.autostop_minutes, facts.profile_autostop_hours)
+        return facts.profile_autostop_hours
+
+    def _changed_in(self, record: UsageRecord) -> str | None:
+        if record.manual_change_at is not None:
+            return f"running mode changed by hand in {record.month}: left as set until the month after"
+        if record.switched_at is not None:
+            return f"switched to {record.switched_to} in {record.month}: not switched back within the month"
+        return None
+
+    def _with_usage(
+        self, record: UsageRecord, desk: ManagedDesk, facts: _DeskFacts, timeout: int, *, closing: bool
+    ) -> tuple[UsageRecord, MonthUsage]:
+        period = ActivePeriod.of(record.month, created_at=facts.period_created_at, ends_at=facts.period_ends_at)
+        price = self.settings.price_for(desk.compute)
+        hours = billable_hours(
+            record.connected_hours,
+            timeout,
+            carried_in=record.carried_in,
+            maintenance_hours=self.maintenance.get(desk.directory_id, 0),
+        )
+        threshold = prorated_break_even(price.break_even_hours, period) if price else float("inf")
+        observed = period.observed_fraction(None if closing or record.month != self.month else self.now)
+        usage = MonthUsage(record.month, hours, threshold, period, observed)
+        updated = record.model_copy(
+            update={
+                "hours": hours,
+                "break_even": round(threshold, 2) if price else None,
+                "employee_id": facts.employee_id or record.employee_id,
+                "compute": desk.compute,
+                "running_mode": record.running_mode if record.closed else desk.running_mode,
+            }
+        )
+        return updated, usage
+
+    def _settle(
+        self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, decision: Decision, *, closes: bool
+    ) -> UsageRecord:
+        """Count, apply and record one decision; write the record and its report row."""
+        if decision.action == "skip":
+            self.outcome.skipped += 1
+        elif decision.action in SWITCHES:
+            if decision.action == "to_always_on":
+                self.outcome.to_always_on += 1
+            else:
+                self.outcome.to_auto_stop += 1
+            self.outcome.estimated_monthly_saving += decision.estimated_saving
+            if record.decision != decision.action:
+                self.outcome.new_decisions += 1
+        applied, record = self._apply(desk, facts, record, decision)
+        deferred = applied.startswith("deferred")
+        if deferred:
+            self.outcome.deferred += 1
+        keeps_switch = record.switched_at is not None and decision.action not in SWITCHES
+        if not keeps_switch:
+            record = record.model_copy(
+                update={
+                    "decision": decision.action,
+                    "reason": decision.reason,
+                    "estimated_saving": decision.estimated_saving,
+                    "applied": applied,
+                    "decided_at": self.now,
+                }
+            )
+        if closes and not deferred:
+            record = record.model_copy(update={"closed": True})
+        return self._store(record)
+
+    def _apply(
+        self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, decision: Decision
+    ) -> tuple[str, UsageRecord]:
+        target = SWITCHES.get(decision.action)
+        if target is None:
+            return "", record
+        if self.dry_run:
+            return "dry run", record
+        if desk.state not in MODIFIABLE_STATES:
+            return f"deferred: desk is {desk.state}", record
+        if self.switches >= self.settings.max_switches_per_run:
+            return "deferred: optimizer.max_switches_per_run reached", record
+        self.switches += 1
+        # Going hourly: the AutoStop timeout of the desk's profile (the policy's default without a desk record).
+        minutes = 60 * facts.profile_autostop_hours if target == "AUTO_STOP" else None
+        # Intent first: a crash after the request must not look like a change made by hand on the next run.
+        record = self.ports.usage.save(record.model_copy(update={"intent_to": target, "intent_at": self.now}))
+        try:
+            self.ports.fleet.set_running_mode(desk.workspace_id, target, minutes)
+        except ModeChangeRefused as refused:
+            self.outcome.failed.append(desk.workspace_id)
+            return f"failed: {refused.code}", record.model_copy(update={"intent_to": None, "intent_at": None})
+        self.outcome.changed.append(desk.workspace_id)
+        done = {
+            "intent_to": None,
+            "intent_at": None,
+            "switched_to": target,
+            "switched_at": self.now,
+            "mode_seen": target,
+        }
+        return "changed", record.model_copy(update=done | {"running_mode": target})
+
+    def _store(self, record: UsageRecord) -> UsageRecord:
+        saved = self.ports.usage.save(record)
+        if saved.decision is not None:
+            self.ports.usage.put_report_row(ReportRow.of(saved))
+        return saved
+
+
+def monthly_report_csv(source: ReportSource, month: str) -> str:
+    """The month's running-mode report as CSV (one row per desk, ids only), for the operator CLI."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ReportRow.COLUMNS)
+    for row in sorted(source.report_rows(month), key=lambda r: r.workspace_id):
+        values = row.model_dump(include=set(ReportRow.COLUMNS))
+        if values["break_even"] is not None:
+            values["break_even"] = f"{values['break_even']:.2f}"
+        values["estimated_saving"] = f"{values['estimated_saving']:.2f}"
+        writer.writerow(["" if values[column] is None else values[column] for column in ReportRow.COLUMNS])
+    return buffer.getvalue()

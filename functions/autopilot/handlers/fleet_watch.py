@@ -1,0 +1,112 @@
+"""fleet_watch (every 5 minutes): sweep every directory of the policy, publish what changed, adopt existing
+desks, apply per-desk AutoStop tags, keep one ConnectionFailure alarm per directory. See docs/fleet-watch.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from autopilot import clock
+from autopilot.adapters.alarms import Alarms
+from autopilot.adapters.aws import cached, client
+from autopilot.adapters.bus import EventBus
+from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.observation_store import (
+    DeskLookup,
+    FleetObserver,
+    ObservationStore,
+    RosterReader,
+    dynamodb,
+)
+from autopilot.adapters.tagging import Tagging
+from autopilot.adapters.workspaces import WorkSpacesError
+from autopilot.config import Settings
+from autopilot.contracts.aws import ScheduledTickEvent
+from autopilot.domain import fleet_watch
+from autopilot.handlers.common import account_of, current_policy
+from autopilot.observability import logger, metrics, tracer
+
+
+class FleetWatchSettings(Settings):
+    connection_failure_alarm_prefix: str = Field(alias="CONNECTION_FAILURE_ALARM_PREFIX", min_length=1)
+
+
+@dataclass(frozen=True)
+class Ports:
+    settings: FleetWatchSettings
+    bus: EventBus
+    workspaces: FleetObserver
+    observations: ObservationStore
+    desks: DeskLookup
+    roster: RosterReader
+    alarms: Alarms
+
+
+@cached
+def ports() -> Ports:
+    settings = FleetWatchSettings.from_env()
+    table = dynamodb().Table(settings.table_name)
+    return Ports(
+        settings=settings,
+        bus=EventBus(client("events"), settings.event_bus_name),
+        workspaces=FleetObserver(client("workspaces")),
+        observations=ObservationStore(dynamodb(), settings.table_name),
+        desks=DeskLookup(DeskStore(table)),
+        roster=RosterReader(table),
+        alarms=Alarms(client("cloudwatch")),
+    )
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    ScheduledTickEvent.model_validate(event)
+    p = ports()
+    policy, resolution = current_policy(p.settings.policy_parameter_name, p.bus, p.workspaces)
+    assert resolution is not None  # asked for with the WorkSpaces adapter
+    sites_by_directory: dict[str, list[str]] = {}
+    for site, directory_id in resolution.directories.items():
+        sites_by_directory.setdefault(directory_id, []).append(site)
+    report = fleet_watch.sweep(
+        policy,
+        directory_ids=resolution.directory_ids,
+        sites_by_directory=sites_by_directory,
+        alarm_prefix=p.settings.connection_failure_alarm_prefix,
+        ports=fleet_watch.SweepPorts(
+            fleet=p.workspaces,
+            observations=p.observations,
+            desks=p.desks,
+            roster=p.roster,
+            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account_of(context)),
+            alarms=p.alarms,
+            bus=p.bus,
+            refused=WorkSpacesError,
+        ),
+        now=clock.now(),
+        whole_account=fleet_watch.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
+    )
+    result = fleet_watch.summarise(report)
+    metrics.add_metric(name="DesksSwept", unit=MetricUnit.Count, value=report.desks)
+    metrics.add_metric(name="DeskStateChanges", unit=MetricUnit.Count, value=len(report.changed))
+    metrics.add_metric(name="DesksMissing", unit=MetricUnit.Count, value=len(report.missing))
+    metrics.add_metric(name="DesksUnmanaged", unit=MetricUnit.Count, value=len(report.unmanaged))
+    if report.missing:
+        logger.warning("desks recorded but missing in AWS", extra={"workspace_ids": result["missing"]})
+    if report.adopted or report.unmanaged or report.duplicates or report.linked:
+        logger.info(
+            "adoption",
+            extra={
+                "dry_run": report.dry_run,
+                "adopted": result["adopted"],
+                "linked": result["linked"],
+                "unmanaged": result["unmanaged"],
+                "duplicates": result["duplicates"],
+            },
+        )
+    logger.info("fleet swept", extra={k: v for k, v in result.items() if not isinstance(v, list)})
+    return result
