@@ -1,0 +1,117 @@
+# WorkSpaces Autopilot. `make help` lists the targets; `make test` is the one command CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+AWS_REGION ?= eu-west-1
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# python3.12 (the Lambda runtime) where present: pyenv's, then one on PATH that really runs; else python3.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PY312 := $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12))),$(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null))
+PYTHON ?= $(or $(PY312),python3)
+
+VENV := .venv
+VENV_BIN := $(VENV)/bin
+TOOLS_VENV := .venv-tools
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# Each venv is rebuilt when the file that defines it changes (the stamp is keyed on its content).
+VENV_STAMP := $(VENV)/.stamp-$(shell sha256sum pyproject.toml | cut -c1-16)
+TOOLS_STAMP := $(TOOLS_VENV)/.stamp-$(shell sha256sum requirements-tools.txt | cut -c1-16)
+SAM_STAMP := $(SAM_VENV)/.stamp-$(shell sha256sum requirements-sam.txt | cut -c1-16)
+TOOLS_PINS := checkov==3.3.30 cfn-lint-serverless==0.3.6 cfn-lint==1.58.0
+SAM_PINS := aws-sam-cli==1.170.0
+
+# Unit tests get no socket at all (tests/unit/conftest.py); every other tier may reach loopback only
+# (moto server-mode tests), never the network.
+PYTEST_FLAGS ?= --allow-hosts=127.0.0.0/8,::1 --allow-unix-socket
+PYTEST_ARGS ?=
+
+.PHONY: help venv tools-venv sam-venv demo test pytest lint gates build validate bench bench-smoke \
+	layer-requirements schemas expand lock-tools lock-sam clean distclean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  python for venvs: $(PYTHON)"
+
+venv: $(VENV_STAMP) ## create .venv (python3.12 where present) with the project and its dev tools
+$(VENV_STAMP): pyproject.toml
+	@test -x $(VENV_BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(VENV_BIN)/python -m pip install -q -e ".[dev]"
+	@rm -f $(VENV)/.stamp-* && touch $@
+
+tools-venv: $(TOOLS_STAMP) ## create .venv-tools (checkov, cfn-lint-serverless; pinned in requirements-tools.txt)
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q -r requirements-tools.txt
+	@rm -f $(TOOLS_VENV)/.stamp-* && touch $@
+
+sam-venv: $(SAM_STAMP) ## create .venv-sam (AWS SAM CLI; pinned in requirements-sam.txt)
+$(SAM_STAMP): requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
+	@rm -f $(SAM_VENV)/.stamp-* && touch $@
+
+demo: venv ## run the demo scenario on the Docker-free local cloud
+	$(VENV_BIN)/autopilot-local demo
+
+test: venv tools-venv lint pytest ## THE test command: lint, then every pytest tier (unit, integration, contract, scenarios, fuzz)
+
+pytest: venv tools-venv ## pytest only (PYTEST_ARGS="tests/unit -x" to narrow)
+	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+
+lint: venv tools-venv ## ruff, ruff format, mypy, then the static gates on template.yaml
+	@failed=""; \
+	run() { echo "--- $$*"; "$$@" || failed="$$failed [$$*]"; }; \
+	run $(VENV_BIN)/ruff check . ; \
+	run $(VENV_BIN)/ruff format --check . ; \
+	run $(VENV_BIN)/mypy ; \
+	run $(VENV_BIN)/mypy -p tools ; \
+	run $(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV) ; \
+	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed"; exit 1; fi; \
+	echo "lint clean"
+
+gates: venv tools-venv ## the static gates only: cfn-lint (SAM + expanded), serverless rules, checkov, template rules
+	$(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV)
+
+expand: venv ## write the SAM-expanded template to .aws-sam/expanded.json
+	$(VENV_BIN)/python -m tools.expand_template --out .aws-sam/expanded.json
+
+validate: sam-venv ## sam validate --lint (offline)
+	$(SAM) validate --lint --region $(AWS_REGION)
+
+build: sam-venv ## sam build (python3.12 on PATH for the functions and the deps layer)
+	@test -n "$(PY312)" || { echo "make build needs python3.12 (pyenv's or on PATH)"; exit 1; }
+	PATH="$(dir $(PY312)):$$PATH" $(SAM) build
+
+bench: venv ## run the benchmarks (bench/results.json)
+	$(VENV_BIN)/python -m bench
+
+bench-smoke: venv ## a quick pass of the benchmarks (bench/results-smoke.json)
+	$(VENV_BIN)/python -m bench --smoke
+
+layer-requirements: venv ## export pyproject's [project].dependencies to layers/deps/requirements.txt
+	$(VENV_BIN)/python -m tools.export_layer_requirements
+
+schemas: venv ## export the JSON Schema of every contract model to docs/schemas/
+	$(VENV_BIN)/python -m tools.export_schemas
+
+lock-tools: ## re-resolve requirements-tools.txt from TOOLS_PINS
+	@tmp=$$(mktemp -d); $(PYTHON) -m venv $$tmp; $$tmp/bin/python -m pip install -q $(TOOLS_PINS); \
+	{ sed -n '1,3p' requirements-tools.txt; $$tmp/bin/python -m pip freeze; } > requirements-tools.txt.new; \
+	mv requirements-tools.txt.new requirements-tools.txt; rm -rf $$tmp
+
+lock-sam: ## re-resolve requirements-sam.txt from SAM_PINS
+	@tmp=$$(mktemp -d); $(PYTHON) -m venv $$tmp; $$tmp/bin/python -m pip install -q $(SAM_PINS); \
+	{ sed -n '1,2p' requirements-sam.txt; $$tmp/bin/python -m pip freeze; } > requirements-sam.txt.new; \
+	mv requirements-sam.txt.new requirements-sam.txt; rm -rf $$tmp
+
+clean: ## remove build output and caches (keeps the venvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist .localcloud
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove the three venvs
+	rm -rf $(VENV) $(TOOLS_VENV) $(SAM_VENV)

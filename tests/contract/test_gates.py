@@ -1,0 +1,67 @@
+"""The static gates of `make lint` really gate: a deliberately broken copy of template.yaml (a wildcard action,
+a missing dead-letter queue) fails them, each checker naming the defect (template.yaml itself passes them in
+`make lint`). Runs the same tools.gates as make."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from localcloud.template import load
+from tools.gates import GateResult, run_gates, tools_venv_ready
+
+pytestmark = pytest.mark.skipif(
+    not tools_venv_ready(),
+    reason="the tools venv (.venv-tools: checkov, cfn-lint-serverless) is absent; `make tools-venv` creates it "
+    "and `make test` always does",
+)
+
+Template = dict[str, Any]
+
+
+def _gates_on(tmp_path: Path, change: Callable[[Template], None]) -> dict[str, GateResult]:
+    template = copy.deepcopy(load())
+    change(template)
+    path = tmp_path / "template.yaml"
+    path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
+    return {result.name: result for result in run_gates(path, tmp_path / "expanded.json")}
+
+
+def _failed(results: dict[str, GateResult]) -> dict[str, str]:
+    return {name: result.output for name, result in results.items() if not result.ok}
+
+
+def _wildcard_action(template: Template) -> None:
+    policies = template["Resources"]["ProvisionFunction"]["Properties"]["Policies"]
+    policies.append({"Statement": [{"Effect": "Allow", "Action": "workspaces:*", "Resource": "*"}]})
+
+
+def _missing_dead_letter_queues(template: Template) -> None:
+    resources = template["Resources"]
+    del resources["HrEventsFunction"]["Properties"]["Events"]["HrEvent"]["Properties"]["DeadLetterConfig"]
+    del resources["ProvisioningQueue"]["Properties"]["RedrivePolicy"]
+
+
+def test_a_wildcard_action_fails_the_gates(tmp_path: Path) -> None:
+    failed = _failed(_gates_on(tmp_path, _wildcard_action))
+
+    assert "WS1003" in failed["cfn-lint serverless rules"]  # stars in an inline policy
+    assert "CKV_AWS_111" in failed["checkov (expanded)"]  # write access without constraints
+    assert "wildcard action 'workspaces:*'" in failed["template rules"]
+    assert "the provisioning role may workspaces:TerminateWorkspaces" in failed["template rules"]
+
+
+def test_a_missing_dead_letter_queue_fails_the_gates(tmp_path: Path) -> None:
+    failed = _failed(_gates_on(tmp_path, _missing_dead_letter_queues))
+
+    serverless = failed["cfn-lint serverless rules"]
+    assert "ES4000" in serverless  # EventBridge target without a DLQ
+    assert "ES6000" in serverless  # queue without a redrive policy
+    rules = failed["template rules"]
+    assert "HrEventsFunctionHrEvent target HrEventsFunctionHrEventLambdaTarget: no DeadLetterConfig" in rules
+    assert "ProvisioningQueue: no RedrivePolicy and not a dead-letter queue" in rules
