@@ -1,0 +1,245 @@
+"""A roster file's way through the automation: accepted, or held when it would offboard too many people.
+
+    received ─► PROCESSING ─► ACCEPTED      (events published, roster stored)
+                     │
+                     ├─────► HELD ─► RELEASED   (release_feed: the same file, accepted without the threshold)
+                     │          └──► DISCARDED  (discard_feed: nothing happens, the roster stays as it was)
+                     └─────► REJECTED           (the file as a whole is unreadable)
+
+More than offboarding.max_departures_per_feed departures in one file holds the WHOLE file: no event is
+published, the roster is not updated, a `Feed Held` event pages on-call. A truncated or wrong export looks
+exactly like a mass departure; an operator decides (`release_feed` / `discard_feed`, called by the operator
+CLI with the same ports the Lambda uses). A held file that a later roster overtook cannot be released (it
+would undo the later one): upload it again instead.
+
+Nothing personal is stored: the held file stays in the (versioned) feed bucket and is read again on release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autopilot.contracts.common import StrictModel
+from autopilot.contracts.outputs import FeedHeld
+from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
+from autopilot.domain.policy import Policy
+from autopilot.domain.ports import (
+    DomainEventPublisher,
+    EnvelopeQueue,
+    FeedRecords,
+    RawEventSink,
+    RosterFiles,
+    RosterSnapshot,
+)
+from autopilot.domain.roster import ParsedRoster, RosterDiff, diff_roster, parse_roster
+
+
+class FeedStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    ACCEPTED = "ACCEPTED"
+    HELD = "HELD"
+    RELEASED = "RELEASED"
+    DISCARDED = "DISCARDED"
+    REJECTED = "REJECTED"
+
+
+class FeedRecord(BaseModel):
+    """One roster file (pk `FEED#<feed_id>`): where it is, what it would do, what was decided. Counts only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed_id: str
+    status: FeedStatus
+    bucket: str
+    key: str
+    version_id: str | None = None
+    hires: int = 0
+    departures: int = 0
+    transfers: int = 0
+    rejected_lines: list[int] = Field(default_factory=list)
+    received_at: dt.datetime
+    decided_at: dt.datetime | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+
+    @property
+    def feed_id(self) -> str:
+        """Deterministic per object version, so a redelivered S3 event is the same feed."""
+        identity = "/".join([self.bucket, self.key, self.version_id or "", self.etag or ""])
+        return f"feed-{hashlib.sha256(identity.encode()).hexdigest()[:24]}"
+
+
+@dataclass(frozen=True)
+class FeedPorts:
+    feeds: FeedRecords
+    roster: RosterSnapshot
+    files: RosterFiles
+    hr_bus: RawEventSink
+    bus: DomainEventPublisher
+    hr_source: str
+    # Where rejected rows go (an SQS dead-letter queue). None: the invocation fails with the line numbers
+    # after the good rows are accepted, and Lambda's on-failure destination dead-letters it.
+    rejects: EnvelopeQueue | None = None
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    feed_id: str
+    status: str
+    hires: int = 0
+    departures: int = 0
+    transfers: int = 0
+    rejected_lines: list[int] = field(default_factory=list)
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "feed_id": self.feed_id,
+            "status": self.status,
+            "hires": self.hires,
+            "departures": self.departures,
+            "transfers": self.transfers,
+            "rejected_lines": self.rejected_lines,
+        }
+
+
+def ingest_feed(source: FeedSource, *, policy: Policy, ports: FeedPorts, now: dt.datetime) -> FeedOutcome:
+    """A roster file dropped in the feed bucket. Redelivered events converge on the feed record."""
+    record = ports.feeds.get(source.feed_id)
+    if record is not None and record.status is not FeedStatus.PROCESSING:
+        _fail_again_if_rows_were_rejected(record, ports)
+        return _outcome(record)
+    if record is None:
+        try:
+            record = ports.feeds.create(
+                FeedRecord(
+                    feed_id=source.feed_id,
+                    status=FeedStatus.PROCESSING,
+                    bucket=source.bucket,
+                    key=source.key,
+                    version_id=source.version_id,
+                    received_at=now,
+                )
+            )
+        except StaleUpdate as exc:
+            raise TransientAwsError(f"feed {source.feed_id} is being processed by another invocation") from exc
+    return _process(record, policy=policy, ports=ports, now=now, force=False)
+
+
+def release_feed(feed_id: str, *, policy: Policy, ports: FeedPorts, now: dt.datetime) -> FeedOutcome:
+    """An operator accepts a held feed: its events are published and its roster becomes the accepted one."""
+    record = _held(feed_id, ports)
+    accepted_at = ports.roster.accepted_at()
+    if accepted_at is not None and accepted_at > record.received_at:
+        raise InvalidInput(
+            f"feed {feed_id} was overtaken by a roster accepted at {accepted_at.isoformat()}; releasing it would "
+            "undo that roster. Discard it, and upload the file again if it is still right."
+        )
+    return _process(record, policy=policy, ports=ports, now=now, force=True)
+
+
+def discard_feed(feed_id: str, *, ports: FeedPorts, now: dt.datetime) -> FeedOutcome:
+    """An operator throws a held feed away: nothing is published, the roster stays as it was."""
+    record = _held(feed_id, ports)
+    record = ports.feeds.save(record.model_copy(update={"status": FeedStatus.DISCARDED, "decided_at": now}))
+    return _outcome(record)
+
+
+def _held(feed_id: str, ports: FeedPorts) -> FeedRecord:
+    record = ports.feeds.get(feed_id)
+    if record is None:
+        raise InvalidInput(f"no feed {feed_id}")
+    if record.status is not FeedStatus.HELD:
+        raise InvalidInput(f"feed {feed_id} is {record.status.value}, not HELD")
+    return record
+
+
+def _process(record: FeedRecord, *, policy: Policy, ports: FeedPorts, now: dt.datetime, force: bool) -> FeedOutcome:
+    text = ports.files.read(record.bucket, record.key, record.version_id)
+    try:
+        parsed = parse_roster(text, name=record.key)
+    except InvalidInput:
+        ports.feeds.save(record.model_copy(update={"status": FeedStatus.REJECTED, "decided_at": now}))
+        raise
+    diff = diff_roster(ports.roster.load(), parsed, feed_date=now.date())
+    counts: dict[str, Any] = {
+        "hires": len(diff.hired),
+        "departures": len(diff.departed),
+        "transfers": len(diff.transferred),
+        "rejected_lines": [row.line for row in parsed.rejected],
+    }
+    if parsed.rejected and ports.rejects is not None:
+        ports.rejects.send(_reject_messages(record, parsed))
+    threshold = policy.offboarding.max_departures_per_feed
+    if not force and len(diff.departed) > threshold:
+        record = ports.feeds.save(record.model_copy(update={"status": FeedStatus.HELD, "decided_at": now, **counts}))
+        ports.bus.publish(
+            [FeedHeld(feed_id=record.feed_id, departures=len(diff.departed), threshold=threshold, held_at=now)]
+        )
+        return _outcome(record)
+    ports.hr_bus.put_raw(_hr_entries(diff, ports.hr_source))
+    ports.roster.apply(diff.upserts, diff.deletes)
+    ports.roster.mark_accepted(record.feed_id, now)
+    status = FeedStatus.RELEASED if force else FeedStatus.ACCEPTED
+    record = ports.feeds.save(record.model_copy(update={"status": status, "decided_at": now, **counts}))
+    _fail_again_if_rows_were_rejected(record, ports)
+    return _outcome(record)
+
+
+def _fail_again_if_rows_were_rejected(record: FeedRecord, ports: FeedPorts) -> None:
+    """Without a reject queue, the invocation itself is the dead letter: it fails on every retry."""
+    if ports.rejects is None and record.rejected_lines and record.status in (FeedStatus.ACCEPTED, FeedStatus.RELEASED):
+        lines = ", ".join(str(line) for line in record.rejected_lines)
+        raise InvalidInput(f"roster feed {record.feed_id} ({record.key}): rows rejected at lines {lines}")
+
+
+def _hr_entries(diff: RosterDiff, source: str) -> list[dict[str, str]]:
+    events: Sequence[tuple[str, StrictModel]] = (
+        [("Employee Hired", hire) for hire in diff.hired]
+        + [("Employee Transferred", transfer) for transfer in diff.transferred]
+        + [("Employee Departed", departure) for departure in diff.departed]
+    )
+    return [
+        {"Source": source, "DetailType": detail_type, "Detail": detail.model_dump_json(exclude_none=True)}
+        for detail_type, detail in events
+    ]
+
+
+def _reject_messages(record: FeedRecord, parsed: ParsedRoster) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": "roster_row_rejected",
+            "feed_id": record.feed_id,
+            "bucket": record.bucket,
+            "key": record.key,
+            "version_id": record.version_id,
+            "line": row.line,
+            "employee_id": row.employee_id,
+            "errors": row.errors,
+        }
+        for row in parsed.rejected
+    ]
+
+
+def _outcome(record: FeedRecord) -> FeedOutcome:
+    return FeedOutcome(
+        feed_id=record.feed_id,
+        status=record.status.value,
+        hires=record.hires,
+        departures=record.departures,
+        transfers=record.transfers,
+        rejected_lines=list(record.rejected_lines),
+    )

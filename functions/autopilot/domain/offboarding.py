@@ -1,0 +1,359 @@
+"""Employee Departed -> stop on the last day, terminate after retention; and the lifecycle work those timers
+bring back (StopWorkspaces, TerminateWorkspaces), done only on desks the automation manages.
+
+    departure ─► stop-<id> timer (last day, stop_at_local in the site's zone) ─► LifecycleQueue ─► StopWorkspaces
+              └► terminate-<id> timer (stop + retention_days)             ─► LifecycleQueue ─► TerminateWorkspaces
+
+A departure before the desk exists cancels it; a rehire before termination keeps it (onboarding.handle_hire).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from autopilot.adapters.workspaces import WorkSpacesError
+from autopilot.contracts.hr import EmployeeDeparted
+from autopilot.contracts.outputs import OffboardingScheduled, ProvisioningFailed
+from autopilot.contracts.timers import TimerFired
+from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.onboarding import (
+    MANAGED_ORIGINS,
+    BatchResult,
+    HrOutcome,
+    HrPorts,
+    is_stale,
+    local_moment,
+    site_timezone,
+    timer_name,
+)
+from autopilot.domain.policy import Policy
+from autopilot.domain.ports import BundleCatalog, DeskRecords, DomainEventPublisher, TimerScheduler, WorkSpacesFleet
+from autopilot.domain.transfers import apply_transfers
+
+STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
+STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
+GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
+RETRY_LATER = dt.timedelta(minutes=15)
+# Desks a stop or terminate timer may act on (with a last day recorded); anything else was rehired or is done.
+LEAVING_STATES = frozenset(
+    {Lifecycle.SCHEDULED, Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED}
+)
+
+
+def stop_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    return TimerFired(kind="stop", name=timer_name("stop", employee_id), due=due, employee_id=employee_id)
+
+
+def terminate_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    return TimerFired(kind="terminate", name=timer_name("terminate", employee_id), due=due, employee_id=employee_id)
+
+
+def offboarding_times(desk: Desk, last_day: dt.date, policy: Policy) -> tuple[dt.datetime, dt.datetime]:
+    """(stop, terminate): the end of the last day in the site's time zone, then retention_days later."""
+    stop_at = local_moment(last_day, policy.offboarding.stop_at_local, site_timezone(policy, desk.site))
+    return stop_at, stop_at + dt.timedelta(days=policy.offboarding.retention_days)
+
+
+def handle_departure(
+    departure: EmployeeDeparted,
+    *,
+    event_time: dt.datetime,
+    policy: Policy,
+    ports: HrPorts,
+    now: dt.datetime,
+) -> HrOutcome:
+    desk = ports.desks.get(departure.employee_id)
+    if desk is None:
+        return HrOutcome(departure.employee_id, "no_desk")
+    if is_stale(desk, event_time):
+        return HrOutcome(desk.employee_id, "stale")
+    if desk.lifecycle in (Lifecycle.CANCELLED, Lifecycle.TERMINATED):
+        return HrOutcome(desk.employee_id, "nothing_to_do", {"lifecycle": desk.lifecycle.value})
+    last_day = departure.last_day
+    never_starts = desk.start_date is not None and last_day < desk.start_date
+    if desk.lifecycle is Lifecycle.FAILED or (desk.lifecycle is Lifecycle.SCHEDULED and never_starts):
+        return _cancel(desk, last_day, event_time=event_time, ports=ports, now=now)
+    if desk.last_day == last_day:
+        # A duplicate: the timers are set again (same names, so a no-op when they exist).
+        stop_at, terminate_at = offboarding_times(desk, last_day, policy)
+        _set_timers(desk, stop_at, terminate_at, ports=ports, now=now)
+        return HrOutcome(desk.employee_id, "duplicate", {"stop_at": stop_at.isoformat()})
+    if desk.last_day is not None:
+        ports.timers.cancel(timer_name("stop", desk.employee_id))
+        ports.timers.cancel(timer_name("terminate", desk.employee_id))
+    stop_at, terminate_at = offboarding_times(desk, last_day, policy)
+    if desk.lifecycle is Lifecycle.PROVISIONING and never_starts:
+        stop_at = terminate_at = now  # never used: nothing to retain
+    changes: dict[str, Any] = {"last_day": last_day, "hr_event_time": event_time}
+    if desk.lifecycle is Lifecycle.READY or (desk.lifecycle is Lifecycle.PROVISIONING and never_starts):
+        desk = ports.desks.save(desk.moved_to(Lifecycle.LEAVING, at=now, **changes))
+    else:
+        # SCHEDULED or PROVISIONING for someone who will still start: the desk is made, then stopped.
+        desk = ports.desks.save(desk.with_changes(at=now, **changes))
+    _set_timers(desk, stop_at, terminate_at, ports=ports, now=now)
+    ports.desks.record_event(
+        desk.employee_id,
+        at=now,
+        kind="offboarding_scheduled",
+        detail={"stop_at": stop_at.isoformat(), "terminate_at": terminate_at.isoformat()},
+    )
+    ports.bus.publish(
+        [
+            OffboardingScheduled(
+                employee_id=desk.employee_id,
+                workspace_id=desk.workspace_id,
+                stop_at=stop_at,
+                terminate_at=terminate_at,
+            )
+        ]
+    )
+    return HrOutcome(desk.employee_id, "offboarding_scheduled", {"stop_at": stop_at.isoformat()})
+
+
+def _cancel(desk: Desk, last_day: dt.date, *, event_time: dt.datetime, ports: HrPorts, now: dt.datetime) -> HrOutcome:
+    ports.timers.cancel(timer_name("provision", desk.employee_id))
+    desk = ports.desks.save(
+        desk.moved_to(Lifecycle.CANCELLED, at=now, last_day=last_day, hr_event_time=event_time, email=None)
+    )
+    ports.desks.record_event(desk.employee_id, at=now, kind="cancelled", detail={"reason": "departed before start"})
+    ports.bus.publish([OffboardingScheduled(employee_id=desk.employee_id, cancelled_provisioning=True)])
+    return HrOutcome(desk.employee_id, "cancelled")
+
+
+def _set_timers(
+    desk: Desk, stop_at: dt.datetime, terminate_at: dt.datetime, *, ports: HrPorts, now: dt.datetime
+) -> None:
+    ports.timers.schedule(stop_timer(desk.employee_id, max(stop_at, now)), now=now)
+    ports.timers.schedule(terminate_timer(desk.employee_id, max(terminate_at, now)), now=now)
+
+
+# --- the lifecycle queue: stop and terminate --------------------------------------------------------------
+@dataclass(frozen=True)
+class LifecyclePorts:
+    desks: DeskRecords
+    fleet: WorkSpacesFleet
+    bus: DomainEventPublisher
+    timers: TimerScheduler
+    bundles: BundleCatalog
+    transient: tuple[type[Exception], ...] = ()
+
+
+@dataclass(frozen=True)
+class LifecycleWork:
+    """One parsed message of the lifecycle queue (timer None when the body was not a valid TimerFired)."""
+
+    message_id: str
+    timer: TimerFired | None
+    error: str | None = None
+
+
+def stop_desks(
+    items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+) -> None:
+    """Stop the desks whose last day has come (one StopWorkspaces per 25). `items` are (message id, desk)."""
+    to_stop: dict[str, tuple[str, Desk]] = {}
+    for message_id, desk in items:
+        if desk.last_day is None or desk.lifecycle not in LEAVING_STATES - {Lifecycle.STOPPED}:
+            result.decide(desk.employee_id, "stop_skipped", lifecycle=desk.lifecycle.value)  # rehired or done
+            continue
+        if desk.lifecycle is Lifecycle.SCHEDULED:
+            ports.timers.cancel(timer_name("provision", desk.employee_id))
+            _save(desk.moved_to(Lifecycle.CANCELLED, at=now, email=None), ports, result, message_id)
+            result.decide(desk.employee_id, "cancelled")
+            continue
+        workspace_id = _workspace_of(desk, ports)
+        if workspace_id is None:
+            _save(_to_stopped(desk, now), ports, result, message_id)
+            result.decide(desk.employee_id, "stopped", workspace_id=None)
+            continue
+        if desk.origin not in MANAGED_ORIGINS:
+            _refuse_unmanaged(desk, workspace_id, "stop", ports=ports, result=result, now=now)
+            continue
+        to_stop[workspace_id] = (message_id, desk)
+    if not to_stop:
+        return
+    try:
+        infos = {info.workspace_id: info for info in ports.fleet.describe(list(to_stop))}
+    except ports.transient:
+        result.failed += [message_id for message_id, _ in to_stop.values()]
+        return
+    call: list[str] = []
+    for workspace_id, (message_id, desk) in to_stop.items():
+        info = infos.get(workspace_id)
+        if info is None or info.state in STOPPED_STATES | GONE_STATES:
+            _save(_to_stopped(desk, now, workspace_id=workspace_id), ports, result, message_id)
+            result.decide(desk.employee_id, "stopped", workspace_id=workspace_id)
+        elif info.state not in STOPPABLE:
+            # Busy (starting, rebooting, updating...): try again a little later.
+            retry = TimerFired(
+                kind="stop",
+                name=timer_name("stop", desk.employee_id, (now + RETRY_LATER).strftime("%Y%m%d%H%M")),
+                due=now + RETRY_LATER,
+                employee_id=desk.employee_id,
+            )
+            ports.timers.schedule(retry, now=now)
+            result.decide(desk.employee_id, "stop_later", workspace_id=workspace_id, state=info.state)
+        elif policy.dry_run:
+            ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": "StopWorkspaces"})
+            result.decide(desk.employee_id, "dry_run_stop", workspace_id=workspace_id)
+        else:
+            if info.running_mode == "ALWAYS_ON":
+                # StopWorkspaces refuses AlwaysOn desks: switch to AutoStop first (the desk is leaving anyway).
+                refusals: tuple[type[Exception], ...] = (WorkSpacesError, *ports.transient)
+                try:
+                    ports.fleet.modify(workspace_id, running_mode="AUTO_STOP", autostop_minutes=60)
+                except refusals:
+                    result.failed.append(message_id)
+                    result.decide(desk.employee_id, "stop_failed", workspace_id=workspace_id)
+                    continue
+            call.append(workspace_id)
+    if not call:
+        return
+    try:
+        failures = {failure.key: failure for failure in ports.fleet.stop(call)}
+    except ports.transient:
+        result.failed += [to_stop[workspace_id][0] for workspace_id in call]
+        return
+    for workspace_id in call:
+        message_id, desk = to_stop[workspace_id]
+        failure = failures.get(workspace_id)
+        if failure is not None:
+            result.failed.append(message_id)  # redelivered; after five receives the DLQ alarm pages on-call
+            result.decide(desk.employee_id, "stop_failed", workspace_id=workspace_id, error_code=failure.code)
+            continue
+        _save(_to_stopped(desk, now, workspace_id=workspace_id), ports, result, message_id)
+        ports.desks.record_event(desk.employee_id, at=now, kind="stopped", detail={"workspace_id": workspace_id})
+        result.decide(desk.employee_id, "stopped", workspace_id=workspace_id)
+
+
+def terminate_desks(
+    items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+) -> None:
+    """Terminate the desks whose retention is over (one TerminateWorkspaces per 25)."""
+    to_terminate: dict[str, tuple[str, Desk]] = {}
+    for message_id, desk in items:
+        if desk.last_day is None or desk.lifecycle not in LEAVING_STATES:
+            result.decide(desk.employee_id, "terminate_skipped", lifecycle=desk.lifecycle.value)  # rehired or done
+            continue
+        if desk.lifecycle is Lifecycle.SCHEDULED:
+            ports.timers.cancel(timer_name("provision", desk.employee_id))
+            _save(desk.moved_to(Lifecycle.CANCELLED, at=now, email=None), ports, result, message_id)
+            result.decide(desk.employee_id, "cancelled")
+            continue
+        workspace_id = _workspace_of(desk, ports)
+        if workspace_id is None:
+            _save(_to_terminated(desk, now), ports, result, message_id)
+            result.decide(desk.employee_id, "terminated", workspace_id=None)
+            continue
+        if desk.origin not in MANAGED_ORIGINS:
+            _refuse_unmanaged(desk, workspace_id, "terminate", ports=ports, result=result, now=now)
+            continue
+        if policy.dry_run:
+            ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": "TerminateWorkspaces"})
+            result.decide(desk.employee_id, "dry_run_terminate", workspace_id=workspace_id)
+            continue
+        to_terminate[workspace_id] = (message_id, desk)
+    if not to_terminate:
+        return
+    try:
+        failures = {failure.key: failure for failure in ports.fleet.terminate(list(to_terminate))}
+    except ports.transient:
+        result.failed += [message_id for message_id, _ in to_terminate.values()]
+        return
+    for workspace_id, (message_id, desk) in to_terminate.items():
+        failure = failures.get(workspace_id)
+        if failure is not None and not failure.code.startswith("ResourceNotFound"):
+            result.failed.append(message_id)
+            result.decide(desk.employee_id, "terminate_failed", workspace_id=workspace_id, error_code=failure.code)
+            continue
+        _save(_to_terminated(desk, now), ports, result, message_id)
+        ports.desks.record_event(desk.employee_id, at=now, kind="terminated", detail={"workspace_id": workspace_id})
+        result.decide(desk.employee_id, "terminated", workspace_id=workspace_id)
+
+
+def _to_stopped(desk: Desk, now: dt.datetime, **changes: Any) -> Desk:
+    leaving = desk if desk.lifecycle is Lifecycle.LEAVING else desk.moved_to(Lifecycle.LEAVING, at=now)
+    return leaving.moved_to(Lifecycle.STOPPED, at=now, **changes)
+
+
+def _to_terminated(desk: Desk, now: dt.datetime) -> Desk:
+    if desk.lifecycle in (Lifecycle.READY, Lifecycle.PROVISIONING):
+        desk = desk.moved_to(Lifecycle.LEAVING, at=now)
+    return desk.moved_to(Lifecycle.TERMINATED, at=now, email=None)
+
+
+def _workspace_of(desk: Desk, ports: LifecyclePorts) -> str | None:
+    if desk.workspace_id is not None:
+        return desk.workspace_id
+    found = ports.fleet.find(desk.directory_id, desk.username)  # created, but the id was never recorded
+    return found.workspace_id if found is not None else None
+
+
+def _refuse_unmanaged(
+    desk: Desk, workspace_id: str, action: str, *, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+) -> None:
+    ports.desks.record_event(
+        desk.employee_id, at=now, kind="refused_unmanaged", detail={"action": action, "workspace_id": workspace_id}
+    )
+    ports.bus.publish(
+        [
+            ProvisioningFailed(
+                employee_id=desk.employee_id,
+                directory_id=desk.directory_id,
+                error_code="UnmanagedDesk",
+                reason=(
+                    f"offboarding did not {action} WorkSpace {workspace_id}: it existed before the automation "
+                    "recorded this employee and is not managed by it; act on it by hand"
+                ),
+                attempts=0,
+            )
+        ]
+    )
+    result.decide(desk.employee_id, f"{action}_refused_unmanaged", workspace_id=workspace_id)
+
+
+def _save(desk: Desk, ports: LifecyclePorts, result: BatchResult, message_id: str) -> None:
+    try:
+        ports.desks.save(desk)
+    except StaleUpdate:
+        result.failed.append(message_id)  # somebody changed the desk meanwhile: redo from a fresh read
+
+
+def lifecycle_batch(
+    work: Sequence[LifecycleWork], *, policy: Policy, ports: LifecyclePorts, now: dt.datetime
+) -> BatchResult:
+    """A lifecycle queue batch: stops, terminations and transfers, each kind in as few calls as the API allows.
+    A desk with both a stop and a termination in the batch is only terminated."""
+    result = BatchResult()
+    by_kind: dict[str, dict[str, tuple[str, TimerFired]]] = {"stop": {}, "terminate": {}, "transfer": {}}
+    for item in work:
+        timer = item.timer
+        if timer is None or timer.kind not in by_kind or timer.employee_id is None:
+            result.failed.append(item.message_id)  # bad input: redelivered, then the DLQ alarm
+            result.decide("-", "invalid_message", message_id=item.message_id, error=item.error or "")
+            continue
+        if timer.employee_id in by_kind[timer.kind]:
+            result.decide(timer.employee_id, "duplicate_message", message_id=item.message_id)
+            continue
+        by_kind[timer.kind][timer.employee_id] = (item.message_id, timer)
+    for employee_id in list(by_kind["stop"]):
+        if employee_id in by_kind["terminate"]:
+            del by_kind["stop"][employee_id]
+            result.decide(employee_id, "stop_superseded_by_terminate")
+    loaded: dict[str, list[tuple[str, Desk]]] = {}
+    for kind, entries in by_kind.items():
+        loaded[kind] = []
+        for employee_id, (message_id, _) in entries.items():
+            desk = ports.desks.get(employee_id)
+            if desk is None:
+                result.decide(employee_id, f"{kind}_skipped", reason="no desk")
+            else:
+                loaded[kind].append((message_id, desk))
+    stop_desks(loaded["stop"], policy=policy, ports=ports, result=result, now=now)
+    terminate_desks(loaded["terminate"], policy=policy, ports=ports, result=result, now=now)
+    apply_transfers(loaded["transfer"], policy=policy, ports=ports, result=result, now=now)
+    return result

@@ -1,0 +1,425 @@
+"""Employee Hired -> a desk decided by the policy, recorded SCHEDULED, and a provisioning timer.
+
+Also the decisions shared by departures and transfers: which desk the policy gives an employee, when a
+timer is due in the site's time zone, deterministic timer names, and whether an HR event is stale.
+Nothing here calls AWS: the ports do (domain/ports.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
+from autopilot.contracts.outputs import ProvisioningFailed
+from autopilot.contracts.timers import TimerFired
+from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.errors import InvalidInput, StaleUpdate, UnknownSite
+from autopilot.domain.policy import Policy
+from autopilot.domain.ports import DeskRecords, DomainEventPublisher, TimerScheduler
+from autopilot.domain.resolution import Resolution
+
+# The desk is created at this local time, lead_days before the start date (the morning, so a failure is
+# seen by people at work and still has lead_days to be fixed).
+PROVISION_AT_LOCAL = dt.time(7, 0)
+TIMER_NAME_MAX = 64
+
+
+# Origins of desks the automation may stop, terminate or resize: created by it ("created": CreateWorkspaces was
+# requested for it), or adopted by fleet_watch because they carry the ManagedBy tag ("adopted"). A desk found
+# already existing when provisioning ("found") is recorded and followed, never changed (IAM backs this up).
+MANAGED_ORIGINS = frozenset({"created", "adopted"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    employee_id: str
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    """Per-message outcome of a queue batch: which messages to redeliver, and what was decided (ids only)."""
+
+    failed: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    def decide(self, employee_id: str, action: str, **detail: Any) -> None:
+        self.decisions.append(Decision(employee_id, action, detail))
+
+    def as_batch_response(self) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(self.failed)]}
+
+
+@dataclass(frozen=True)
+class HrPorts:
+    desks: DeskRecords
+    bus: DomainEventPublisher
+    timers: TimerScheduler
+
+
+@dataclass(frozen=True)
+class HrOutcome:
+    """What an HR event did, with ids only (it is the idempotency record's data and the log line)."""
+
+    employee_id: str
+    action: str
+    detail: dict[str, str] = field(default_factory=dict)
+
+    def as_response(self) -> dict[str, Any]:
+        return {"employee_id": self.employee_id, "action": self.action, **self.detail}
+
+
+@dataclass(frozen=True)
+class DeskDecision:
+    """What the policy gives an employee: ids and settings, never taken from the event."""
+
+    site: str
+    timezone: str
+    profile: str
+    directory_id: str
+    bundle_id: str
+    running_mode: str
+    compute: str | None
+    autostop_hours: int | None
+    root_volume_gb: int | None
+    user_volume_gb: int | None
+    prewarm: bool
+
+    def desk_fields(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "profile": self.profile,
+            "directory_id": self.directory_id,
+            "bundle_id": self.bundle_id,
+            "running_mode": self.running_mode,
+            "compute": self.compute,
+            "autostop_hours": self.autostop_hours,
+            "root_volume_gb": self.root_volume_gb,
+            "user_volume_gb": self.user_volume_gb,
+            "prewarm": self.prewarm,
+        }
+
+
+def decide_desk(
+    policy: Policy, resolution: Resolution, *, employee_id: str, department: str, role: str, site: str
+) -> DeskDecision:
+    """Site -> directory, first matching rule -> profile -> bundle and settings. UnknownSite (InvalidInput)
+    when the site is not in the policy."""
+    site_config = policy.sites.get(site)
+    if site_config is None or site not in resolution.directories:
+        known = ", ".join(sorted(policy.sites))
+        raise UnknownSite(f"employee {employee_id}: site {site!r} is not in the policy (known sites: {known})")
+    profile_name, profile = policy.profile_for(department=department, role=role, site=site)
+    return DeskDecision(
+        site=site,
+        timezone=site_config.timezone,
+        profile=profile_name,
+        directory_id=resolution.directories[site],
+        bundle_id=resolution.bundles[profile.bundle],
+        running_mode=profile.running_mode,
+        compute=profile.compute,
+        autostop_hours=profile.autostop_hours if profile.running_mode == "AUTO_STOP" else None,
+        root_volume_gb=profile.root_volume_gb,
+        user_volume_gb=profile.user_volume_gb,
+        prewarm=profile.prewarm,
+    )
+
+
+# --- time ---------------------------------------------------------------------------------------------
+def local_moment(day: dt.date, at: dt.time, timezone: str) -> dt.datetime:
+    """`day` at `at` in the site's time zone, as an aware UTC datetime."""
+    return dt.datetime.combine(day, at, tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
+
+
+def site_timezone(policy: Policy, site: str) -> str:
+    config = policy.sites.get(site)
+    return config.timezone if config is not None else "UTC"
+
+
+def provision_due(start_date: dt.date, lead_days: int, timezone: str) -> dt.datetime:
+    return local_moment(start_date - dt.timedelta(days=lead_days), PROVISION_AT_LOCAL, timezone)
+
+
+def start_deadline(start_date: dt.date, timezone: str) -> dt.datetime:
+    """The end of the start date in the site's time zone: after it, a hire that still cannot be created fails."""
+    return local_moment(start_date + dt.timedelta(days=1), dt.time(0, 0), timezone)
+
+
+# --- timer names ----------------------------------------------------------------------------------------
+def timer_name(prefix: str, employee_id: str, suffix: str = "") -> str:
+    """`<prefix>-<employee_id>[-<suffix>]`, at most 64 characters (a long id is replaced by a digest)."""
+    tail = f"-{suffix}" if suffix else ""
+    name = f"{prefix}-{employee_id}{tail}"
+    if len(name) <= TIMER_NAME_MAX:
+        return name
+    digest = hashlib.sha256(employee_id.encode()).hexdigest()[: TIMER_NAME_MAX - len(prefix) - len(tail) - 1]
+    return f"{prefix}-{digest}{tail}"
+
+
+def provision_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    return TimerFired(kind="provision", name=timer_name("provision", employee_id), due=due, employee_id=employee_id)
+
+
+def transfer_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    """A transfer check (lifecycle applies the desk's recorded profile to its WorkSpace)."""
+    stamp = due.astimezone(dt.UTC).strftime("%Y%m%d%H%M")
+    return TimerFired(
+        kind="transfer", name=timer_name("transfer", employee_id, stamp), due=due, employee_id=employee_id
+    )
+
+
+def is_stale(desk: Desk, event_time: dt.datetime) -> bool:
+    """An HR event older than the last one applied to the desk (EventBridge does not keep order; a retried
+    delivery keeps its original time)."""
+    return desk.hr_event_time is not None and event_time < desk.hr_event_time
+
+
+# --- idempotency (Powertools) -----------------------------------------------------------------------------
+HIRE_VALIDATED_FIELDS = ("site", "department", "role", "username", "start_date")
+
+
+def idempotency_request(
+    detail_type: str, detail: EmployeeHired | EmployeeDeparted | EmployeeTransferred
+) -> dict[str, Any]:
+    """What Powertools hashes (adapters/idempotency.py): `key` is the business key, `fields` is validated.
+
+    Employee Hired: key = (detail-type, employee id); the fields that decide the desk are validated, so a changed
+    hire raises IdempotencyValidationError instead of being answered from the cache. Departed / Transferred:
+    their fields are part of the key, so only exact duplicates are short-circuited. Ids, dates and labels only.
+    """
+    if isinstance(detail, EmployeeHired):
+        fields = {name: str(getattr(detail, name)) for name in HIRE_VALIDATED_FIELDS}
+        return {"key": [detail_type, detail.employee_id], "fields": fields}
+    fields = json.loads(detail.model_dump_json(exclude={"schema_version"}))
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+    return {"key": [detail_type, detail.employee_id, digest], "fields": {}}
+
+
+# --- Employee Hired -------------------------------------------------------------------------------------
+DECISION_FIELDS = ("site", "profile", "directory_id", "bundle_id", "username", "start_date")
+RESCHEDULABLE = (Lifecycle.CANCELLED, Lifecycle.TERMINATED, Lifecycle.FAILED)
+REHIRABLE = (Lifecycle.LEAVING, Lifecycle.STOPPED)
+
+
+def handle_hire(
+    hire: EmployeeHired,
+    *,
+    event_time: dt.datetime,
+    policy: Policy,
+    resolution: Resolution,
+    ports: HrPorts,
+    now: dt.datetime,
+) -> HrOutcome:
+    """Record the desk SCHEDULED and set its provisioning timer; converge on duplicates and replays."""
+    try:
+        decision = decide_desk(
+            policy,
+            resolution,
+            employee_id=hire.employee_id,
+            department=hire.department,
+            role=hire.role,
+            site=hire.site,
+        )
+    except UnknownSite as exc:
+        ports.bus.publish(
+            [ProvisioningFailed(employee_id=hire.employee_id, error_code="UnknownSite", reason=str(exc), attempts=0)]
+        )
+        raise
+    existing = ports.desks.get(hire.employee_id)
+    if existing is None:
+        desk = _new_desk(hire, decision, event_time=event_time, now=now)
+        try:
+            desk = ports.desks.create(desk)
+        except StaleUpdate:
+            existing = ports.desks.get(hire.employee_id)  # a concurrent delivery created it: converge below
+            if existing is None:
+                raise
+        else:
+            ports.desks.record_event(desk.employee_id, at=now, kind="scheduled", detail=_ids(desk))
+            due = _schedule_provisioning(desk, policy, decision.timezone, ports, now)
+            return HrOutcome(desk.employee_id, "scheduled", {"due": due.isoformat()})
+    return _hire_existing(existing, hire, decision, event_time=event_time, policy=policy, ports=ports, now=now)
+
+
+def _hire_existing(
+    desk: Desk,
+    hire: EmployeeHired,
+    decision: DeskDecision,
+    *,
+    event_time: dt.datetime,
+    policy: Policy,
+    ports: HrPorts,
+    now: dt.datetime,
+) -> HrOutcome:
+    if is_stale(desk, event_time):
+        return HrOutcome(desk.employee_id, "stale")
+    changed = changed_fields(desk, hire, decision)
+    if desk.lifecycle in RESCHEDULABLE and desk.hr_event_time is not None and event_time <= desk.hr_event_time:
+        # The very event that led here, delivered again (EventBridge keeps its time): not a new hire.
+        return HrOutcome(desk.employee_id, "duplicate", {"lifecycle": desk.lifecycle.value})
+    if desk.lifecycle in RESCHEDULABLE:
+        # Hired again (or an operator retrying a failed hire): a fresh desk, decided by today's policy. After a
+        # failure the WorkSpace we may have created is still ours (provision adopts it back).
+        fresh = _new_desk(hire, decision, event_time=event_time, now=now)
+        origin = desk.origin if desk.lifecycle is Lifecycle.FAILED else fresh.origin
+        kept = {"employee_id", "lifecycle", "created_at", "updated_at", "version", "origin"}
+        desk = ports.desks.save(
+            desk.moved_to(
+                Lifecycle.SCHEDULED,
+                at=now,
+                origin=origin,
+                **{name: getattr(fresh, name) for name in Desk.model_fields if name not in kept},
+            )
+        )
+        ports.desks.record_event(desk.employee_id, at=now, kind="rescheduled", detail=_ids(desk))
+        due = _schedule_provisioning(desk, policy, decision.timezone, ports, now)
+        return HrOutcome(desk.employee_id, "scheduled", {"due": due.isoformat()})
+    if desk.lifecycle in REHIRABLE or (desk.lifecycle is Lifecycle.READY and desk.last_day is not None):
+        return _rehire(desk, hire, decision, event_time=event_time, policy=policy, ports=ports, now=now)
+    if desk.last_day is not None and desk.lifecycle in (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING):
+        # A departure was recorded before the desk was ready: the hire cancels it.
+        _cancel_offboarding(desk, ports)
+        desk = ports.desks.save(desk.with_changes(at=now, last_day=None, hr_event_time=event_time))
+    if changed:
+        return flag_changed_payload(
+            hire.employee_id, fields=changed, directory_id=desk.directory_id, ports=ports, now=now
+        )
+    if desk.lifecycle is Lifecycle.SCHEDULED:
+        # A duplicate, or a replay after a crash between the record and the timer: the timer is set again
+        # (same name: a no-op when it exists).
+        due = _schedule_provisioning(desk, policy, decision.timezone, ports, now)
+        return HrOutcome(desk.employee_id, "duplicate", {"due": due.isoformat()})
+    return HrOutcome(desk.employee_id, "duplicate", {"lifecycle": desk.lifecycle.value})
+
+
+def _rehire(
+    desk: Desk,
+    hire: EmployeeHired,
+    decision: DeskDecision,
+    *,
+    event_time: dt.datetime,
+    policy: Policy,
+    ports: HrPorts,
+    now: dt.datetime,
+) -> HrOutcome:
+    """Rehired before termination: the desk is kept, its stop/terminate timers are cancelled."""
+    _cancel_offboarding(desk, ports)
+    fields = decision.desk_fields()
+    if decision.directory_id != desk.directory_id:
+        # The kept WorkSpace lives in its directory: a move to another directory needs Departed, then Hired.
+        flag_directory_change(desk, ports=ports)
+        fields = {name: value for name, value in fields.items() if name not in ("site", "directory_id")}
+    profile_changed = any(getattr(desk, name) != value for name, value in fields.items() if name != "site")
+    ready = desk.moved_to(
+        Lifecycle.READY,
+        at=now,
+        last_day=None,
+        hr_event_time=event_time,
+        shift=hire.shift,
+        **fields,
+    )
+    desk = ports.desks.save(ready)
+    ports.desks.record_event(desk.employee_id, at=now, kind="rehired", detail=_ids(desk))
+    if profile_changed and desk.workspace_id is not None:
+        ports.timers.schedule(transfer_timer(desk.employee_id, now), now=now)  # the new profile, applied now
+    return HrOutcome(desk.employee_id, "rehired", {"workspace_id": desk.workspace_id or ""})
+
+
+def flag_changed_payload(
+    employee_id: str, *, fields: list[str] | None, directory_id: str | None, ports: HrPorts, now: dt.datetime
+) -> HrOutcome:
+    """A hire for an employee already decided with other values: alert, keep the first decision."""
+    which = f" (changed: {', '.join(fields)})" if fields else ""
+    reason = (
+        f"Employee Hired was received again with different values{which}; the first decision stands. "
+        "Send Employee Transferred to change the profile or site, or Departed then Hired to start over."
+    )
+    ports.bus.publish(
+        [
+            ProvisioningFailed(
+                employee_id=employee_id,
+                directory_id=directory_id,
+                error_code="ChangedPayload",
+                reason=reason,
+                attempts=0,
+            )
+        ]
+    )
+    if ports.desks.get(employee_id) is not None:
+        ports.desks.record_event(employee_id, at=now, kind="changed_payload", detail={"fields": fields or []})
+    return HrOutcome(employee_id, "changed_payload")
+
+
+def flag_directory_change(desk: Desk, *, ports: HrPorts) -> None:
+    ports.bus.publish(
+        [
+            ProvisioningFailed(
+                employee_id=desk.employee_id,
+                directory_id=desk.directory_id,
+                error_code="DirectoryChange",
+                reason=(
+                    "the new site is served by another directory; the desk stays in its directory. "
+                    "Send Employee Departed, then Employee Hired, to move the employee to a new desk."
+                ),
+                attempts=0,
+            )
+        ]
+    )
+
+
+def changed_fields(desk: Desk, hire: EmployeeHired, decision: DeskDecision) -> list[str]:
+    """Names (never values) of the decision fields that differ from the recorded desk."""
+    wanted: dict[str, Any] = {
+        "site": decision.site,
+        "profile": decision.profile,
+        "directory_id": decision.directory_id,
+        "bundle_id": decision.bundle_id,
+        "username": hire.username,
+        "start_date": hire.start_date,
+    }
+    return [name for name in DECISION_FIELDS if getattr(desk, name) != wanted[name]]
+
+
+def _new_desk(hire: EmployeeHired, decision: DeskDecision, *, event_time: dt.datetime, now: dt.datetime) -> Desk:
+    return Desk(
+        employee_id=hire.employee_id,
+        lifecycle=Lifecycle.SCHEDULED,
+        username=hire.username,
+        email=hire.email,
+        shift=hire.shift,
+        start_date=hire.start_date,
+        hr_event_time=event_time,
+        origin="hired",
+        created_at=now,
+        updated_at=now,
+        **decision.desk_fields(),
+    )
+
+
+def _schedule_provisioning(desk: Desk, policy: Policy, timezone: str, ports: HrPorts, now: dt.datetime) -> dt.datetime:
+    if desk.start_date is None:
+        raise InvalidInput(f"desk {desk.employee_id} has no start date")
+    due = max(provision_due(desk.start_date, policy.onboarding.lead_days, timezone), now)
+    ports.timers.schedule(provision_timer(desk.employee_id, due), now=now)
+    return due
+
+
+def _cancel_offboarding(desk: Desk, ports: HrPorts) -> None:
+    ports.timers.cancel(timer_name("stop", desk.employee_id))
+    ports.timers.cancel(timer_name("terminate", desk.employee_id))
+
+
+def _ids(desk: Desk) -> dict[str, Any]:
+    return {
+        "profile": desk.profile,
+        "site": desk.site,
+        "directory_id": desk.directory_id,
+        "bundle_id": desk.bundle_id,
+        "workspace_id": desk.workspace_id,
+    }

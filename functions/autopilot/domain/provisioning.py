@@ -1,0 +1,439 @@
+"""A provisioning batch (up to 25 queue messages) -> reconcile, ONE CreateWorkspaces, follow desks to READY.
+
+Per desk, every pass of a message does what the desk record says is next:
+
+    SCHEDULED     take a short lease (conditional write), DescribeWorkspaces(DirectoryId, UserName):
+                  a desk that exists is adopted; the others go into the batch's one CreateWorkspaces call.
+                  Per-item failures: a user not yet in the directory is retried until the end of the start
+                  date; other codes are retried with a growing delay up to onboarding.max_create_attempts;
+                  then FAILED + `Provisioning Failed` (the AWS error code, a generic reason).
+    PROVISIONING  one DescribeWorkspaces for the batch's desks: AVAILABLE -> welcome e-mail, `WorkSpace Ready`,
+                  READY (the address is erased); still pending -> the message comes back in 5 minutes;
+                  not AVAILABLE after 2 hours, or ERROR -> FAILED + alert.
+    anything else nothing to do (cancelled, already ready, leaving...).
+
+Exactly once: the lease is a conditional write, so of two concurrent passes only one calls AWS; a pass that
+died after CreateWorkspaces leaves the lease, which expires before SQS redelivers the message, and the retry
+finds the desk with DescribeWorkspaces instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autopilot.adapters.workspaces import DeskSpec, ItemFailure, WorkspaceInfo
+from autopilot.contracts.outputs import ProvisioningFailed, WorkSpaceReady
+from autopilot.contracts.timers import TimerFired
+from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.onboarding import BatchResult, site_timezone, start_deadline, timer_name
+from autopilot.domain.policy import Policy
+from autopilot.domain.ports import (
+    DeskRecords,
+    DomainEventPublisher,
+    ProvisioningRequeue,
+    RegistrationCodes,
+    WelcomeMailer,
+    WorkSpacesFleet,
+)
+from autopilot.domain.welcome import WelcomeNotSent, build_welcome
+
+LEASE = dt.timedelta(minutes=5)  # shorter than the queue's visibility timeout (6 minutes)
+FIRST_CHECK_DELAY = 900  # a new WorkSpace takes about 20 minutes: look first after 15 (SQS's longest delay)
+CHECK_DELAY = 300
+READY_TIMEOUT = dt.timedelta(hours=2)
+MISSING_USER_RETRY = dt.timedelta(hours=1)  # AD sync lag: look again every hour until the end of the start date
+HOP_TOLERANCE = dt.timedelta(seconds=30)
+MAX_DELAY = 900  # SQS's longest DelaySeconds: a longer wait is several hops that call nothing
+BACKOFF_BASE = 60
+BACKOFF_MAX = 900
+MISSING_USER = "ResourceNotFound.User"
+ALREADY_EXISTS = "ResourceExists.WorkSpace"
+# States a new desk reaches only after it was AVAILABLE (an AutoStop desk nobody logs in to stops).
+READY_STATES = frozenset({"AVAILABLE", "STOPPING", "STOPPED", "STARTING"})
+BROKEN_STATES = frozenset({"ERROR", "TERMINATING", "TERMINATED", "SUSPENDED"})
+OUR_ORIGINS = frozenset({"created", "adopted"})
+
+
+@dataclass(frozen=True)
+class ProvisionPorts:
+    desks: DeskRecords
+    fleet: WorkSpacesFleet
+    bus: DomainEventPublisher
+    requeue: ProvisioningRequeue
+    mailer: WelcomeMailer
+    codes: RegistrationCodes
+    # What the adapters raise when a whole call failed (throttling after botocore's retries, 5xx...): the
+    # messages concerned are reported failed and SQS redelivers them.
+    transient: tuple[type[Exception], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProvisionWork:
+    """One message of the provisioning queue (timer None when the body was not a valid TimerFired)."""
+
+    message_id: str
+    timer: TimerFired | None
+    error: str | None = None
+
+
+def desk_spec(desk: Desk, policy: Policy) -> DeskSpec:
+    """The CreateWorkspaces request of a desk: everything from the recorded policy decision."""
+    return DeskSpec(
+        key=desk.employee_id,
+        directory_id=desk.directory_id,
+        username=desk.username,
+        bundle_id=desk.bundle_id,
+        running_mode=desk.running_mode,
+        autostop_minutes=(desk.autostop_hours or 1) * 60 if desk.running_mode == "AUTO_STOP" else None,
+        compute=desk.compute,
+        root_volume_gb=desk.root_volume_gb,
+        user_volume_gb=desk.user_volume_gb,
+        tags={**policy.tags, "AutopilotEmployeeId": desk.employee_id, "AutopilotProfile": desk.profile},
+    )
+
+
+def backoff_seconds(attempts: int) -> int:
+    return int(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
+
+
+class _Pass:
+    """One batch: collects requeues per delay and the batch result while desks move on."""
+
+    def __init__(self, policy: Policy, ports: ProvisionPorts, now: dt.datetime) -> None:
+        self.policy = policy
+        self.ports = ports
+        self.now = now
+        self.result = BatchResult()
+        self.requeues: dict[int, list[tuple[str, TimerFired]]] = defaultdict(list)
+
+    # --- entry ----------------------------------------------------------------------------------------
+    def run(self, work: Sequence[ProvisionWork]) -> BatchResult:
+        primary: dict[str, str] = {}
+        timers: dict[str, TimerFired] = {}
+        for item in work:
+            timer = item.timer
+            if timer is None or timer.kind != "provision" or timer.employee_id is None:
+                self.result.failed.append(item.message_id)  # bad input: redelivered, then the DLQ alarm
+                self.result.decide("-", "invalid_message", message_id=item.message_id, error=item.error or "")
+                continue
+            if timer.employee_id in primary:
+                self.result.decide(timer.employee_id, "duplicate_message", message_id=item.message_id)
+                continue
+            primary[timer.employee_id] = item.message_id
+            timers[timer.employee_id] = timer
+        creates: list[tuple[str, Desk, bool]] = []
+        checks: list[tuple[str, Desk]] = []
+        claimed: set[tuple[str, str]] = set()
+        for employee_id, message_id in primary.items():
+            desk = self.ports.desks.get(employee_id)
+            if desk is None:
+                self.result.decide(employee_id, "no_desk")
+            elif desk.lifecycle is Lifecycle.SCHEDULED and timers[employee_id].due - self.now > HOP_TOLERANCE:
+                # A wait longer than SQS allows: one more hop, no AWS call.
+                wait = timers[employee_id].due - self.now
+                self.requeues[min(MAX_DELAY, int(wait.total_seconds()))].append((message_id, timers[employee_id]))
+                self.result.decide(employee_id, "not_yet", due=timers[employee_id].due.isoformat())
+            elif desk.lifecycle is Lifecycle.SCHEDULED:
+                user = (desk.directory_id, desk.username.lower())
+                if user in claimed:  # two hires with one user name: one at a time
+                    self._requeue(message_id, desk, BACKOFF_BASE, "retry")
+                    continue
+                leased = self._lease(message_id, desk)
+                if leased is not None:
+                    claimed.add(user)
+                    creates.append((message_id, leased, desk.origin in OUR_ORIGINS))
+            elif desk.lifecycle is Lifecycle.PROVISIONING and desk.workspace_id is not None:
+                checks.append((message_id, desk))
+            else:
+                self.result.decide(employee_id, "nothing_to_do", lifecycle=desk.lifecycle.value)
+        followed = self._reconcile_and_create(creates)
+        self._follow(checks, followed)
+        self._flush_requeues()
+        return self.result
+
+    # --- SCHEDULED ------------------------------------------------------------------------------------
+    def _lease(self, message_id: str, desk: Desk) -> Desk | None:
+        started = desk.provisioning_started_at
+        if started is not None and self.now - started < LEASE:
+            # Another pass holds the lease; its own message is redelivered if it dies.
+            self.result.decide(desk.employee_id, "in_flight_elsewhere")
+            return None
+        if self.policy.dry_run:
+            spec = desk_spec(desk, self.policy)
+            self.ports.desks.record_event(
+                desk.employee_id,
+                at=self.now,
+                kind="dry_run",
+                detail={"action": "CreateWorkspaces", "directory_id": spec.directory_id, "bundle_id": spec.bundle_id},
+            )
+            self.result.decide(desk.employee_id, "dry_run_create", bundle_id=spec.bundle_id)
+            return None
+        try:
+            # origin "created" from now on: if we die after CreateWorkspaces, the desk found later is ours.
+            return self.ports.desks.save(
+                desk.with_changes(at=self.now, provisioning_started_at=self.now, origin="created")
+            )
+        except StaleUpdate:
+            self.result.decide(desk.employee_id, "lost_race")
+            return None
+
+    def _reconcile_and_create(self, creates: list[tuple[str, Desk, bool]]) -> list[tuple[str, Desk, WorkspaceInfo]]:
+        followed: list[tuple[str, Desk, WorkspaceInfo]] = []
+        to_create: list[tuple[str, Desk]] = []
+        for message_id, desk, was_ours in creates:
+            try:
+                found = self.ports.fleet.find(desk.directory_id, desk.username)
+            except self.ports.transient:
+                self.result.failed.append(message_id)
+                continue
+            if found is None:
+                to_create.append((message_id, desk))
+                continue
+            adopted = self._adopt(message_id, desk, found, ours=was_ours)
+            if adopted is not None:
+                followed.append((message_id, adopted, found))
+        if not to_create:
+            return followed
+        try:
+            outcome = self.ports.fleet.create([desk_spec(desk, self.policy) for _, desk in to_create])
+        except self.ports.transient:
+            # Throttled past botocore's retries (or the service failed): SQS redelivers these messages.
+            self.result.failed += [message_id for message_id, _ in to_create]
+            for _, desk in to_create:
+                self.result.decide(desk.employee_id, "create_call_failed")
+            return followed
+        failures: dict[str, ItemFailure] = {failure.key: failure for failure in outcome.failed}
+        for message_id, desk in to_create:
+            workspace_id = outcome.created.get(desk.employee_id)
+            if workspace_id is not None:
+                self._created(message_id, desk, workspace_id)
+            elif desk.employee_id in failures:
+                refreshed = self._create_failed(message_id, desk, failures[desk.employee_id])
+                if refreshed is not None:
+                    followed.append(refreshed)
+            else:
+                self.result.failed.append(message_id)
+        return followed
+
+    def _adopt(self, message_id: str, desk: Desk, found: WorkspaceInfo, *, ours: bool) -> Desk | None:
+        origin = "created" if ours else "found"
+        try:
+            adopted = self.ports.desks.save(
+                desk.moved_to(Lifecycle.PROVISIONING, at=self.now, workspace_id=found.workspace_id, origin=origin)
+            )
+        except StaleUpdate:
+            self.result.failed.append(message_id)
+            return None
+        self.ports.desks.record_event(
+            desk.employee_id,
+            at=self.now,
+            kind="adopted",
+            detail={"workspace_id": found.workspace_id, "origin": origin, "state": found.state},
+        )
+        self.result.decide(desk.employee_id, "adopted", workspace_id=found.workspace_id, origin=origin)
+        return adopted
+
+    def _created(self, message_id: str, desk: Desk, workspace_id: str) -> None:
+        try:
+            desk = self.ports.desks.save(
+                desk.moved_to(
+                    Lifecycle.PROVISIONING,
+                    at=self.now,
+                    workspace_id=workspace_id,
+                    provisioning_started_at=self.now,
+                    last_error=None,
+                )
+            )
+        except StaleUpdate:
+            # Changed meanwhile (a departure?): the retry reads it again and adopts the desk if still wanted.
+            self.result.failed.append(message_id)
+            return
+        self.ports.desks.record_event(
+            desk.employee_id,
+            at=self.now,
+            kind="create_requested",
+            detail={"workspace_id": workspace_id, "bundle_id": desk.bundle_id},
+        )
+        self.result.decide(desk.employee_id, "created", workspace_id=workspace_id)
+        self._requeue(message_id, desk, FIRST_CHECK_DELAY, "ready")
+
+    def _create_failed(
+        self, message_id: str, desk: Desk, failure: ItemFailure
+    ) -> tuple[str, Desk, WorkspaceInfo] | None:
+        code = failure.code  # never the message: AWS puts the user name in it
+        if code == ALREADY_EXISTS:
+            # Made between our DescribeWorkspaces and CreateWorkspaces: adopt it rather than fail.
+            try:
+                found = self.ports.fleet.find(desk.directory_id, desk.username)
+            except self.ports.transient:
+                found = None
+            if found is None:
+                self.result.failed.append(message_id)
+                return None
+            adopted = self._adopt(message_id, desk, found, ours=True)
+            return (message_id, adopted, found) if adopted is not None else None
+        if code == MISSING_USER:
+            deadline = start_deadline(desk.start_date or self.now.date(), site_timezone(self.policy, desk.site))
+            if self.now >= deadline:
+                self._fail(
+                    message_id, desk, code, "the user is still not in the directory at the end of the start date"
+                )
+                return None
+            self._release(message_id, desk, attempts=desk.attempts, code=code)
+            self.result.decide(desk.employee_id, "user_not_in_directory_yet")
+            retry_at = min(self.now + MISSING_USER_RETRY, deadline)
+            self._requeue(message_id, desk, int((retry_at - self.now).total_seconds()), "retry")
+            return None
+        attempts = desk.attempts + 1
+        if attempts >= self.policy.onboarding.max_create_attempts:
+            self._fail(message_id, desk, code, f"CreateWorkspaces failed {attempts} times", attempts=attempts)
+            return None
+        self._release(message_id, desk, attempts=attempts, code=code)
+        self.result.decide(desk.employee_id, "create_failed_will_retry", error_code=code, attempts=attempts)
+        self._requeue(message_id, desk, backoff_seconds(attempts), "retry")
+        return None
+
+    def _release(self, message_id: str, desk: Desk, *, attempts: int, code: str) -> None:
+        try:
+            self.ports.desks.save(
+                desk.with_changes(at=self.now, provisioning_started_at=None, attempts=attempts, last_error=code)
+            )
+        except StaleUpdate:
+            self.result.failed.append(message_id)
+
+    # --- PROVISIONING ---------------------------------------------------------------------------------
+    def _follow(self, checks: list[tuple[str, Desk]], followed: list[tuple[str, Desk, WorkspaceInfo]]) -> None:
+        if checks:
+            try:
+                infos = {
+                    info.workspace_id: info
+                    for info in self.ports.fleet.describe([d.workspace_id or "" for _, d in checks])
+                }
+            except self.ports.transient:
+                self.result.failed += [message_id for message_id, _ in checks]
+                infos = None
+            if infos is not None:
+                for message_id, desk in checks:
+                    self._check(message_id, desk, infos.get(desk.workspace_id or ""))
+        for message_id, desk, info in followed:
+            self._check(message_id, desk, info)
+
+    def _check(self, message_id: str, desk: Desk, info: WorkspaceInfo | None) -> None:
+        if info is not None and info.state in READY_STATES:
+            self._ready(message_id, desk, info)
+            return
+        if info is not None and info.state in BROKEN_STATES:
+            self._fail(message_id, desk, f"WorkspaceState.{info.state}", f"the new WorkSpace went {info.state}")
+            return
+        started = desk.provisioning_started_at or desk.updated_at
+        if self.now - started >= READY_TIMEOUT:
+            hours = int(READY_TIMEOUT.total_seconds() // 3600)
+            self._fail(message_id, desk, "ReadinessTimeout", f"the new WorkSpace was not AVAILABLE after {hours} hours")
+            return
+        self.result.decide(desk.employee_id, "waiting", state=info.state if info is not None else "UNKNOWN")
+        self._requeue(message_id, desk, CHECK_DELAY, "ready")
+
+    def _ready(self, message_id: str, desk: Desk, info: WorkspaceInfo) -> None:
+        onboarding = self.policy.onboarding
+        welcome = "not_wanted"
+        if onboarding.welcome_email and desk.email:
+            try:
+                code = self.ports.codes.registration_code(desk.directory_id)
+                message = build_welcome(
+                    desk, registration_code=code, client_download_url=onboarding.client_download_url
+                )
+                self.ports.mailer.send(message, sender=onboarding.sender)
+                welcome = "sent"
+            except WelcomeNotSent as exc:
+                # Refused for good (not a throttle): the desk is ready all the same; on-call sends it by hand.
+                welcome = "refused"
+                self.ports.bus.publish(
+                    [
+                        ProvisioningFailed(
+                            employee_id=desk.employee_id,
+                            directory_id=desk.directory_id,
+                            error_code=f"WelcomeEmail.{exc.code}",
+                            reason="the desk is READY but SES refused the welcome e-mail; send it by hand",
+                            attempts=0,
+                        )
+                    ]
+                )
+            except self.ports.transient:
+                self.result.failed.append(message_id)  # redelivered: the desk is still PROVISIONING
+                return
+        started = desk.provisioning_started_at or desk.created_at
+        self.ports.bus.publish(
+            [
+                WorkSpaceReady(
+                    workspace_id=info.workspace_id,
+                    employee_id=desk.employee_id,
+                    directory_id=desk.directory_id,
+                    ready_at=self.now,
+                    provisioning_seconds=max(0, int((self.now - started).total_seconds())),
+                )
+            ]
+        )
+        try:
+            self.ports.desks.save(
+                desk.moved_to(Lifecycle.READY, at=self.now, ready_at=self.now, email=None, last_error=None)
+            )
+        except StaleUpdate:
+            self.result.failed.append(message_id)
+            return
+        self.ports.desks.record_event(
+            desk.employee_id, at=self.now, kind="ready", detail={"workspace_id": info.workspace_id, "welcome": welcome}
+        )
+        self.result.decide(desk.employee_id, "ready", workspace_id=info.workspace_id, welcome=welcome)
+
+    # --- shared ---------------------------------------------------------------------------------------
+    def _fail(self, message_id: str, desk: Desk, code: str, reason: str, *, attempts: int | None = None) -> None:
+        tries = desk.attempts if attempts is None else attempts
+        try:
+            # The address goes too: a retry is a new Employee Hired, which brings it again.
+            self.ports.desks.save(
+                desk.moved_to(Lifecycle.FAILED, at=self.now, last_error=code, attempts=tries, email=None)
+            )
+        except StaleUpdate:
+            self.result.failed.append(message_id)
+            return
+        self.ports.bus.publish(
+            [
+                ProvisioningFailed(
+                    employee_id=desk.employee_id,
+                    directory_id=desk.directory_id,
+                    error_code=code,
+                    reason=reason,
+                    attempts=tries,
+                )
+            ]
+        )
+        self.ports.desks.record_event(desk.employee_id, at=self.now, kind="failed", detail={"error_code": code})
+        self.result.decide(desk.employee_id, "failed", error_code=code)
+
+    def _requeue(self, message_id: str, desk: Desk, delay: int, prefix: str) -> None:
+        """Back on the queue; the timer's `due` is when to act (later than SQS can delay: hops)."""
+        timer = TimerFired(
+            kind="provision",
+            name=timer_name(prefix, desk.employee_id),
+            due=self.now + dt.timedelta(seconds=delay),
+            employee_id=desk.employee_id,
+        )
+        self.requeues[min(MAX_DELAY, delay)].append((message_id, timer))
+
+    def _flush_requeues(self) -> None:
+        for delay, entries in sorted(self.requeues.items()):
+            try:
+                self.ports.requeue.requeue([timer for _, timer in entries], delay_seconds=delay)
+            except self.ports.transient:
+                self.result.failed += [message_id for message_id, _ in entries]
+
+
+def provision_batch(
+    work: Sequence[ProvisionWork], *, policy: Policy, ports: ProvisionPorts, now: dt.datetime
+) -> BatchResult:
+    """Run one provisioning batch; the result says which messages SQS must redeliver."""
+    return _Pass(policy, ports, now).run(work)

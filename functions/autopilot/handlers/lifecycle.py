@@ -1,0 +1,100 @@
+"""lifecycle: LifecycleQueue batches -> StopWorkspaces on the last day, TerminateWorkspaces after retention,
+ModifyWorkspaceProperties / MigrateWorkspace on transfers (domain/offboarding.py, transfers.py,
+docs/onboarding.md). Only desks the automation manages; partial batch responses."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, ValidationError
+
+from autopilot import clock
+from autopilot.adapters.aws import cached, client
+from autopilot.adapters.bus import EventBus
+from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.mailer import WorkSpacesLookups
+from autopilot.adapters.queue import Queue
+from autopilot.adapters.roster_store import state_table
+from autopilot.adapters.timers import Timers, timer_envelope
+from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.config import TimerSettings
+from autopilot.contracts.timers import TimerFiredEvent
+from autopilot.domain import offboarding
+from autopilot.domain.ports import DryRunMarking, QueueOrTimer, QueueTarget
+from autopilot.domain.roster import describe_errors
+from autopilot.handlers.common import account_of, current_policy
+from autopilot.handlers.provision import TRANSIENT, SqsBatch, SqsRecord, report
+from autopilot.observability import logger, metrics, tracer
+
+
+class LifecycleSettings(TimerSettings):
+    lifecycle_queue_url: str = Field(alias="LIFECYCLE_QUEUE_URL", min_length=1)
+    lifecycle_queue_arn: str = Field(alias="LIFECYCLE_QUEUE_ARN", min_length=1)
+
+
+@dataclass(frozen=True)
+class Composition:
+    settings: LifecycleSettings
+    bus: EventBus
+    ports: offboarding.LifecyclePorts
+
+
+@cached
+def ports(account: str) -> Composition:
+    settings = LifecycleSettings.from_env()
+    table = state_table(settings.table_name)
+    bus = EventBus(client("events"), settings.event_bus_name)
+    lifecycle_queue = QueueTarget(Queue(client("sqs"), settings.lifecycle_queue_url), settings.lifecycle_queue_arn)
+    timers = QueueOrTimer(
+        timers=Timers(
+            client("scheduler"),
+            group=settings.timer_group_name,
+            role_arn=settings.timer_role_arn,
+            dlq_arn=settings.timer_dlq_arn,
+            account=account,
+            region=settings.region,
+        ),
+        targets={"stop": lifecycle_queue, "terminate": lifecycle_queue, "transfer": lifecycle_queue},
+        envelope=functools.partial(timer_envelope, account=account, region=settings.region),
+    )
+    return Composition(
+        settings=settings,
+        bus=bus,
+        ports=offboarding.LifecyclePorts(
+            desks=DeskStore(table),
+            fleet=WorkSpaces(client("workspaces")),
+            bus=bus,
+            timers=timers,
+            bundles=WorkSpacesLookups(client("workspaces")),
+            transient=TRANSIENT,
+        ),
+    )
+
+
+def parse_work(record: SqsRecord) -> offboarding.LifecycleWork:
+    try:
+        timer = TimerFiredEvent.model_validate_json(record.body).detail
+    except ValidationError as exc:
+        return offboarding.LifecycleWork(record.message_id, None, "; ".join(describe_errors(exc)))
+    return offboarding.LifecycleWork(record.message_id, timer)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = SqsBatch.model_validate(event)
+    composition = ports(account_of(context))
+    policy, _ = current_policy(composition.settings.policy_parameter_name, composition.bus)
+    result = offboarding.lifecycle_batch(
+        [parse_work(record) for record in batch.Records],
+        policy=policy,
+        ports=dataclasses.replace(composition.ports, bus=DryRunMarking(composition.bus, policy.dry_run)),
+        now=clock.now(),
+    )
+    report(result, "lifecycle")
+    return result.as_batch_response()

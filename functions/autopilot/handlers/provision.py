@@ -1,0 +1,125 @@
+"""provision: ProvisioningQueue batches (up to 25) -> reconcile, one CreateWorkspaces, follow desks to READY,
+welcome e-mail (domain/provisioning.py, docs/onboarding.md). Partial batch responses: only the failed
+messages come back."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from autopilot import clock
+from autopilot.adapters.aws import cached, client
+from autopilot.adapters.bus import EventBus
+from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.mailer import SesMailer, WorkSpacesLookups
+from autopilot.adapters.queue import Queue
+from autopilot.adapters.roster_store import state_table
+from autopilot.adapters.timers import timer_envelope
+from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.config import Settings
+from autopilot.contracts.timers import TimerFiredEvent
+from autopilot.domain import provisioning
+from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.onboarding import BatchResult
+from autopilot.domain.ports import DryRunMarking, QueueRequeue
+from autopilot.domain.roster import describe_errors
+from autopilot.handlers.common import account_of, current_policy
+from autopilot.observability import logger, metrics, tracer
+
+# Whole-call failures that SQS redelivery absorbs (botocore has already retried throttling with backoff).
+TRANSIENT: tuple[type[Exception], ...] = (ClientError, BotoCoreError, TransientAwsError)
+
+
+class ProvisionSettings(Settings):
+    provisioning_queue_url: str = Field(alias="PROVISIONING_QUEUE_URL", min_length=1)
+
+
+class SqsRecord(BaseModel):
+    """What we read of an SQS record (the rest of the record is SQS's)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    message_id: str = Field(alias="messageId")
+    body: str
+
+
+class SqsBatch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    Records: list[SqsRecord]
+
+
+@dataclass(frozen=True)
+class Composition:
+    settings: ProvisionSettings
+    bus: EventBus
+    ports: provisioning.ProvisionPorts
+
+
+@cached
+def ports(account: str) -> Composition:
+    settings = ProvisionSettings.from_env()
+    table = state_table(settings.table_name)
+    bus = EventBus(client("events"), settings.event_bus_name)
+    workspaces = client("workspaces")
+    return Composition(
+        settings=settings,
+        bus=bus,
+        ports=provisioning.ProvisionPorts(
+            desks=DeskStore(table),
+            fleet=WorkSpaces(workspaces),
+            bus=bus,
+            requeue=QueueRequeue(
+                Queue(client("sqs"), settings.provisioning_queue_url),
+                envelope=functools.partial(timer_envelope, account=account, region=settings.region),
+            ),
+            mailer=SesMailer(client("sesv2")),
+            codes=WorkSpacesLookups(workspaces),
+            transient=TRANSIENT,
+        ),
+    )
+
+
+def parse_work(record: SqsRecord) -> provisioning.ProvisionWork:
+    try:
+        timer = TimerFiredEvent.model_validate_json(record.body).detail
+    except ValidationError as exc:
+        return provisioning.ProvisionWork(record.message_id, None, "; ".join(describe_errors(exc)))
+    return provisioning.ProvisionWork(record.message_id, timer)
+
+
+def report(result: BatchResult, function: str) -> None:
+    """Every decision, ids only, and a count per action."""
+    counts: dict[str, int] = {}
+    for decision in result.decisions:
+        counts[decision.action] = counts.get(decision.action, 0) + 1
+        logger.info(
+            f"{function}: {decision.action}",
+            extra={"employee_id": decision.employee_id, "action": decision.action, **decision.detail},
+        )
+    for action, count in counts.items():
+        metrics.add_metric(name=f"{function}.{action}", unit=MetricUnit.Count, value=count)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = SqsBatch.model_validate(event)
+    composition = ports(account_of(context))
+    policy, _ = current_policy(composition.settings.policy_parameter_name, composition.bus)
+    result = provisioning.provision_batch(
+        [parse_work(record) for record in batch.Records],
+        policy=policy,
+        ports=dataclasses.replace(composition.ports, bus=DryRunMarking(composition.bus, policy.dry_run)),
+        now=clock.now(),
+    )
+    report(result, "provision")
+    return result.as_batch_response()

@@ -1,0 +1,485 @@
+"""In-memory fakes of the onboarding ports (domain/ports.py), with the semantics the adapters promise:
+conditional writes, one desk per user per directory, per-item failures, deterministic timer names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
+from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
+from autopilot.contracts.outputs import DomainEvent
+from autopilot.contracts.timers import TimerFired
+from autopilot.domain.desks import Desk
+from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.domain.feed_hold import FeedPorts, FeedRecord
+from autopilot.domain.offboarding import LifecyclePorts
+from autopilot.domain.onboarding import HrPorts
+from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.provisioning import ProvisionPorts
+from autopilot.domain.resolution import Resolution
+from autopilot.domain.roster import RosterEntry
+from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+
+NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+DIRECTORIES = {"corp.example.com": "d-1111111111", "cc.example.com": "d-2222222222"}
+BUNDLES = {"Standard with Windows 10": "wsb-standard01", "Power with Windows 10": "wsb-powerbndl1"}
+BUNDLE_COMPUTE = {"wsb-standard01": "STANDARD", "wsb-powerbndl1": "POWER"}
+TEST_POLICY = """
+version: 1
+sites:
+  paris-hq: {directory: corp.example.com, timezone: Europe/Paris}
+  amiens-cc: {directory: cc.example.com, timezone: Europe/Paris}
+  mumbai: {directory: corp.example.com, timezone: Asia/Kolkata}
+bundles:
+  standard: {name: "Standard with Windows 10"}
+  power: {name: "Power with Windows 10"}
+profiles:
+  agent: {bundle: standard, compute: STANDARD, running_mode: AUTO_STOP, autostop_hours: 1, prewarm: true}
+  office: {bundle: standard, compute: STANDARD, running_mode: AUTO_STOP, autostop_hours: 2}
+  analyst: {bundle: standard, compute: PERFORMANCE, running_mode: AUTO_STOP, autostop_hours: 3}
+  lead: {bundle: standard, compute: STANDARD, running_mode: ALWAYS_ON}
+  datasci: {bundle: power, compute: POWER, running_mode: AUTO_STOP, autostop_hours: 4}
+rules:
+  - {match: {department: call-center}, profile: agent}
+  - {match: {role: data-scientist}, profile: datasci}
+  - {match: {role: analyst}, profile: analyst}
+  - {match: {role: team-lead}, profile: lead}
+  - {profile: office}
+onboarding: {lead_days: 2, max_create_attempts: 3, sender: it@example.com}
+offboarding: {retention_days: 30, max_departures_per_feed: 3}
+tags: {ManagedBy: workspaces-autopilot, CostCenter: it}
+"""
+
+
+def policy(**overrides: Any) -> Policy:
+    base = parse_policy(TEST_POLICY)
+    return base.model_copy(update=overrides) if overrides else base
+
+
+def resolution() -> Resolution:
+    return Resolution(
+        directories={"paris-hq": "d-1111111111", "amiens-cc": "d-2222222222", "mumbai": "d-1111111111"},
+        bundles={"standard": "wsb-standard01", "power": "wsb-powerbndl1"},
+    )
+
+
+def hire(employee_id: str = "e-1001", **changes: Any) -> EmployeeHired:
+    fields: dict[str, Any] = {
+        "employee_id": employee_id,
+        "username": f"user{employee_id.replace('-', '')}",
+        "email": f"{employee_id}@example.com",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "department": "finance",
+        "role": "accountant",
+        "site": "paris-hq",
+        "start_date": dt.date(2026, 12, 10),
+    }
+    return EmployeeHired.model_validate(fields | changes)
+
+
+def departure(employee_id: str = "e-1001", last_day: dt.date = dt.date(2026, 12, 20)) -> EmployeeDeparted:
+    return EmployeeDeparted(employee_id=employee_id, last_day=last_day)
+
+
+def transfer(employee_id: str = "e-1001", **changes: Any) -> EmployeeTransferred:
+    fields: dict[str, Any] = {
+        "employee_id": employee_id,
+        "department": "finance",
+        "role": "analyst",
+        "site": "paris-hq",
+        "effective_date": dt.date(2026, 12, 1),
+    }
+    return EmployeeTransferred.model_validate(fields | changes)
+
+
+# --- stores ---------------------------------------------------------------------------------------------
+class FakeDesks:
+    def __init__(self) -> None:
+        self.items: dict[str, Desk] = {}
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.writes = 0
+        self._history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.fail_next_save = 0
+
+    def get(self, employee_id: str) -> Desk | None:
+        return self.items.get(employee_id)
+
+    def create(self, desk: Desk) -> Desk:
+        if desk.employee_id in self.items:
+            raise StaleUpdate(f"desk {desk.employee_id} already exists")
+        stored = desk.model_copy(update={"version": 1})
+        self.items[desk.employee_id] = stored
+        self.writes += 1
+        return stored
+
+    def save(self, desk: Desk) -> Desk:
+        current = self.items.get(desk.employee_id)
+        if self.fail_next_save:
+            self.fail_next_save -= 1
+            raise StaleUpdate("injected")
+        if current is None or current.version != desk.version:
+            raise StaleUpdate(f"desk {desk.employee_id} changed")
+        stored = desk.model_copy(update={"version": desk.version + 1})
+        self.items[desk.employee_id] = stored
+        self.writes += 1
+        return stored
+
+    def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
+        self.events.append((employee_id, kind, detail))
+        self._history[employee_id].insert(0, {"at": at.isoformat(), "kind": kind, "detail": dict(detail)})
+
+    def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self._history[employee_id][:limit]
+
+    def kinds(self, employee_id: str) -> list[str]:
+        return [kind for who, kind, _ in self.events if who == employee_id]
+
+
+class FakeBus:
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.events.extend(events)
+
+    def of(self, detail_type: str) -> list[Any]:
+        return [event for event in self.events if detail_type == event.DETAIL_TYPE]
+
+
+class FakeTimers:
+    """TimerScheduler: `pending` holds timers not yet due (by name, duplicates are no-ops), `fired` the due ones."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, TimerFired] = {}
+        self.fired: list[TimerFired] = []
+        self.cancelled: list[str] = []
+
+    def schedule(self, timer: TimerFired, *, now: dt.datetime) -> None:
+        if timer.due <= now:
+            self.fired.append(timer)
+        else:
+            self.pending.setdefault(timer.name, timer)
+
+    def cancel(self, name: str) -> bool:
+        self.cancelled.append(name)
+        return self.pending.pop(name, None) is not None
+
+
+@dataclass
+class FakeWorkspace:
+    workspace_id: str
+    directory_id: str
+    username: str
+    bundle_id: str
+    state: str
+    running_mode: str
+    autostop_minutes: int | None
+    compute: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def info(self) -> WorkspaceInfo:
+        return WorkspaceInfo(
+            workspace_id=self.workspace_id,
+            directory_id=self.directory_id,
+            username=self.username,
+            bundle_id=self.bundle_id,
+            state=self.state,
+            running_mode=self.running_mode,
+            autostop_minutes=self.autostop_minutes,
+            compute=self.compute,
+        )
+
+
+class Throttled(Exception):
+    """Stands for botocore's ClientError(ThrottlingException) after its retries."""
+
+
+class FakeFleet:
+    """WorkSpaces: one live desk per (directory, user); CreateWorkspaces refuses a second one."""
+
+    def __init__(self) -> None:
+        self.desks: dict[str, FakeWorkspace] = {}
+        self.calls: dict[str, int] = defaultdict(int)
+        self.created_specs: list[DeskSpec] = []
+        self.missing_users: set[str] = set()
+        self.create_failures: dict[str, list[str]] = defaultdict(list)
+        self.throttle: dict[str, int] = defaultdict(int)
+        self.refuse: dict[str, str] = {}
+        self.stop_failures: dict[str, str] = {}
+        self._ids = itertools.count(1)
+
+    def _call(self, operation: str) -> None:
+        self.calls[operation] += 1
+        if self.throttle[operation] > 0:
+            self.throttle[operation] -= 1
+            raise Throttled(operation)
+
+    def seed(self, directory_id: str, username: str, bundle_id: str = "wsb-standard01", **fields: Any) -> str:
+        workspace_id = f"ws-{next(self._ids):010d}"
+        values: dict[str, Any] = {
+            "state": "AVAILABLE",
+            "running_mode": "AUTO_STOP",
+            "autostop_minutes": 60,
+            "compute": BUNDLE_COMPUTE.get(bundle_id, "STANDARD"),
+        }
+        self.desks[workspace_id] = FakeWorkspace(workspace_id, directory_id, username, bundle_id, **(values | fields))
+        return workspace_id
+
+    def live(self) -> list[FakeWorkspace]:
+        return [desk for desk in self.desks.values() if desk.state not in ("TERMINATING", "TERMINATED")]
+
+    def find(self, directory_id: str, username: str) -> WorkspaceInfo | None:
+        self._call("DescribeWorkspaces")
+        for desk in self.live():
+            if desk.directory_id == directory_id and desk.username.lower() == username.lower():
+                return desk.info()
+        return None
+
+    def describe(self, workspace_ids: Sequence[str]) -> list[WorkspaceInfo]:
+        for _ in range(0, len(workspace_ids), 25):
+            self._call("DescribeWorkspaces")
+        return [self.desks[ws].info() for ws in workspace_ids if ws in self.desks]
+
+    def create(self, specs: Sequence[DeskSpec]) -> CreateResult:
+        created: dict[str, str] = {}
+        failed: list[ItemFailure] = []
+        for start in range(0, len(specs), 25):
+            self._call("CreateWorkspaces")
+            for spec in specs[start : start + 25]:
+                if self.create_failures[spec.username]:
+                    failed.append(ItemFailure(spec.key, self.create_failures[spec.username].pop(0), "boom"))
+                elif spec.username in self.missing_users:
+                    failed.append(ItemFailure(spec.key, "ResourceNotFound.User", f"user {spec.username} not found"))
+                elif self.find(spec.directory_id, spec.username) is not None:
+                    failed.append(ItemFailure(spec.key, "ResourceExists.WorkSpace", "exists"))
+                else:
+                    self.created_specs.append(spec)
+                    created[spec.key] = self.seed(
+                        spec.directory_id,
+                        spec.username,
+                        spec.bundle_id,
+                        state="PENDING",
+                        running_mode=spec.running_mode,
+                        autostop_minutes=spec.autostop_minutes,
+                        compute=spec.compute or BUNDLE_COMPUTE.get(spec.bundle_id),
+                        tags=dict(spec.tags),
+                    )
+        return CreateResult(created, failed)
+
+    def stop(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        self._call("StopWorkspaces")
+        failures = []
+        for ws in workspace_ids:
+            if ws in self.stop_failures:
+                failures.append(ItemFailure(ws, self.stop_failures[ws], "no"))
+            else:
+                self.desks[ws].state = "STOPPED"
+        return failures
+
+    def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
+        self._call("TerminateWorkspaces")
+        for ws in workspace_ids:
+            self.desks[ws].state = "TERMINATED"
+        return []
+
+    def modify(
+        self,
+        workspace_id: str,
+        *,
+        compute: str | None = None,
+        autostop_minutes: int | None = None,
+        running_mode: str | None = None,
+    ) -> None:
+        self._call("ModifyWorkspaceProperties")
+        if "ModifyWorkspaceProperties" in self.refuse:
+            code = self.refuse.pop("ModifyWorkspaceProperties")
+            raise WorkSpacesError("modify_workspace_properties", code, "refused")
+        desk = self.desks[workspace_id]
+        desk.compute = compute or desk.compute
+        desk.running_mode = running_mode or desk.running_mode
+        desk.autostop_minutes = autostop_minutes or desk.autostop_minutes
+        if desk.running_mode == "ALWAYS_ON":
+            desk.autostop_minutes = None
+
+    def migrate(self, workspace_id: str, bundle_id: str) -> str:
+        self._call("MigrateWorkspace")
+        source = self.desks[workspace_id]
+        source.state = "TERMINATING"
+        return self.seed(
+            source.directory_id,
+            source.username,
+            bundle_id,
+            state="PENDING",
+            running_mode=source.running_mode,
+            autostop_minutes=source.autostop_minutes,
+        )
+
+
+class FakeRequeue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, TimerFired]] = []
+
+    def requeue(self, timers: Sequence[TimerFired], *, delay_seconds: int) -> None:
+        self.sent += [(delay_seconds, timer) for timer in timers]
+
+    def take(self) -> list[tuple[int, TimerFired]]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, WelcomeMessage]] = []
+        self.refuse: str | None = None
+        self.throttle = 0
+
+    def send(self, message: WelcomeMessage, *, sender: str) -> str:
+        if self.throttle:
+            self.throttle -= 1
+            raise TransientAwsError("SES SendEmail: Throttling")
+        if self.refuse:
+            raise WelcomeNotSent(self.refuse)
+        self.sent.append((sender, message))
+        return f"msg-{len(self.sent)}"
+
+
+class FakeCatalog:
+    def default_compute(self, bundle_id: str) -> str | None:
+        return BUNDLE_COMPUTE.get(bundle_id)
+
+
+class FakeCodes:
+    def registration_code(self, directory_id: str) -> str:
+        return f"REG+{directory_id[-4:]}"
+
+
+# --- roster feed ----------------------------------------------------------------------------------------
+class FakeRoster:
+    def __init__(self) -> None:
+        self.entries: dict[str, RosterEntry] = {}
+        self.accepted: tuple[str, dt.datetime] | None = None
+
+    def load(self) -> dict[str, RosterEntry]:
+        return dict(self.entries)
+
+    def apply(self, upserts: Sequence[RosterEntry], deletes: Sequence[str]) -> None:
+        for entry in upserts:
+            self.entries[entry.employee_id] = entry
+        for employee_id in deletes:
+            self.entries.pop(employee_id, None)
+
+    def accepted_at(self) -> dt.datetime | None:
+        return self.accepted[1] if self.accepted else None
+
+    def mark_accepted(self, feed_id: str, at: dt.datetime) -> None:
+        self.accepted = (feed_id, at)
+
+
+class FakeFeeds:
+    def __init__(self) -> None:
+        self.items: dict[str, FeedRecord] = {}
+
+    def get(self, feed_id: str) -> FeedRecord | None:
+        return self.items.get(feed_id)
+
+    def create(self, record: FeedRecord) -> FeedRecord:
+        if record.feed_id in self.items:
+            raise StaleUpdate("exists")
+        stored = record.model_copy(update={"version": 1})
+        self.items[record.feed_id] = stored
+        return stored
+
+    def save(self, record: FeedRecord) -> FeedRecord:
+        if self.items[record.feed_id].version != record.version:
+            raise StaleUpdate("changed")
+        stored = record.model_copy(update={"version": record.version + 1})
+        self.items[record.feed_id] = stored
+        return stored
+
+
+class FakeFiles:
+    def __init__(self) -> None:
+        self.files: dict[tuple[str, str, str | None], str] = {}
+
+    def read(self, bucket: str, key: str, version_id: str | None) -> str:
+        return self.files[(bucket, key, version_id)]
+
+
+class FakeRawSink:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, str]] = []
+
+    def put_raw(self, entries: Sequence[dict[str, str]]) -> None:
+        self.entries.extend(entries)
+
+    def types(self) -> list[str]:
+        return [entry["DetailType"] for entry in self.entries]
+
+
+class FakeQueue:
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def send(self, bodies: Sequence[dict[str, Any]], *, delay_seconds: int = 0) -> None:
+        self.bodies.extend(bodies)
+
+
+# --- bundles of ports -------------------------------------------------------------------------------------
+@dataclass
+class World:
+    desks: FakeDesks = field(default_factory=FakeDesks)
+    bus: FakeBus = field(default_factory=FakeBus)
+    timers: FakeTimers = field(default_factory=FakeTimers)
+    fleet: FakeFleet = field(default_factory=FakeFleet)
+    requeue: FakeRequeue = field(default_factory=FakeRequeue)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    roster: FakeRoster = field(default_factory=FakeRoster)
+    feeds: FakeFeeds = field(default_factory=FakeFeeds)
+    files: FakeFiles = field(default_factory=FakeFiles)
+    hr_bus: FakeRawSink = field(default_factory=FakeRawSink)
+    rejects: FakeQueue | None = field(default_factory=FakeQueue)
+
+    @property
+    def hr(self) -> HrPorts:
+        return HrPorts(desks=self.desks, bus=self.bus, timers=self.timers)
+
+    @property
+    def provision(self) -> ProvisionPorts:
+        return ProvisionPorts(
+            desks=self.desks,
+            fleet=self.fleet,
+            bus=self.bus,
+            requeue=self.requeue,
+            mailer=self.mailer,
+            codes=FakeCodes(),
+            transient=(Throttled, TransientAwsError),
+        )
+
+    @property
+    def lifecycle(self) -> LifecyclePorts:
+        return LifecyclePorts(
+            desks=self.desks,
+            fleet=self.fleet,
+            bus=self.bus,
+            timers=self.timers,
+            bundles=FakeCatalog(),
+            transient=(Throttled,),
+        )
+
+    @property
+    def feed(self) -> FeedPorts:
+        return FeedPorts(
+            feeds=self.feeds,
+            roster=self.roster,
+            files=self.files,
+            hr_bus=self.hr_bus,
+            bus=self.bus,
+            hr_source="hr.feed",
+            rejects=self.rejects,
+        )
