@@ -285,21 +285,14 @@ def test_an_hr_event_cannot_choose_bundle_directory_running_mode_or_tags(injecte
         EmployeeHiredEvent.model_validate(envelope)
 
 
-def test_events_of_a_dry_run_are_marked_when_their_contract_allows_it() -> None:
-    from typing import ClassVar
-
-    from autopilot.contracts.outputs import DomainEvent
+def test_events_of_a_dry_run_are_marked() -> None:
     from autopilot.domain.ports import DryRunMarking
     from tests.unit.fakes_onboarding import FakeBus
 
-    class Decided(DomainEvent):
-        DETAIL_TYPE: ClassVar[str] = "Decided"
-        dry_run: bool = False
-
     bus = FakeBus()
-    unmarked = ProvisioningFailed(employee_id="e-1", error_code="X", reason="r", attempts=0)
+    failed = ProvisioningFailed(employee_id="e-1", error_code="X", reason="r", attempts=0)
 
-    DryRunMarking(bus, dry_run=True).publish([Decided(), unmarked])
-    DryRunMarking(bus, dry_run=False).publish([Decided()])
+    DryRunMarking(bus, dry_run=True).publish([failed])
+    DryRunMarking(bus, dry_run=False).publish([failed])
 
-    assert [getattr(event, "dry_run", None) for event in bus.events] == [True, None, False]
+    assert [event.dry_run for event in bus.events] == [True, False]

@@ -20,6 +20,8 @@ class DomainEvent(StrictModel):
 
     DETAIL_TYPE: ClassVar[str]
     schema_version: Literal[1] = 1
+    # True when the policy's dry run decided this and nothing was changed on a desk.
+    dry_run: bool = False
 
 
 class WorkSpaceStateChanged(DomainEvent):

@@ -44,19 +44,14 @@ class DomainEventPublisher(Protocol):
 
 @dataclass(frozen=True)
 class DryRunMarking:
-    """A DomainEventPublisher that marks the events of a dry run: `dry_run: true` on every event whose contract
-    has that field (contracts/outputs.py; until it does, events go out unmarked and the desk history and logs
-    carry the dry-run decisions)."""
+    """A DomainEventPublisher that marks the events of a dry run (`dry_run: true`, contracts/outputs.py)."""
 
     bus: DomainEventPublisher
     dry_run: bool
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
         if self.dry_run:
-            events = [
-                event.model_copy(update={"dry_run": True}) if "dry_run" in type(event).model_fields else event
-                for event in events
-            ]
+            events = [event.model_copy(update={"dry_run": True}) for event in events]
         self.bus.publish(events)
 
 
