@@ -350,12 +350,21 @@ def queues_have_redrive_or_are_dead_letters(template: Template, resolver: Resolv
     return findings
 
 
+def _reaches_notify(alarm: Mapping[str, Any], resolver: Resolver) -> bool:
+    """An alarm named with the automation prefix reaches on-call through the notify function's rule."""
+    name = resolver.resolve(alarm.get("AlarmName", ""))
+    prefix = resolver.resolve({"Fn::Sub": "workspaces-autopilot-${Stage}-automation-"})
+    return isinstance(name, str) and name.startswith(prefix)
+
+
 def every_dead_letter_queue_alarms(template: Template, resolver: Resolver) -> list[str]:
     watched: set[str] = set()
     for _, props in _of_type(template, "AWS::CloudWatch::Alarm"):
         if props.get("Namespace") != "AWS/SQS" or props.get("MetricName") != "ApproximateNumberOfMessagesVisible":
             continue
-        if not props.get("AlarmActions") or props.get("ComparisonOperator") != "GreaterThanThreshold":
+        if props.get("ComparisonOperator") != "GreaterThanThreshold":
+            continue
+        if not (props.get("AlarmActions") or _reaches_notify(props, resolver)):
             continue
         if props.get("Threshold") not in (0, "0"):
             continue

@@ -1,0 +1,84 @@
+"""notify: domain events of the autopilot bus and state changes of the automation's own alarms -> one
+message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/alerts.py, docs/runbook.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from autopilot import clock
+from autopilot.adapters.alert_threads import AlertThreads
+from autopilot.adapters.aws import cached, client
+from autopilot.adapters.incident_store import IncidentStore, state_table
+from autopilot.adapters.notifier import Notifier
+from autopilot.config import Settings
+from autopilot.contracts.aws import AlarmStateChangeEvent
+from autopilot.contracts.outputs import AutopilotEvent
+from autopilot.domain import alerts
+from autopilot.domain.errors import InvalidInput
+from autopilot.observability import logger, metrics, tracer
+
+
+class NotifySettings(Settings):
+    alerts_topic_arn: str = Field(alias="ALERTS_TOPIC_ARN", min_length=1)
+    automation_alarm_prefix: str = Field(alias="AUTOMATION_ALARM_PREFIX", min_length=1)
+    runbook_url: str = Field(alias="RUNBOOK_URL", default="docs/runbook.md")
+
+
+@dataclass(frozen=True)
+class Composition:
+    settings: NotifySettings
+    ports: alerts.NotifyPorts
+
+
+@cached
+def ports() -> Composition:
+    settings = NotifySettings.from_env()
+    table = state_table(settings.table_name)
+    return Composition(
+        settings=settings,
+        ports=alerts.NotifyPorts(
+            incidents=IncidentStore(table),
+            threads=AlertThreads(table),
+            notifier=Notifier(client("sns"), settings.alerts_topic_arn),
+        ),
+    )
+
+
+def trigger_of(event: dict[str, Any], settings: NotifySettings) -> alerts.AlertTrigger:
+    source = event.get("source")
+    if source == "aws.cloudwatch":
+        detail = AlarmStateChangeEvent.model_validate(event).detail
+        if not detail.alarm_name.startswith(settings.automation_alarm_prefix):
+            raise InvalidInput(f"notify: alarm {detail.alarm_name} is not one of the automation's own alarms")
+        return alerts.AutomationAlarm(
+            alarm_name=detail.alarm_name,
+            state=detail.state.value,
+            previous_state=detail.previous_state.value if detail.previous_state else None,
+            reason=detail.state.reason,
+            description=detail.configuration.description,
+            at=detail.state.timestamp,
+        )
+    if source == "autopilot":
+        envelope = AutopilotEvent.model_validate(event)
+        return alerts.EventTrigger(event=envelope.parsed(), time=envelope.time)
+    raise InvalidInput(f"notify: unexpected event source {source!r}")
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    composition = ports()
+    settings = composition.settings
+    links = alerts.Links(region=settings.region, account=str(event.get("account", "")), runbook=settings.runbook_url)
+    delivery = alerts.notify(trigger_of(event, settings), composition.ports, links, clock.now())
+    if delivery.thread in ("new", "update"):
+        metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
+    result = {"kind": delivery.kind, "thread_state": delivery.thread, "message_id": delivery.message_id}
+    logger.info("alert", extra=result)
+    return result

@@ -1,0 +1,170 @@
+"""remediate: ConnectionFailure alarm state changes, desks fleet_watch saw go UNHEALTHY/ERROR, and the
+runbook's own re-check timers -> incidents and guarded runbook steps (domain/remediation.py,
+docs/remediation.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from autopilot import clock
+from autopilot.adapters.aws import cached, client
+from autopilot.adapters.bus import EventBus
+from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.incident_store import IncidentStore, state_table
+from autopilot.adapters.metrics_query import ConnectionMetrics
+from autopilot.adapters.tagging import Tagging
+from autopilot.adapters.timers import Timers
+from autopilot.adapters.workspaces import ConnectionInfo, WorkspaceInfo, WorkSpaces, WorkSpacesError
+from autopilot.config import TimerSettings
+from autopilot.contracts.aws import AlarmStateChangeEvent
+from autopilot.contracts.outputs import AutopilotEvent, WorkSpaceStateChanged
+from autopilot.contracts.timers import TimerFiredEvent
+from autopilot.domain import remediation
+from autopilot.domain.errors import InvalidInput
+from autopilot.domain.remediation import Action, ActionFailure
+from autopilot.domain.triage import alarm_subject, alarm_window
+from autopilot.handlers.common import account_of, current_policy
+from autopilot.observability import logger, metrics, tracer
+
+
+class RemediateSettings(TimerSettings):
+    connection_failure_alarm_prefix: str = Field(alias="CONNECTION_FAILURE_ALARM_PREFIX", default="")
+
+    @property
+    def alarm_prefix(self) -> str:
+        return self.connection_failure_alarm_prefix or f"workspaces-autopilot-{self.stage}-connection-failure-"
+
+
+class RunbookFleet:
+    """The WorkSpaces adapter seen as the runbook's Fleet port: one action at a time, refusals as values."""
+
+    def __init__(self, workspaces: WorkSpaces) -> None:
+        self._workspaces = workspaces
+
+    def in_directory(self, directory_id: str) -> Iterable[WorkspaceInfo]:
+        return self._workspaces.in_directory(directory_id)
+
+    def describe(self, workspace_ids: Sequence[str]) -> Sequence[WorkspaceInfo]:
+        return self._workspaces.describe(workspace_ids)
+
+    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionInfo]:
+        return self._workspaces.connection_status(workspace_ids)
+
+    def act(self, action: Action, workspace_id: str) -> ActionFailure | None:
+        if action == "reboot":
+            failures = self._workspaces.reboot([workspace_id])
+            return ActionFailure(failures[0].code, failures[0].message) if failures else None
+        if action == "rebuild":
+            failure = self._workspaces.rebuild(workspace_id)
+            return ActionFailure(failure.code, failure.message) if failure else None
+        try:
+            self._workspaces.restore(workspace_id)
+        except WorkSpacesError as exc:
+            return ActionFailure(exc.code, str(exc))
+        return None
+
+
+@dataclass(frozen=True)
+class Composition:
+    settings: RemediateSettings
+    bus: EventBus
+    ports: remediation.Ports
+
+
+@cached
+def ports(account: str) -> Composition:
+    settings = RemediateSettings.from_env()
+    table = state_table(settings.table_name)
+    bus = EventBus(client("events"), settings.event_bus_name)
+    timers = Timers(
+        client("scheduler"),
+        group=settings.timer_group_name,
+        role_arn=settings.timer_role_arn,
+        dlq_arn=settings.timer_dlq_arn,
+        account=account,
+        region=settings.region,
+    )
+    return Composition(
+        settings=settings,
+        bus=bus,
+        ports=remediation.Ports(
+            fleet=RunbookFleet(WorkSpaces(client("workspaces"))),
+            metrics=ConnectionMetrics(client("cloudwatch")),
+            desks=DeskStore(table),
+            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
+            incidents=IncidentStore(table),
+            timers=timers,
+            events=bus,
+        ),
+    )
+
+
+def function_arn(context: LambdaContext) -> str:
+    """This function's unqualified ARN (a re-check timer invokes the function, not an alias or version)."""
+    return ":".join(str(context.invoked_function_arn).split(":")[:7])
+
+
+def trigger_of(event: dict[str, Any], settings: RemediateSettings, now: dt.datetime) -> remediation.Trigger:
+    source = event.get("source")
+    if source == "aws.cloudwatch":
+        alarm = AlarmStateChangeEvent.model_validate(event).detail
+        stats = [m.metric_stat for m in alarm.configuration.metrics if m.metric_stat is not None]
+        reason = alarm.state.reason_data or {}
+        evaluated = [
+            dt.datetime.fromisoformat(str(point["timestamp"]))
+            for point in reason.get("evaluatedDatapoints", [])
+            if isinstance(point, dict) and point.get("timestamp")
+        ]
+        return remediation.AlarmTrigger(
+            alarm_name=alarm.alarm_name,
+            state=alarm.state.value,
+            subject=alarm_subject(
+                alarm.alarm_name, settings.alarm_prefix, alarm.dimension("DirectoryId"), alarm.dimension("WorkspaceId")
+            ),
+            window=alarm_window(
+                state_at=alarm.state.timestamp, now=now, period=stats[0].period if stats else None, evaluated=evaluated
+            ),
+        )
+    if source == "autopilot.timers":
+        timer = TimerFiredEvent.model_validate(event).detail
+        if timer.kind != "recheck" or timer.incident_id is None:
+            raise InvalidInput(f"remediate: timer {timer.name} is a {timer.kind} timer without an incident")
+        return remediation.Recheck(incident_id=timer.incident_id, timer_name=timer.name)
+    if source == "autopilot":
+        changed = AutopilotEvent.model_validate(event).parsed()
+        if not isinstance(changed, WorkSpaceStateChanged):
+            raise InvalidInput(f"remediate: unexpected autopilot event {changed.DETAIL_TYPE!r}")
+        return remediation.SickDesk(
+            workspace_id=changed.workspace_id,
+            directory_id=changed.directory_id,
+            to_state=changed.to_state,
+            employee_id=changed.employee_id,
+        )
+    raise InvalidInput(f"remediate: unexpected event source {source!r}")
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    composition = ports(account_of(context))
+    now = clock.now()
+    trigger = trigger_of(event, composition.settings, now)
+    policy, _ = current_policy(composition.settings.policy_parameter_name, composition.bus)
+    outcome = remediation.handle(
+        trigger,
+        composition.ports,
+        remediation.Context(policy=policy, now=now, recheck_target_arn=function_arn(context)),
+    )
+    for name, value in sorted(outcome.counts.items()):
+        metrics.add_metric(name=f"Remediation_{name}", unit=MetricUnit.Count, value=value)
+    result = {"trigger": type(trigger).__name__, "counts": outcome.counts, "incidents": outcome.incidents}
+    logger.info("remediation", extra=result)
+    return result

@@ -1,0 +1,544 @@
+"""The runbook and its guard-rails, with in-memory fakes: what is done to a failing desk, in which order, and
+what is never done."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from autopilot.domain import remediation
+from autopilot.domain.incidents import DeskActions
+from autopilot.domain.remediation import ActionFailure, AlarmTrigger, Outcome, Recheck, SickDesk
+from autopilot.domain.triage import AlarmSubject, alarm_window
+from tests.unit.fakes_remediation import DIRECTORY, TARGET, World, policy
+
+pytestmark = pytest.mark.usefixtures("socket_disabled")
+
+
+def alarm(world: World, state: str = "ALARM", directory: str = DIRECTORY) -> Outcome:
+    trigger = AlarmTrigger(
+        alarm_name=f"workspaces-autopilot-dev-connection-failure-{directory}",
+        state=state,  # type: ignore[arg-type]
+        subject=AlarmSubject(directory_id=directory, workspace_id=None),
+        window=alarm_window(state_at=world.now, now=world.now, period=300),
+    )
+    return remediation.handle(trigger, world.ports, world.ctx)
+
+
+def run_timers(world: World) -> list[Outcome]:
+    return [
+        remediation.handle(Recheck(incident_id=t.incident_id or "", timer_name=t.name), world.ports, world.ctx)
+        for t in world.timers.due(world.now)
+    ]
+
+
+def failing_desk(world: World, failures: int = 6, n: int = 1) -> str:
+    desk = world.managed_desk(n)
+    world.metrics.fail(desk, failures, world.now - dt.timedelta(minutes=2), attempts=failures + 1)
+    return desk
+
+
+def detail_types(world: World) -> list[str]:
+    return [e.DETAIL_TYPE for e in world.events.published]
+
+
+# --- detection -------------------------------------------------------------------------------------------
+def test_a_desk_below_failures_to_act_opens_no_incident() -> None:
+    world = World()
+    failing_desk(world, failures=2)
+    alarm(world)
+    assert world.incidents.items == {}
+    assert world.fleet.actions == []
+
+
+def test_a_failing_desk_opens_an_incident_and_is_rebooted_with_a_recheck_timer() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    incident = world.incidents.only()
+    assert incident.workspace_id == desk
+    assert incident.employee_id == "e-0001"
+    assert incident.failures == 6
+    assert incident.attempts == 7
+    assert world.fleet.actions == [("reboot", desk)]
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"]
+    (timer, target) = world.timers.pending[f"recheck-{incident.incident_id}-1"]
+    assert target == TARGET
+    assert timer.due == world.now + dt.timedelta(minutes=15)
+    assert timer.incident_id == incident.incident_id
+    assert timer.workspace_id == desk
+    assert [e.kind for e in incident.timeline][:2] == ["opened", "step"]
+
+
+def test_the_metrics_are_read_once_for_the_whole_directory() -> None:
+    world = World()
+    for n in range(1, 41):
+        world.managed_desk(n)
+    world.metrics.fail("ws-000000007", 5, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    assert world.metrics.calls == 1
+    assert world.fleet.actions == [("reboot", "ws-000000007")]
+
+
+# --- the runbook -----------------------------------------------------------------------------------------
+def test_a_reboot_that_fixes_the_desk_resolves_the_incident_at_the_recheck() -> None:
+    world = World()
+    failing_desk(world)
+    alarm(world)
+    world.advance(15)
+    world.fleet.settle()
+    run_timers(world)
+    incident = world.incidents.only()
+    assert not incident.is_open
+    assert incident.resolved_by == "recheck"
+    assert world.fleet.actions == [("reboot", "ws-000000001")]
+    assert detail_types(world)[-1] == "Incident Resolved"
+
+
+def test_a_desk_still_failing_after_the_reboot_is_rebuilt_then_resolved() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    world.advance(5)
+    world.fleet.settle()
+    world.metrics.fail(desk, 4, world.now)
+    world.advance(10)
+    run_timers(world)
+    assert world.fleet.actions == [("reboot", desk), ("rebuild", desk)]
+    world.advance(15)
+    world.fleet.settle()
+    run_timers(world)
+    incident = world.incidents.only()
+    assert incident.resolved_by == "recheck"
+    assert [s.action for s in incident.steps] == ["reboot", "rebuild"]
+
+
+def test_when_everything_fails_the_incident_escalates_once_and_the_automation_stops() -> None:
+    world = World(policy=policy(restore=True))
+    desk = failing_desk(world)
+    alarm(world)
+    for _ in range(4):
+        world.advance(15)
+        world.fleet.settle()
+        world.metrics.fail(desk, 5, world.now - dt.timedelta(minutes=1))
+        run_timers(world)
+    assert world.fleet.actions == [("reboot", desk), ("rebuild", desk), ("restore", desk)]
+    escalations = world.events.of("Incident Escalated")
+    assert len(escalations) == 1
+    assert "runbook exhausted" in escalations[0].reason
+    assert world.incidents.only().is_open
+    assert world.incidents.only().waiting == "human"
+    assert world.timers.pending == {}
+
+
+def test_rebuild_disabled_by_policy_escalates_after_the_reboot() -> None:
+    world = World(policy=policy(rebuild=False))
+    desk = failing_desk(world)
+    alarm(world)
+    world.advance(15)
+    world.fleet.settle()
+    world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    assert world.fleet.actions == [("reboot", desk)]
+    (escalation,) = world.events.of("Incident Escalated")
+    assert "rebuild disabled by policy" in escalation.reason
+    assert "restore not opted in" in escalation.reason
+
+
+def test_restore_is_never_used_unless_opted_in() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    for _ in range(3):
+        world.advance(15)
+        world.fleet.settle()
+        world.metrics.fail(desk, 5, world.now - dt.timedelta(minutes=1))
+        run_timers(world)
+    assert ("restore", desk) not in world.fleet.actions
+    assert len(world.events.of("Incident Escalated")) == 1
+
+
+def test_a_refused_reboot_moves_on_to_the_rebuild_at_once() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.refuse[("reboot", desk)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+    alarm(world)
+    assert world.fleet.actions == [("reboot", desk), ("rebuild", desk)]
+    outcomes = [(s.action, s.outcome) for s in world.incidents.only().steps]
+    assert outcomes == [("reboot", "failed"), ("rebuild", "requested")]
+    steps = world.events.of("Remediation Step")
+    assert [(e.step.action, e.step.outcome) for e in steps] == outcomes
+    assert list(world.timers.pending) == [f"recheck-{world.incidents.only().incident_id}-2"]
+
+
+def test_a_busy_desk_at_the_recheck_is_given_time() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    world.advance(15)  # still REBOOTING: not settled
+    (outcome,) = run_timers(world)
+    assert outcome.counts == {"waiting": 1}
+    assert world.fleet.actions == [("reboot", desk)]
+    assert world.incidents.only().rechecks == 2
+
+
+# --- guard-rails -----------------------------------------------------------------------------------------
+def test_a_connected_user_means_no_action_and_an_alert() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.connected.add(desk)
+    alarm(world)
+    assert world.fleet.actions == []
+    (step,) = world.events.of("Remediation Step")
+    assert (step.step.action, step.step.outcome) == ("none", "skipped")
+    assert "connected" in step.step.reason
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"]
+
+
+def test_a_user_still_connected_while_failures_continue_escalates_without_a_reboot() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.connected.add(desk)
+    alarm(world)
+    world.advance(15)
+    world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    assert world.fleet.actions == []
+    (escalation,) = world.events.of("Incident Escalated")
+    assert "connected" in escalation.reason
+
+
+def test_a_user_who_disconnected_by_the_recheck_gets_the_reboot() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.connected.add(desk)
+    alarm(world)
+    world.fleet.connected.clear()
+    world.advance(15)
+    world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    assert world.fleet.actions == [("reboot", desk)]
+
+
+def test_at_most_max_reboots_per_day_then_the_rebuild_comes_first() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.incidents.history[desk] = DeskActions(
+        workspace_id=desk, reboots=[world.now - dt.timedelta(hours=3), world.now - dt.timedelta(hours=20)], version=2
+    )
+    alarm(world)
+    assert world.fleet.actions == [("rebuild", desk)]
+
+
+def test_reboots_older_than_a_day_do_not_count_against_the_cap() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.incidents.history[desk] = DeskActions(
+        workspace_id=desk, reboots=[world.now - dt.timedelta(hours=25), world.now - dt.timedelta(hours=30)], version=2
+    )
+    alarm(world)
+    assert world.fleet.actions == [("reboot", desk)]
+
+
+def test_one_rebuild_per_cooldown_across_incidents() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.incidents.history[desk] = DeskActions(
+        workspace_id=desk, rebuilds=[world.now - dt.timedelta(hours=23)], version=1
+    )
+    alarm(world)
+    world.advance(15)
+    world.fleet.settle()
+    world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    assert world.fleet.actions == [("reboot", desk)]
+    (escalation,) = world.events.of("Incident Escalated")
+    assert "cooldown" in escalation.reason
+
+
+def test_reboots_are_recorded_for_the_caps_of_later_incidents() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    assert world.incidents.actions(desk).reboots == [world.now]
+
+
+def test_admin_maintenance_desks_are_left_alone() -> None:
+    world = World()
+    desk = world.managed_desk(1, state="ADMIN_MAINTENANCE")
+    world.metrics.fail(desk, 6, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    assert world.fleet.actions == []
+    incident = world.incidents.only()
+    assert incident.is_open
+    assert incident.waiting == "desk"
+    assert world.events.of("Incident Escalated") == []
+    assert world.timers.pending == {}
+
+
+def test_a_desk_without_the_managed_by_tag_is_escalated_and_never_touched() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.tags.tags[desk] = {"ManagedBy": "someone-else"}
+    alarm(world)
+    assert world.fleet.actions == []
+    (escalation,) = world.events.of("Incident Escalated")
+    assert "ManagedBy" in escalation.reason
+
+
+def test_dry_run_decides_and_announces_every_step_but_calls_nothing() -> None:
+    world = World(policy=policy(dry_run=True))
+    desk = failing_desk(world)
+    alarm(world)
+    for _ in range(2):
+        world.advance(15)
+        world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+        run_timers(world)
+    assert world.fleet.actions == []
+    steps = [(e.step.action, e.step.outcome) for e in world.events.of("Remediation Step")]
+    assert steps == [("reboot", "dry_run"), ("rebuild", "dry_run")]
+    assert len(world.events.of("Incident Escalated")) == 1
+    assert world.incidents.actions(desk).reboots == []  # a dry run does not use up the caps
+
+
+# --- repeats, duplicates, crashes ------------------------------------------------------------------------
+def test_a_repeated_alarm_opens_no_second_incident_and_acts_no_second_time() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    world.advance(3)
+    world.metrics.fail(desk, 4, world.now - dt.timedelta(minutes=1))
+    outcome = alarm(world)
+    assert outcome.counts.get("repeated") == 1
+    assert len(world.incidents.items) == 1
+    assert world.fleet.actions == [("reboot", desk)]
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"]
+    assert world.incidents.only().timeline[-1].kind == "repeated"
+
+
+def test_a_late_timer_of_an_older_step_is_ignored() -> None:
+    world = World()
+    failing_desk(world)
+    alarm(world)
+    incident = world.incidents.only()
+    outcome = remediation.handle(
+        Recheck(incident_id=incident.incident_id, timer_name=f"recheck-{incident.incident_id}-0"),
+        world.ports,
+        world.ctx,
+    )
+    assert outcome.counts == {"stale_timer": 1}
+
+
+def test_events_that_failed_to_publish_are_published_by_the_next_trigger() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.events.fail_next = 1
+    with pytest.raises(RuntimeError):
+        alarm(world)
+    incident = world.incidents.only()
+    assert incident.outbox
+    assert world.events.published == []
+    alarm(world)  # the retry
+    assert detail_types(world)[0] == "Incident Opened"
+    assert world.fleet.actions == [("reboot", desk)]
+    assert len(world.events.of("Incident Opened")) == 1
+
+
+def test_a_crash_right_after_the_reboot_never_reboots_twice_and_still_sets_the_recheck() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.crash_after_next_action = True
+    with pytest.raises(TimeoutError):
+        alarm(world)
+    assert world.timers.pending == {}
+    alarm(world)  # Lambda's retry of the same alarm event
+    assert world.fleet.actions == [("reboot", desk)]
+    incident = world.incidents.only()
+    assert list(world.timers.pending) == [f"recheck-{incident.incident_id}-1"]
+    assert [(e.step.action, e.step.outcome) for e in world.events.of("Remediation Step")] == [("reboot", "requested")]
+
+
+# --- systemic outage -------------------------------------------------------------------------------------
+def test_thirty_of_a_hundred_desks_failing_is_one_directory_incident_and_no_reboot() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    outcome = alarm(world)
+    assert outcome.counts["opened_systemic"] == 1
+    assert world.fleet.actions == []
+    (opened,) = world.events.of("Incident Opened")
+    assert (opened.scope, opened.failing_desks, opened.desks_in_directory) == ("directory", 30, 100)
+    assert len(world.incidents.only().failing_ids) == 30
+
+
+def test_the_outage_pages_once_however_often_the_alarm_repeats() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    world.advance(5)
+    alarm(world)
+    assert len(world.events.of("Incident Opened")) == 1
+    assert world.incidents.only().timeline[-1].kind == "alarm_repeated"
+
+
+def test_during_an_outage_even_a_few_failing_desks_are_not_remediated() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    world.advance(20)
+    world.metrics.fail("ws-000000050", 9, world.now - dt.timedelta(minutes=1))
+    alarm(world)  # now 1 % failing: not systemic by itself, but the outage is not over
+    assert world.fleet.actions == []
+
+
+def test_a_sick_desk_during_an_outage_is_held() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    world.fleet.desks["ws-000000060"].state = "UNHEALTHY"
+    remediation.handle(SickDesk("ws-000000060", DIRECTORY, "UNHEALTHY", "e-0060"), world.ports, world.ctx)
+    assert world.fleet.actions == []
+    assert world.incidents.only().timeline[-1].kind == "desk_sick"
+
+
+def test_below_min_desks_a_high_percentage_is_not_systemic() -> None:
+    world = World()
+    for n in range(1, 5):
+        world.managed_desk(n)
+    for n in range(1, 5):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    assert len(world.fleet.actions) == 4
+    assert all(i.scope == "desk" for i in world.incidents.items.values())
+
+
+def test_the_alarm_back_to_ok_resolves_the_outage() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    world.advance(10)
+    assert alarm(world, state="OK").counts == {"clearing": 1}
+    assert world.incidents.only().is_open  # confirmed after recheck_minutes of quiet
+    world.advance(15)
+    run_timers(world)
+    incident = world.incidents.only()
+    assert incident.resolved_by == "alarm_ok"
+    (resolved,) = world.events.of("Incident Resolved")
+    assert resolved.scope == "directory"
+
+
+def test_a_flapping_alarm_keeps_one_outage_and_one_page() -> None:
+    world = World()
+    for n in range(1, 101):
+        world.managed_desk(n)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    world.advance(3)
+    alarm(world, state="OK")
+    world.advance(2)
+    for n in range(1, 31):
+        world.metrics.fail(f"ws-{n:09d}", 2, world.now - dt.timedelta(minutes=1))
+    alarm(world)  # fires again before the outage cleared
+    world.advance(15)
+    run_timers(world)
+    assert len(world.events.of("Incident Opened")) == 1
+    assert world.events.of("Incident Resolved") == []
+    assert world.incidents.only().is_open
+    assert world.timers.cancelled == [f"recheck-{world.incidents.only().incident_id}-1"]
+    assert world.fleet.actions == []
+
+
+def test_the_alarm_back_to_ok_resolves_connection_incidents_not_waiting_for_their_recheck() -> None:
+    world = World(policy=policy(rebuild=False))
+    escalated = failing_desk(world, n=1)  # reboot, still failing, nothing left: escalated
+    rebooted = world.managed_desk(2)
+    sick = world.managed_desk(3, state="UNHEALTHY")
+    alarm(world)
+    world.advance(15)
+    world.fleet.settle()
+    world.metrics.fail(escalated, 4, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    world.metrics.fail(rebooted, 4, world.now - dt.timedelta(minutes=1))
+    alarm(world)  # reboots `rebooted`: its re-check is pending
+    remediation.handle(SickDesk(sick, DIRECTORY, "UNHEALTHY"), world.ports, world.ctx)
+    world.advance(5)
+
+    outcome = alarm(world, state="OK")
+
+    by_desk = {i.workspace_id: i for i in world.incidents.items.values()}
+    assert outcome.counts == {"clearing": 1, "left_to_recheck": 1}
+    assert by_desk[rebooted].timeline[-1].kind == "alarm_ok"
+    world.advance(15)
+    world.fleet.settle()
+    run_timers(world)  # the escalated one: quiet since OK; the rebooted one: no new failure since the reboot
+    by_desk = {i.workspace_id: i for i in world.incidents.items.values()}
+    assert by_desk[escalated].resolved_by == "alarm_ok"
+    assert by_desk[rebooted].resolved_by == "recheck"
+    assert by_desk[sick].resolved_by == "recheck"  # healthy after its reboot; the alarm had no say
+
+
+# --- sick desks ------------------------------------------------------------------------------------------
+def test_a_desk_gone_unhealthy_opens_an_incident_and_is_rebooted() -> None:
+    world = World()
+    desk = world.managed_desk(1, state="UNHEALTHY")
+    remediation.handle(SickDesk(desk, DIRECTORY, "UNHEALTHY", "e-0001"), world.ports, world.ctx)
+    incident = world.incidents.only()
+    assert incident.cause == "unhealthy"
+    assert world.fleet.actions == [("reboot", desk)]
+
+
+def test_a_desk_healthy_again_by_the_time_we_look_opens_nothing() -> None:
+    world = World()
+    desk = world.managed_desk(1)
+    outcome = remediation.handle(SickDesk(desk, DIRECTORY, "ERROR"), world.ports, world.ctx)
+    assert outcome.counts == {"recovered": 1}
+    assert world.incidents.items == {}
+
+
+def test_an_unhealthy_desk_that_stays_unhealthy_after_the_reboot_is_rebuilt() -> None:
+    world = World()
+    desk = world.managed_desk(1, state="UNHEALTHY")
+    remediation.handle(SickDesk(desk, DIRECTORY, "UNHEALTHY"), world.ports, world.ctx)
+    world.advance(15)
+    world.fleet.settle("UNHEALTHY")
+    run_timers(world)
+    assert world.fleet.actions == [("reboot", desk), ("rebuild", desk)]
+
+
+def test_a_desk_in_error_skips_the_reboot_it_cannot_take_and_is_rebuilt() -> None:
+    world = World()
+    desk = world.managed_desk(1, state="ERROR")
+    remediation.handle(SickDesk(desk, DIRECTORY, "ERROR"), world.ports, world.ctx)
+    assert world.fleet.actions == [("rebuild", desk)]
+    assert world.incidents.only().cause == "error"
+
+
+def test_a_stopped_desk_is_never_rebuilt_and_escalates_if_it_keeps_failing_stopped() -> None:
+    world = World()
+    desk = world.managed_desk(1, state="STOPPED")
+    world.metrics.fail(desk, 6, world.now - dt.timedelta(minutes=1))
+    alarm(world)
+    (hold,) = world.events.of("Remediation Step")
+    assert "STOPPED" in hold.step.reason
+    world.advance(15)
+    world.metrics.fail(desk, 3, world.now - dt.timedelta(minutes=1))
+    run_timers(world)
+    assert world.fleet.actions == []
+    (escalation,) = world.events.of("Incident Escalated")
+    assert "stays STOPPED" in escalation.reason
