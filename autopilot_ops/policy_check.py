@@ -1,0 +1,118 @@
+"""`policy check FILE [--sample EVENT_FILE ...]`: validate a policy document the way the functions load it, and
+show which profile, bundle and directory each sample HR event would get (the first matching rule wins)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from autopilot.contracts.hr import EmployeeHired, EmployeeTransferred
+from autopilot.domain.errors import PolicyError
+from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.roster import describe_errors
+from autopilot_ops.errors import BadInput
+
+MAPPED: dict[str, type[EmployeeHired] | type[EmployeeTransferred]] = {
+    "Employee Hired": EmployeeHired,
+    "Employee Transferred": EmployeeTransferred,
+}
+
+
+def read_policy(path: Path) -> tuple[Policy | None, list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read the policy: {exc}") from exc
+    try:
+        return parse_policy(text, origin=str(path)), []
+    except PolicyError as exc:
+        return None, list(exc.errors)
+
+
+def sample_files(references: tuple[Path, ...]) -> list[Path]:
+    """Event files; a directory stands for the JSON files in it."""
+    files: list[Path] = []
+    for reference in references:
+        if reference.is_dir():
+            files += sorted(reference.glob("*.json"))
+        elif reference.is_file():
+            files.append(reference)
+        else:
+            raise BadInput(f"--sample {reference}: no such file or directory")
+    return files
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"--sample {path}: not a JSON event file: {exc}") from exc
+    events = content if isinstance(content, list) else [content]
+    shaped = []
+    for event in events:
+        if not isinstance(event, dict):
+            raise BadInput(f"--sample {path}: an event is a JSON object")
+        if "DetailType" in event:  # a PutEvents entry
+            detail = event.get("Detail")
+            shaped.append(
+                {
+                    "detail-type": event["DetailType"],
+                    "detail": json.loads(detail) if isinstance(detail, str) else detail,
+                }
+            )
+        else:
+            shaped.append(event)
+    return shaped
+
+
+def map_sample(policy: Policy, path: Path, event: dict[str, Any]) -> dict[str, Any]:
+    kind = str(event.get("detail-type", ""))
+    row: dict[str, Any] = {"file": str(path), "detail_type": kind}
+    model = MAPPED.get(kind)
+    if model is None:
+        return {**row, "note": "not a hire or a transfer: no desk to decide"}
+    try:
+        detail = model.model_validate(event.get("detail"))
+    except ValidationError as exc:
+        return {**row, "error": "; ".join(f"detail.{line}" for line in describe_errors(exc))}
+    row |= {
+        "employee_id": detail.employee_id,
+        "department": detail.department,
+        "role": detail.role,
+        "site": detail.site,
+    }
+    name, profile = policy.profile_for(department=detail.department, role=detail.role, site=detail.site)
+    row |= {
+        "profile": name,
+        "bundle": profile.bundle,
+        "compute": profile.compute,
+        "running_mode": profile.running_mode,
+        "autostop_hours": profile.autostop_hours if profile.running_mode == "AUTO_STOP" else None,
+        "prewarm": profile.prewarm,
+    }
+    if detail.site not in policy.sites:
+        known = ", ".join(sorted(policy.sites))
+        return {**row, "error": f"detail.site: {detail.site!r} is not in the policy's sites ({known}): refused"}
+    return {**row, "directory": policy.sites[detail.site].directory}
+
+
+def check(path: Path, samples: tuple[Path, ...]) -> dict[str, Any]:
+    files = sample_files(samples)
+    policy, errors = read_policy(path)
+    result: dict[str, Any] = {"file": str(path), "valid": policy is not None, "errors": errors, "samples": []}
+    if policy is None:
+        return result
+    result["summary"] = {
+        "dry_run": policy.dry_run,
+        "sites": sorted(policy.sites),
+        "bundles": sorted(policy.bundles),
+        "profiles": sorted(policy.profiles),
+        "rules": len(policy.rules),
+    }
+    for file in files:
+        for event in _events(file):
+            result["samples"].append(map_sample(policy, file, event))
+    return result
