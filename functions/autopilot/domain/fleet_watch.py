@@ -146,6 +146,7 @@ class SweepPorts:
 @dataclass
 class SweepReport:
     desks: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)  # WorkSpaces state -> desks (the dashboard's gauge)
     new: int = 0
     changed: list[str] = field(default_factory=list)
     written: int = 0
@@ -300,6 +301,8 @@ def sweep(
                 seen[desk.workspace_id] = desk
     ids = sorted(seen)
     report.desks = len(ids)
+    for workspace_id in ids:
+        report.by_state[seen[workspace_id].state] = report.by_state.get(seen[workspace_id].state, 0) + 1
     statuses = ports.fleet.connection_status(ids) if ids else {}
     previous = ports.observations.get_many(ids) if ids else {}
     links = ring(ids) if ids else {}

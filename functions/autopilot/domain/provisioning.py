@@ -387,7 +387,13 @@ class _Pass:
         self.ports.desks.record_event(
             desk.employee_id, at=self.now, kind="ready", detail={"workspace_id": info.workspace_id, "welcome": welcome}
         )
-        self.result.decide(desk.employee_id, "ready", workspace_id=info.workspace_id, welcome=welcome)
+        self.result.decide(
+            desk.employee_id,
+            "ready",
+            workspace_id=info.workspace_id,
+            welcome=welcome,
+            lead_seconds=max(0, int((self.now - (desk.provisioning_started_at or desk.created_at)).total_seconds())),
+        )
 
     # --- shared ---------------------------------------------------------------------------------------
     def _fail(self, message_id: str, desk: Desk, code: str, reason: str, *, attempts: int | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
@@ -28,7 +28,7 @@ from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain import fleet_watch
 from autopilot.handlers.common import account_of, current_policy
-from autopilot.observability import logger, metrics, tracer
+from autopilot.observability import NAMESPACE, logger, metrics, tracer
 
 
 class FleetWatchSettings(Settings):
@@ -95,6 +95,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="DeskStateChanges", unit=MetricUnit.Count, value=len(report.changed))
     metrics.add_metric(name="DesksMissing", unit=MetricUnit.Count, value=len(report.missing))
     metrics.add_metric(name="DesksUnmanaged", unit=MetricUnit.Count, value=len(report.unmanaged))
+    for state, count in sorted(report.by_state.items()):
+        with single_metric(name="DesksByState", unit=MetricUnit.Count, value=count, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="state", value=state)
     if report.missing:
         logger.warning("desks recorded but missing in AWS", extra={"workspace_ids": result["missing"]})
     if report.adopted or report.unmanaged or report.duplicates or report.linked:

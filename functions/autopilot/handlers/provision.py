@@ -122,4 +122,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now=clock.now(),
     )
     report(result, "provision")
+    for decision in result.decisions:
+        if decision.action == "ready":
+            metrics.add_metric(
+                name="ProvisioningLeadTime", unit=MetricUnit.Seconds, value=decision.detail["lead_seconds"]
+            )
     return result.as_batch_response()
