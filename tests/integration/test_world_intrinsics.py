@@ -1,0 +1,57 @@
+"""Intrinsics resolve as CloudFormation would, and the template's world without a scenario policy."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from localcloud.intrinsics import Resolver, TemplateError
+from localcloud.world import LocalCloud
+
+pytestmark = pytest.mark.usefixtures("socket_disabled")
+
+
+def test_without_a_scenario_policy_the_parameter_is_absent() -> None:
+    with LocalCloud() as world:
+        name = world.functions_env("POLICY_PARAMETER_NAME")
+        assert name is not None
+        with pytest.raises(boto3.client("ssm").exceptions.ParameterNotFound):
+            boto3.client("ssm").get_parameter(Name=name)
+
+
+def _resolver(extra: dict[str, object]) -> Resolver:
+    template = {
+        "Parameters": {"Stage": {"Type": "String", "Default": "dev"}, "Owner": {"Type": "String", "Default": ""}},
+        "Conditions": {"NoOwner": {"Fn::Equals": [{"Ref": "Owner"}, ""]}},
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "q-${Stage}"}}},
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "b"}},
+            **extra,
+        },
+    }
+    return Resolver(template)
+
+
+def test_intrinsics_resolve_like_cloudformation() -> None:
+    resolver = _resolver({})
+    assert resolver.resolve({"Ref": "Queue"}) == "https://sqs.eu-west-1.amazonaws.com/123456789012/q-dev"
+    assert resolver.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == "arn:aws:sqs:eu-west-1:123456789012:q-dev"
+    assert (
+        resolver.resolve({"Fn::Sub": "${Queue.QueueName}/${AWS::Region}/${!Literal}"}) == "q-dev/eu-west-1/${Literal}"
+    )
+    assert resolver.resolve({"Fn::Sub": ["${X}-${Stage}", {"X": {"Ref": "Bus"}}]}) == "b-dev"
+    assert resolver.resolve({"Fn::If": ["NoOwner", {"Ref": "AWS::AccountId"}, {"Ref": "Owner"}]}) == "123456789012"
+    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}) == "b"
+    assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}) == "a-dev"
+    assert resolver.resolve([{"Fn::If": ["NoOwner", {"Ref": "AWS::NoValue"}, "x"]}, "y"]) == ["y"]
+
+
+def test_resources_whose_condition_is_false_do_not_exist() -> None:
+    resolver = _resolver({"Gone": {"Type": "AWS::SNS::Topic", "Condition": "HasOwner", "Properties": {}}})
+    resolver.template["Conditions"]["HasOwner"] = {"Fn::Not": [{"Condition": "NoOwner"}]}
+    assert [name for name, _ in resolver.of_type("AWS::SNS::Topic")] == []
+
+
+def test_unknown_reference_is_named() -> None:
+    with pytest.raises(TemplateError, match="Nowhere"):
+        _resolver({}).resolve({"Ref": "Nowhere"})
