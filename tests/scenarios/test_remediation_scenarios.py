@@ -1,48 +1,14 @@
 """Issue 6 end to end on the local cloud: the scenarios in scenarios/remediation_*.yaml, asserted on their
-report (alerts as on-call gets them, WorkSpaces API calls, invocations).
-
-The local cloud puts a desk's connection metrics with the dimensions {WorkspaceId, DirectoryId}; WorkSpaces
-publishes its per-desk metrics with {WorkspaceId} alone (the directory aggregate has {DirectoryId}), and
-CloudWatch matches dimension sets exactly. Until localcloud/world.py publishes the AWS shape, the fixture below
-does it for these scenarios."""
+report (alerts as on-call gets them, WorkSpaces API calls, invocations)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from autopilot import observability
 from localcloud.scenario import run_scenario
-from localcloud.world import LocalCloud
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-def _aws_shaped_connection_failures(self: LocalCloud, user: str, count: int, *, site: str | None = None) -> None:
-    desk = self.desk_of(user, site)
-    now = self.now()
-    data = [
-        {"MetricName": metric, "Dimensions": dims, "Value": float(count), "Unit": "Count", "Timestamp": now}
-        for dims in (
-            [{"Name": "WorkspaceId", "Value": desk.workspace_id}],
-            [{"Name": "DirectoryId", "Value": desk.directory_id}],
-        )
-        for metric in ("ConnectionAttempt", "ConnectionFailure")
-    ]
-    self.client("cloudwatch").put_metric_data(Namespace="AWS/WorkSpaces", MetricData=data)
-    self.note("connection_failures", workspace_id=desk.workspace_id, user=user, count=count)
-    self._drain()
-
-
-@pytest.fixture(autouse=True)
-def aws_shaped_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(LocalCloud, "connection_failures", _aws_shaped_connection_failures)
-    # The shared Metrics object reads its namespace when first imported; another test module may have
-    # imported it before any function environment existed.
-    if observability.metrics.namespace is None:
-        monkeypatch.setattr(observability.metrics, "namespace", "WorkSpacesAutopilot")
 
 
 def run(name: str) -> dict[str, Any]:
