@@ -206,6 +206,24 @@ def test_a_rebuild_that_does_not_bring_the_desk_back_is_escalated() -> None:
     assert world.tick(OPENS + TIMEOUT + REBUILD_TIMEOUT + dt.timedelta(minutes=5)).escalated == []
 
 
+def test_a_desk_with_an_open_incident_is_left_to_the_remediation_runbook() -> None:
+    class OneOpenIncident:
+        def open_for(self, subject: str) -> object | None:
+            return "inc-1" if subject == "ws-agent0001" else None
+
+    world = Shifts()
+    world.add("E1", "ws-agent0001")
+    world.tick(OPENS)
+    world.fleet.desks["ws-agent0001"].state = "ERROR"
+    report = tick(
+        policy(),
+        PrewarmPorts(desks=world.desks, fleet=world.fleet, log=world.log, bus=world.bus, incidents=OneOpenIncident()),
+        OPENS + TIMEOUT,
+    )
+    assert report.skipped_incident == ["ws-agent0001"]
+    assert world.fleet.rebuilt == []
+
+
 def test_no_rebuild_under_a_connected_user() -> None:
     world = Shifts()
     world.add("E1", "ws-agent0001")

@@ -114,12 +114,23 @@ class Publisher(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None: ...
 
 
+class OpenIncidents(Protocol):
+    def open_for(self, subject: str) -> object | None: ...
+
+
+class NoIncidents:
+    def open_for(self, subject: str) -> object | None:
+        return None
+
+
 @dataclass(frozen=True)
 class PrewarmPorts:
     desks: ShiftDesks
     fleet: Fleet
     log: StartLog
     bus: Publisher
+    # The remediation runbook's incidents: a desk it already works on is left to it (one actor per sick desk).
+    incidents: OpenIncidents = field(default_factory=NoIncidents)
 
 
 @dataclass
@@ -135,6 +146,7 @@ class PrewarmReport:
     escalated: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     skipped_connected: list[str] = field(default_factory=list)
+    skipped_incident: list[str] = field(default_factory=list)
     stopped_watching: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -271,6 +283,12 @@ def _watch_starts(
             # Someone works on it: never rebuild under a user. Nothing to escalate either.
             report.skipped_connected.append(ws)
             step = _step("skipped", "a user is connected", now)
+            events.append(_remediation_step(record, step))
+            ports.log.put(replace(record, status="skipped", steps=(*record.steps, step), version=record.version + 1))
+            continue
+        if ports.incidents.open_for(ws) is not None:
+            report.skipped_incident.append(ws)
+            step = _step("skipped", "an incident is open: the remediation runbook owns this desk", now)
             events.append(_remediation_step(record, step))
             ports.log.put(replace(record, status="skipped", steps=(*record.steps, step), version=record.version + 1))
             continue

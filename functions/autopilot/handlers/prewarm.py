@@ -13,6 +13,7 @@ from autopilot import clock
 from autopilot.adapters.aws import cached, client
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.incident_store import IncidentStore
 from autopilot.adapters.observation_store import StartLogStore, dynamodb
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
@@ -30,6 +31,7 @@ class Ports:
     workspaces: WorkSpaces
     desks: DeskStore
     log: StartLogStore
+    incidents: IncidentStore
 
 
 @cached
@@ -41,6 +43,7 @@ def ports() -> Ports:
         workspaces=WorkSpaces(client("workspaces")),
         desks=DeskStore(dynamodb().Table(settings.table_name)),
         log=StartLogStore(dynamodb(), settings.table_name),
+        incidents=IncidentStore(dynamodb().Table(settings.table_name)),
     )
 
 
@@ -52,7 +55,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     p = ports()
     policy, _ = current_policy(p.settings.policy_parameter_name, p.bus)
     report = prewarm.tick(
-        policy, prewarm.PrewarmPorts(desks=p.desks, fleet=p.workspaces, log=p.log, bus=p.bus), clock.now()
+        policy,
+        prewarm.PrewarmPorts(desks=p.desks, fleet=p.workspaces, log=p.log, bus=p.bus, incidents=p.incidents),
+        clock.now(),
     )
     result = summarise(report)
     metrics.add_metric(name="DesksPrewarmed", unit=MetricUnit.Count, value=len(report.started))
