@@ -12,7 +12,7 @@ from localcloud.cli import main
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
 
-def test_demo_hires_a_data_scientist_stops_desks_at_night_and_starts_one_at_login() -> None:
+def test_demo_shows_the_three_use_cases() -> None:
     result = CliRunner().invoke(main, ["demo", "--json"])
 
     assert result.exit_code == 0, result.stderr
@@ -27,6 +27,11 @@ def test_demo_hires_a_data_scientist_stops_desks_at_night_and_starts_one_at_logi
     assert [mail["to"] for mail in report["emails"]] == [["lea.garnier@example.com"]]
     assert desks["amartin"]["state"] == "STOPPED"  # AutoStop in the night
     assert desks["helpline001"]["state"] == "AVAILABLE"  # started by the morning login
+    # The desk nobody could connect to: one incident, rebooted, resolved in the same thread.
+    kinds = [(alert["kind"], alert["incident_id"]) for alert in report["alerts"]]
+    assert [kind for kind, _ in kinds] == ["connection_failure", "remediation_step", "incident_resolved"]
+    assert len({incident for _, incident in kinds}) == 1
+    assert report["api_calls"]["workspaces:RebootWorkspaces"] == 1
     assert all(invocation["ok"] for invocation in report["invocations"]), [
         i for i in report["invocations"] if not i["ok"]
     ]
