@@ -14,7 +14,9 @@ Every command takes --json (one JSON document on stdout). Progress goes to stder
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 import sys
@@ -28,9 +30,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from autopilot.adapters.usage_store import UsageStore
 from autopilot.domain.errors import AutopilotError, InvalidInput, PolicyError
 from autopilot.domain.resolution import resolve as resolve_policy
 from autopilot.domain.roster import parse_roster
+from autopilot.domain.running_modes import monthly_report_csv
 from autopilot_ops import dlq, feeds, fleet, planning, records, report_data, report_html
 from autopilot_ops.backend import Backend, aws_backend, world_backend
 from autopilot_ops.errors import BAD_INPUT, FAILED, BadInput, OpsError
@@ -771,6 +775,35 @@ def report(html_file: Path, days: int, month: str | None, as_json: bool) -> None
     session.progress(f"wrote {html_file} ({len(page) // 1024} KiB, {snapshot.items} items read)")
     summary = {"file": str(html_file), **data.as_dict()}
     _emit(as_json, summary, lambda out: out.print(f"Fleet report written to {escape(str(html_file))}"))
+
+
+@main.command("running-modes")
+@click.option("--month", help="Month of the report (YYYY-MM; default: this month).")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV here.")
+@json_option
+def running_modes(month: str | None, csv_file: Path | None, as_json: bool) -> None:
+    """The running-mode optimiser's monthly report: hours against break-even and the decision, per desk."""
+    if month is not None:  # checked before any world is built or stack read
+        try:
+            dt.datetime.strptime(month, "%Y-%m")
+        except ValueError as exc:
+            raise BadInput(f"--month {month}: use YYYY-MM") from exc
+    backend = _session().backend()
+    month = month or backend.now().strftime("%Y-%m")
+    store = UsageStore(backend.table)
+    text = monthly_report_csv(store, month)
+    if csv_file is not None:
+        try:
+            csv_file.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"{csv_file}: cannot write it: {exc.strerror or exc}") from exc
+    rows = list(csv.DictReader(io.StringIO(text)))
+
+    def render(out: Console) -> None:
+        columns = list(rows[0]) if rows else ["workspace_id"]
+        out.print(_table(f"Running modes {month}", columns, [tuple(row.values()) for row in rows]))
+
+    _emit(as_json, {"month": month, "rows": rows}, render)
 
 
 if __name__ == "__main__":

@@ -380,3 +380,38 @@ def test_dlq_redrive_sends_the_login_back_to_its_function(cli: Any, cloud: Local
     assert as_json(cli("dlq", "list", "--json"))["counts"]["AsyncFailureDLQ"] == 0
     desk = as_json(cli("status", workspace_of(cloud, "clerk001"), "--json"))["desk"]
     assert desk["last_login"].startswith("2026-12-01")
+
+
+def test_running_modes_prints_the_optimisers_monthly_report(cli: Any, cloud: LocalCloud, folder: Path) -> None:
+    import datetime as dt
+
+    from autopilot.adapters.usage_store import UsageStore
+    from autopilot.domain.running_modes import ReportRow
+
+    store = UsageStore(world_backend(cloud).table)
+    store.put_report_row(
+        ReportRow(
+            month="2026-11",
+            workspace_id="ws-heavyuser1",
+            compute="STANDARD",
+            running_mode="AUTO_STOP",
+            hours=140,
+            break_even=87.5,
+            decision="to_always_on",
+            estimated_saving=15.75,
+            applied="changed",
+            decided_at=dt.datetime(2026, 11, 12, 5, 30, tzinfo=dt.UTC),
+        )
+    )
+
+    report = as_json(cli("running-modes", "--month", "2026-11", "--csv", str(folder / "modes.csv"), "--json"))
+
+    assert [(r["workspace_id"], r["decision"], r["hours"]) for r in report["rows"]] == [
+        ("ws-heavyuser1", "to_always_on", "140")
+    ]
+    assert (folder / "modes.csv").read_text(encoding="utf-8").splitlines()[1].startswith("2026-11,ws-heavyuser1,")
+    assert as_json(cli("running-modes", "--month", "2026-10", "--json"))["rows"] == []
+
+
+def test_running_modes_with_a_bad_month_is_bad_input(cli: Any) -> None:
+    assert_bad_input(cli("running-modes", "--month", "2026-13"), "--month 2026-13")
