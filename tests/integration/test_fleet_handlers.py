@@ -91,6 +91,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         "EVENT_BUS_NAME": "autopilot",
         "POLICY_PARAMETER_NAME": "/workspaces-autopilot/test/policy",
         "CONNECTION_FAILURE_ALARM_PREFIX": PREFIX,
+        "REPORT_BUCKET_NAME": "reports",
         "POWERTOOLS_SERVICE_NAME": "workspaces-autopilot",
         "POWERTOOLS_METRICS_NAMESPACE": "WorkSpacesAutopilotTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -106,6 +107,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
         bundle = emulator.create_bundle("Standard with Windows 10")
         emulator.create_bundle("Power with Windows 10", compute="POWER", root_gb=175, user_gb=100)
         table = create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state")
+        boto3.client("s3").create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": REGION})
         events, sqs = boto3.client("events"), boto3.client("sqs")
         events.create_event_bus(Name="autopilot")
         queue_url = sqs.create_queue(QueueName="captured")["QueueUrl"]

@@ -12,6 +12,7 @@ import pytest
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
     IncidentResolved,
@@ -112,6 +113,12 @@ EVENTS: dict[str, DomainEvent] = {
     "feed_held": FeedHeld(feed_id="roster-2026-12-01.csv", departures=40, threshold=25, held_at=NOW),
     "unused_desks": UnusedDesksFound(
         unused_days=30, desks=[UnusedDesk(workspace_id=WS, employee_id=EMP, last_login=None, idle_days=45)]
+    ),
+    "fleet_report": FleetReportPublished(
+        report_key="reports/2026-12-01.html",
+        url="https://reports.s3.eu-west-1.amazonaws.com/reports/2026-12-01.html?X-Amz-Expires=604800",
+        desks=412,
+        generated_at=NOW,
     ),
 }
 ALARM = AutomationAlarm(

@@ -4,13 +4,17 @@ Items:
   incident         pk=INC#<incident_id>        sk=INC         data (JSON), version, status, scope, subject, directory
   open marker      pk=OPEN#<workspace or directory id>  sk=OPEN   incident_id   (exists only while the incident is open)
   directory index  pk=DIRINC#<directory_id>    sk=<incident_id>                 (open incidents of a directory)
+  open index       pk=OPENINC                  sk=<incident_id>                 (every open incident: the gauge)
   desk actions     pk=ACTIONS#<workspace_id>   sk=ACTIONS     data (JSON), version   (caps and cooldowns)
 
-Opening writes the incident, its marker and its directory index entry in one transaction; the marker's
-`attribute_not_exists` condition is what keeps one open incident per desk (and per directory). Every later
-write is conditional on the incident's `version`; resolving deletes the marker and index entry in the same
-transaction. No attribute is named like an index key of the table (workspace_id, lifecycle, employee_id,
-shift_bucket), so incidents never show up in the desk indexes.
+Opening writes the incident, its marker and its directory and open index entries in one transaction; the
+marker's `attribute_not_exists` condition is what keeps one open incident per desk (and per directory). Every
+later write is conditional on the incident's `version`; resolving deletes the marker and the index entries in
+the same transaction. The open index is one partition of key-only items (one per open incident, each its own
+sort key, so concurrent openings never conflict): counting it is one Query with Select=COUNT, never a Scan.
+Incidents opened before the open index existed are not in it (resolving them deletes nothing there). No
+attribute is named like an index key of the table (workspace_id, lifecycle, employee_id, shift_bucket), so
+incidents never show up in the desk indexes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ def marker_key(subject: str) -> dict[str, str]:
 
 def directory_index_key(directory_id: str, incident_id: str) -> dict[str, str]:
     return {"pk": f"DIRINC#{directory_id}", "sk": incident_id}
+
+
+OPEN_INDEX = "OPENINC"
+
+
+def open_index_key(incident_id: str) -> dict[str, str]:
+    return {"pk": OPEN_INDEX, "sk": incident_id}
 
 
 def actions_key(workspace_id: str) -> dict[str, str]:
@@ -110,6 +121,17 @@ class IncidentStore:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def count_open(self) -> int:
+        """How many incidents are open now: a COUNT query of the open index (one partition of key-only items)."""
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(OPEN_INDEX), "Select": "COUNT"}
+        total = 0
+        while True:
+            page = self._table.query(**kwargs)
+            total += int(page["Count"])
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def actions(self, workspace_id: str) -> DeskActions:
         item = self._table.get_item(Key=actions_key(workspace_id), ConsistentRead=True).get("Item")
         if not item:
@@ -143,6 +165,7 @@ class IncidentStore:
                     "Item": directory_index_key(incident.directory_id, incident.incident_id),
                 }
             },
+            {"Put": {"TableName": self._name, "Item": open_index_key(incident.incident_id)}},
         ]
         try:
             self._client.transact_write_items(TransactItems=items)
@@ -205,6 +228,7 @@ class IncidentStore:
                         "Key": directory_index_key(incident.directory_id, incident.incident_id),
                     }
                 },
+                {"Delete": {"TableName": self._name, "Key": open_index_key(incident.incident_id)}},
             ],
             what=f"incident {incident.incident_id}",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from autopilot.contracts.common import EmployeeId, Envelope, StrictModel, WorkspaceId
 
@@ -152,6 +152,16 @@ class UnusedDesksFound(DomainEvent):
     desks: list[UnusedDesk]
 
 
+class FleetReportPublished(DomainEvent):
+    """The weekly fleet report is in the report bucket: its key and a presigned link (valid at most 7 days)."""
+
+    DETAIL_TYPE: ClassVar[str] = "Fleet Report Published"
+    report_key: str = Field(min_length=1, max_length=1024)
+    url: str = Field(pattern=r"^https://", max_length=8192)
+    desks: int = Field(ge=0)
+    generated_at: dt.datetime
+
+
 class RunningModesOptimised(DomainEvent):
     """Summary of an optimiser run that changed (or, in dry run, would change) something, or closed a month."""
 
@@ -185,6 +195,7 @@ OUTPUT_EVENTS: tuple[type[DomainEvent], ...] = (
     PolicyRejected,
     UnusedDesksFound,
     RunningModesOptimised,
+    FleetReportPublished,
 )
 BY_DETAIL_TYPE: dict[str, type[DomainEvent]] = {model.DETAIL_TYPE: model for model in OUTPUT_EVENTS}
 
@@ -194,6 +205,13 @@ class AutopilotEvent(Envelope):
 
     source: Literal["autopilot"]
     detail: dict[str, object]
+
+    @field_validator("detail_type")
+    @classmethod
+    def _known_detail_type(cls, value: str) -> str:
+        if value not in BY_DETAIL_TYPE:
+            raise ValueError(f"unknown autopilot detail-type {value!r}")
+        return value
 
     def parsed(self) -> DomainEvent:
         model = BY_DETAIL_TYPE.get(self.detail_type)

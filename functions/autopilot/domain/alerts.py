@@ -24,6 +24,7 @@ from urllib.parse import quote
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
     IncidentResolved,
@@ -47,6 +48,7 @@ Kind = Literal[
     "policy_error",
     "feed_held",
     "unused_desks",
+    "fleet_report",
     "automation_failure",
 ]
 KINDS: tuple[Kind, ...] = (
@@ -59,6 +61,7 @@ KINDS: tuple[Kind, ...] = (
     "policy_error",
     "feed_held",
     "unused_desks",
+    "fleet_report",
     "automation_failure",
 )
 SEVERITY: dict[Kind, Severity] = {
@@ -71,6 +74,7 @@ SEVERITY: dict[Kind, Severity] = {
     "policy_error": "critical",
     "feed_held": "warning",
     "unused_desks": "info",
+    "fleet_report": "info",
     "automation_failure": "critical",
 }
 ThreadState = Literal["new", "update", "duplicate"]
@@ -286,6 +290,8 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
         return _feed_held(event, links)
     if isinstance(event, UnusedDesksFound):
         return _unused_desks(event, time, links)
+    if isinstance(event, FleetReportPublished):
+        return _fleet_report(event, links)
     raise InvalidInput(f"notify: no alert is defined for {event.DETAIL_TYPE!r} (remove it from the notify rule)")
 
 
@@ -666,6 +672,32 @@ def _unused_desks(event: UnusedDesksFound, time: dt.datetime, links: Links) -> A
         event_type=event.DETAIL_TYPE,
         related_resources=[links.desk_arn(d.workspace_id) for d in event.desks[:LIST_LIMIT]],
         context=_context(desks=len(event.desks), unused_days=event.unused_days),
+    )
+
+
+def _fleet_report(event: FleetReportPublished, links: Links) -> Alert:
+    # The link is presigned: it carries its own short-lived authorisation and no identity but the signer's key id.
+    return Alert(
+        kind="fleet_report",
+        severity=SEVERITY["fleet_report"],
+        title=f"Weekly fleet report: {event.desks} desks ({event.generated_at:%Y-%m-%d})",
+        description="\n".join(
+            [
+                f"The fleet report of {_when(event.generated_at)} is ready: [open the report]({event.url})",
+                f"Stored as `{event.report_key}` in the report bucket (stack output `ReportBucketName`).",
+            ]
+        ),
+        next_steps=[
+            "Look at the trends: desks by state, incidents and their outcomes, build times, unused desks, AutoStop "
+            "hours against the break-even.",
+            "The link expires (7 days at most); later, download the key from the report bucket or run "
+            "`autopilot report --html FILE`.",
+            f"Runbook: {links.runbook_for('fleet_report')}",
+        ],
+        thread_id=f"fleet-report-{event.generated_at:%Y-%m-%d}",
+        key=event.report_key,
+        event_type=event.DETAIL_TYPE,
+        context=_context(report_key=event.report_key, desks=event.desks, url=event.url),
     )
 
 

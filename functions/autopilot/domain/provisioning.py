@@ -178,7 +178,10 @@ class _Pass:
                 desk.with_changes(at=self.now, provisioning_started_at=self.now, origin="created")
             )
         except StaleUpdate:
+            # Someone changed the desk since it was read: redeliver and decide again from a fresh read, so a
+            # concurrent writer that was not a provisioning pass cannot leave the desk SCHEDULED for ever.
             self.result.decide(desk.employee_id, "lost_race")
+            self.result.failed.append(message_id)
             return None
 
     def _reconcile_and_create(self, creates: list[tuple[str, Desk, bool]]) -> list[tuple[str, Desk, WorkspaceInfo]]:

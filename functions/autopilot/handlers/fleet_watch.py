@@ -29,6 +29,7 @@ from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain import fleet_watch
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import NAMESPACE, logger, metrics, tracer
+from autopilot.reporting.gauges import desks_by_profile
 
 
 class FleetWatchSettings(Settings):
@@ -42,6 +43,7 @@ class Ports:
     workspaces: FleetObserver
     observations: ObservationStore
     desks: DeskLookup
+    desk_store: DeskStore
     roster: RosterReader
     alarms: Alarms
 
@@ -50,12 +52,14 @@ class Ports:
 def ports() -> Ports:
     settings = FleetWatchSettings.from_env()
     table = dynamodb().Table(settings.table_name)
+    desk_store = DeskStore(table)
     return Ports(
         settings=settings,
         bus=EventBus(client("events"), settings.event_bus_name),
         workspaces=FleetObserver(client("workspaces")),
         observations=ObservationStore(dynamodb(), settings.table_name),
-        desks=DeskLookup(DeskStore(table)),
+        desks=DeskLookup(desk_store),
+        desk_store=desk_store,
         roster=RosterReader(table),
         alarms=Alarms(client("cloudwatch")),
     )
@@ -98,6 +102,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for state, count in sorted(report.by_state.items()):
         with single_metric(name="DesksByState", unit=MetricUnit.Count, value=count, namespace=NAMESPACE) as metric:
             metric.add_dimension(name="state", value=state)
+    for profile, count in desks_by_profile(policy, p.desk_store).items():
+        with single_metric(name="DesksByProfile", unit=MetricUnit.Count, value=count, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="profile", value=profile)
     if report.missing:
         logger.warning("desks recorded but missing in AWS", extra={"workspace_ids": result["missing"]})
     if report.adopted or report.unmanaged or report.duplicates or report.linked:

@@ -50,6 +50,8 @@ def ports() -> Composition:
 
 
 def trigger_of(event: dict[str, Any], settings: NotifySettings) -> alerts.AlertTrigger:
+    if not isinstance(event, dict):
+        raise InvalidInput(f"the event is not a JSON object but {type(event).__name__}")
     source = event.get("source")
     if source == "aws.cloudwatch":
         detail = AlarmStateChangeEvent.model_validate(event).detail
@@ -75,8 +77,9 @@ def trigger_of(event: dict[str, Any], settings: NotifySettings) -> alerts.AlertT
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     composition = ports()
     settings = composition.settings
+    trigger = trigger_of(event, settings)
     links = alerts.Links(region=settings.region, account=str(event.get("account", "")), runbook=settings.runbook_url)
-    delivery = alerts.notify(trigger_of(event, settings), composition.ports, links, clock.now())
+    delivery = alerts.notify(trigger, composition.ports, links, clock.now())
     if delivery.thread in ("new", "update"):
         metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
     result = {"kind": delivery.kind, "thread_state": delivery.thread, "message_id": delivery.message_id}

@@ -75,6 +75,7 @@ class RunbookFleet:
 class Composition:
     settings: RemediateSettings
     bus: EventBus
+    incidents: IncidentStore
     ports: remediation.Ports
 
 
@@ -83,6 +84,7 @@ def ports(account: str) -> Composition:
     settings = RemediateSettings.from_env()
     table = state_table(settings.table_name)
     bus = EventBus(client("events"), settings.event_bus_name)
+    incidents = IncidentStore(table)
     timers = Timers(
         client("scheduler"),
         group=settings.timer_group_name,
@@ -94,12 +96,13 @@ def ports(account: str) -> Composition:
     return Composition(
         settings=settings,
         bus=bus,
+        incidents=incidents,
         ports=remediation.Ports(
             fleet=RunbookFleet(WorkSpaces(client("workspaces"))),
             metrics=ConnectionMetrics(client("cloudwatch")),
             desks=DeskStore(table),
             tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
-            incidents=IncidentStore(table),
+            incidents=incidents,
             timers=timers,
             events=bus,
         ),
@@ -112,6 +115,8 @@ def function_arn(context: LambdaContext) -> str:
 
 
 def trigger_of(event: dict[str, Any], settings: RemediateSettings, now: dt.datetime) -> remediation.Trigger:
+    if not isinstance(event, dict):
+        raise InvalidInput(f"the event is not a JSON object but {type(event).__name__}")
     source = event.get("source")
     if source == "aws.cloudwatch":
         alarm = AlarmStateChangeEvent.model_validate(event).detail
@@ -165,6 +170,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     for name, value in sorted(outcome.counts.items()):
         metrics.add_metric(name=f"Remediation_{name}", unit=MetricUnit.Count, value=value)
+    # The dashboard's gauge, after this run's openings and resolutions: one COUNT query of the open index.
+    metrics.add_metric(name="OpenIncidents", unit=MetricUnit.Count, value=composition.incidents.count_open())
     result = {"trigger": type(trigger).__name__, "counts": outcome.counts, "incidents": outcome.incidents}
     logger.info("remediation", extra=result)
     return result
