@@ -1,0 +1,364 @@
+"""python -m bench [--smoke] [--only NAME] [--jobs N] [--out PATH]
+
+Runs the benchmarks on the local cloud (moto + the WorkSpaces emulator, in-process), prints the figures and writes
+bench/results.json (bench/results-smoke.json with --smoke). Each benchmark runs in its own process (one local
+cloud world per process), up to --jobs at a time; the cold-start measurement runs last, alone, so that the other
+benchmarks do not slow its timings. docs/performance.md explains every figure.
+
+Exit status: 0 every figure holds its target; 1 a figure misses it (with --smoke, durations never count: CI runs
+the smoke pass only to prove the benchmarks work); 2 a benchmark failed to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import figures as fig
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+SMOKE_RESULTS = ROOT / "bench" / "results-smoke.json"
+# Sections in the order of docs/performance.md.
+SECTIONS = ("onboarding", "sweep", "triage", "prewarm", "cold_start", "package_size", "growth", "optimizer")
+ALIASES = {"package_size": "cold_start", "cold-start": "cold_start", "coldstart": "cold_start", "fleet": "sweep"}
+VERSIONED = ("boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic", "time-machine", "aws-sam-translator")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    hires: int  # onboarding wave (half of them shift agents: the pre-warm fleet)
+    sweep: int  # desks of the sweep
+    wave: int  # hires onboarded into each growth fleet
+    growth: tuple[int, ...]  # fleet sizes
+    triage: int  # desks of the directory
+    optimizer: int  # desks for bench.optimizer_bench.run
+    coldstart_runs: int
+    coldstart_warmup: bool
+
+
+FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 5, True)
+SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 1, False)
+
+
+# --- one task (in a child process) ----------------------------------------------------------------------------
+
+
+def run_task(spec: str) -> dict[str, Any]:
+    """`onboarding:N`, `fleet:N:WAVE`, `triage:N`, `optimizer:N`, `coldstart:RUNS:WARMUP`."""
+    kind, *args = spec.split(":")
+    numbers = [int(a) for a in args]
+    if kind == "onboarding":
+        from bench import onboarding
+
+        return onboarding.run(numbers[0])
+    if kind == "fleet":
+        from bench import fleet
+
+        return fleet.run(numbers[0], numbers[1])
+    if kind == "triage":
+        from bench import triage
+
+        return triage.run(numbers[0])
+    if kind == "optimizer":
+        return optimizer(numbers[0])
+    if kind == "coldstart":
+        from bench import coldstart
+
+        return coldstart.run(numbers[0], warmup=bool(numbers[1]))
+    raise SystemExit(f"bench: unknown task {spec!r}")
+
+
+def optimizer(desks: int) -> dict[str, Any]:
+    """bench/optimizer_bench.py (issue 10) in this document's shape: ratio = calls / floor."""
+    from bench import optimizer_bench
+
+    result = optimizer_bench.run(desks)
+    return {
+        "figures": {
+            "optimizer": {
+                "get_metric_data_calls": fig.figure(
+                    result["value"],
+                    floor=fig.calls_floor(desks, 500),
+                    baseline=result["baseline"],
+                    target=1.0,
+                    unit="calls",
+                    note="a day of UserConnected for every desk, 500 series a call; baseline: one call per desk",
+                )
+            }
+        },
+        "details": {"optimizer": {"desks": desks, "as_reported": result}},
+    }
+
+
+# --- planning and running -------------------------------------------------------------------------------------
+
+
+def plan(sizes: Sizes, wanted: set[str]) -> list[str]:
+    """Task specs, the longest first (they run in parallel); the cold start last (it runs alone)."""
+    tasks: list[str] = []
+    fleets: set[int] = set()
+    if "sweep" in wanted:
+        fleets.add(sizes.sweep)
+    if "growth" in wanted:
+        fleets.update(sizes.growth)
+    ordered = sorted(fleets, reverse=True)
+    if ordered:
+        tasks.append(f"fleet:{ordered[0]}:{sizes.wave}")
+    if wanted & {"onboarding", "prewarm"}:
+        tasks.append(f"onboarding:{sizes.hires}")
+    tasks += [f"fleet:{n}:{sizes.wave}" for n in ordered[1:]]
+    if "triage" in wanted:
+        tasks.append(f"triage:{sizes.triage}")
+    if "optimizer" in wanted:
+        tasks.append(f"optimizer:{sizes.optimizer}")
+    if "cold_start" in wanted:
+        tasks.append(f"coldstart:{sizes.coldstart_runs}:{int(sizes.coldstart_warmup)}")
+    return tasks
+
+
+@dataclass
+class Outcome:
+    spec: str
+    ok: bool
+    wall_s: float
+    cpu_s: float | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def _log(message: str, started: float) -> None:
+    print(f"bench [{time.perf_counter() - started:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+
+def run_tasks(specs: Sequence[str], jobs: int, started: float) -> dict[str, Outcome]:
+    """Each task in a child process (`python -m bench --task SPEC`), up to `jobs` at a time; cold start alone."""
+    outcomes: dict[str, Outcome] = {}
+    parallel = [s for s in specs if not s.startswith("coldstart:")]
+    alone = [s for s in specs if s.startswith("coldstart:")]
+    with tempfile.TemporaryDirectory(prefix="bench-tasks-") as folder:
+        running: dict[str, tuple[subprocess.Popen[bytes], float, Path, Path]] = {}
+        queue = list(parallel)
+
+        def launch(spec: str) -> None:
+            out = Path(folder) / f"{spec.replace(':', '_')}.json"
+            log = Path(folder) / f"{spec.replace(':', '_')}.log"
+            with log.open("wb") as stream:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "bench", "--task", spec, "--task-out", str(out)],
+                    cwd=ROOT,
+                    stdout=stream,
+                    stderr=subprocess.STDOUT,
+                )
+            running[spec] = (process, time.perf_counter(), out, log)
+            _log(f"started {spec}", started)
+
+        def collect(spec: str) -> None:
+            process, began, out, log = running.pop(spec)
+            wall = time.perf_counter() - began
+            if process.returncode == 0 and out.exists():
+                document = json.loads(out.read_text(encoding="utf-8"))
+                outcomes[spec] = Outcome(spec, True, wall, document.pop("cpu_s", None), document)
+                _log(f"done {spec} in {wall:.0f}s", started)
+            else:
+                tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
+                outcomes[spec] = Outcome(spec, False, wall, error="\n".join(tail))
+                _log(f"FAILED {spec} after {wall:.0f}s:\n  " + "\n  ".join(tail), started)
+
+        for batch, width in ((queue, max(1, jobs)), (alone, 1)):
+            pending = list(batch)
+            while pending or running:
+                while pending and len(running) < width:
+                    launch(pending.pop(0))
+                time.sleep(0.2)
+                for spec in [s for s, (p, *_) in running.items() if p.poll() is not None]:
+                    collect(spec)
+    return outcomes
+
+
+# --- the document ---------------------------------------------------------------------------------------------
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        completed = subprocess.run(
+            ["git", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return completed.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+
+
+def _memory_gb() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as meminfo:
+            kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    except (OSError, StopIteration):
+        return None
+    return round(kb / 1024 / 1024, 1)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpus": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "python": platform.python_version(),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def assemble(
+    outcomes: dict[str, Outcome], sizes: Sizes, wanted: set[str]
+) -> tuple[dict[str, dict[str, fig.Figure]], dict[str, Any]]:
+    """Sections of figures (and their details) from the tasks' results."""
+    from bench import growth
+
+    sections: dict[str, dict[str, fig.Figure]] = {}
+    details: dict[str, Any] = {}
+    fleets: dict[int, dict[str, Any]] = {}
+    for spec, outcome in outcomes.items():
+        if outcome.result is None:
+            continue
+        kind, *args = spec.split(":")
+        if kind == "fleet":
+            fleets[int(args[0])] = outcome.result
+            continue
+        for section, named in outcome.result["figures"].items():
+            sections[section] = named
+        details.update(outcome.result.get("details", {}))
+    if "sweep" in wanted and sizes.sweep in fleets:
+        sections["sweep"] = fleets[sizes.sweep]["figures"]["sweep"]
+        details["sweep"] = fleets[sizes.sweep]["details"]
+    if "growth" in wanted and all(n in fleets for n in sizes.growth):
+        sections["growth"] = growth.figures({n: fleets[n] for n in sizes.growth})
+        details["growth"] = {str(n): fleets[n]["details"] for n in sizes.growth if n != sizes.sweep}
+    ordered = {name: sections[name] for name in SECTIONS if name in sections and _shown(name, wanted)}
+    return ordered, details
+
+
+def _shown(section: str, wanted: set[str]) -> bool:
+    return section in wanted or (section == "package_size" and "cold_start" in wanted)
+
+
+# --- command line ---------------------------------------------------------------------------------------------
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, bench/results-smoke.json, under a minute")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only these sections (repeatable, or comma-separated): {', '.join(SECTIONS)}; "
+        "results are written only with --out",
+    )
+    parser.add_argument("--jobs", type=int, default=min(3, os.cpu_count() or 1), help="benchmarks run in parallel")
+    parser.add_argument("--out", type=Path, help="where to write the results document")
+    parser.add_argument("--task", help=argparse.SUPPRESS)
+    parser.add_argument("--task-out", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _wanted(only: list[str] | None) -> set[str]:
+    if not only:
+        return set(SECTIONS)
+    names = {ALIASES.get(n.strip(), n.strip()) for item in only for n in item.split(",") if n.strip()}
+    unknown = names - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"bench: unknown section(s) {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
+    return names
+
+
+def child(spec: str, out: Path) -> int:
+    result = run_task(spec)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
+    out.write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, echo: Callable[[Any], None] | None = None) -> int:
+    args = parse(argv)
+    if args.task:
+        return child(args.task, args.task_out)
+    wanted = _wanted(args.only)
+    sizes = SMOKE if args.smoke else FULL
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    about = {"machine": machine(), "versions": versions(), "git": _git()}
+    outcomes = run_tasks(plan(sizes, wanted), args.jobs, started)
+    sections, details = assemble(outcomes, sizes, wanted)
+    duration = time.perf_counter() - started
+    timed = not args.smoke
+    missed = fig.missed(sections, timed=timed)
+    document = {
+        "schema": 1,
+        "mode": "smoke" if args.smoke else "full",
+        "sections": sorted(wanted, key=SECTIONS.index),
+        "generated_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(duration, 1),
+        **about,
+        "sizes": asdict(sizes),
+        "tasks": {
+            o.spec: {"ok": o.ok, "wall_s": round(o.wall_s, 1), "cpu_s": o.cpu_s, "error": o.error}
+            for o in outcomes.values()
+        },
+        "missed": missed,
+        "figures": sections,
+        "details": details,
+    }
+    out = args.out or (None if args.only else SMOKE_RESULTS if args.smoke else RESULTS)
+    if out is not None:
+        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=170)
+    show = echo or console.print
+    title = f"WorkSpaces Autopilot benchmarks ({document['mode']}, {duration:.0f}s)"
+    show(fig.render_table(sections, title, timed=timed))
+    failed = [o for o in outcomes.values() if not o.ok]
+    for outcome in failed:
+        show(f"[bold red]benchmark {outcome.spec} failed[/]:\n{outcome.error}")
+    if missed:
+        show(f"[bold red]{len(missed)} figure(s) miss their target[/]: {', '.join(missed)}")
+    if out is not None:
+        show(f"written: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    if failed:
+        return 2
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
