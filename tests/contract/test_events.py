@@ -69,6 +69,7 @@ CATALOGUE: dict[str, Route] = {
     "autopilot_policy_rejected.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_unused_desks_found.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_fleet_report_published.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
+    "autopilot_running_modes_optimised.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "scheduled_fleet_watch.json": Route(ScheduledTickEvent, schedule="FleetWatchFunctionSweep"),
     "scheduled_prewarm.json": Route(ScheduledTickEvent, schedule="PrewarmFunctionTick"),
     "scheduled_unused_desks.json": Route(ScheduledTickEvent, schedule="ReportFunctionWeekly"),

@@ -19,6 +19,7 @@ from autopilot.contracts.outputs import (
     PolicyRejected,
     ProvisioningFailed,
     RemediationStep,
+    RunningModesOptimised,
     StepRecord,
     UnusedDesk,
     UnusedDesksFound,
@@ -113,6 +114,20 @@ EVENTS: dict[str, DomainEvent] = {
     "feed_held": FeedHeld(feed_id="roster-2026-12-01.csv", departures=40, threshold=25, held_at=NOW),
     "unused_desks": UnusedDesksFound(
         unused_days=30, desks=[UnusedDesk(workspace_id=WS, employee_id=EMP, last_login=None, idle_days=45)]
+    ),
+    "running_modes": RunningModesOptimised(
+        month="2026-12",
+        dry_run=False,
+        desks=412,
+        to_always_on=3,
+        to_auto_stop=0,
+        changed=3,
+        failed=0,
+        deferred=0,
+        skipped=2,
+        estimated_monthly_saving=42.5,
+        changed_workspace_ids=[WS],
+        ran_at=NOW,
     ),
     "fleet_report": FleetReportPublished(
         report_key="reports/2026-12-01.html",

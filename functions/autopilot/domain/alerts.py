@@ -31,6 +31,7 @@ from autopilot.contracts.outputs import (
     PolicyRejected,
     ProvisioningFailed,
     RemediationStep,
+    RunningModesOptimised,
     Severity,
     StepRecord,
     UnusedDesksFound,
@@ -49,6 +50,7 @@ Kind = Literal[
     "feed_held",
     "unused_desks",
     "fleet_report",
+    "running_modes",
     "automation_failure",
 ]
 KINDS: tuple[Kind, ...] = (
@@ -62,6 +64,7 @@ KINDS: tuple[Kind, ...] = (
     "feed_held",
     "unused_desks",
     "fleet_report",
+    "running_modes",
     "automation_failure",
 )
 SEVERITY: dict[Kind, Severity] = {
@@ -75,6 +78,7 @@ SEVERITY: dict[Kind, Severity] = {
     "feed_held": "warning",
     "unused_desks": "info",
     "fleet_report": "info",
+    "running_modes": "info",
     "automation_failure": "critical",
 }
 ThreadState = Literal["new", "update", "duplicate"]
@@ -292,6 +296,8 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
         return _unused_desks(event, time, links)
     if isinstance(event, FleetReportPublished):
         return _fleet_report(event, links)
+    if isinstance(event, RunningModesOptimised):
+        return _running_modes(event, links)
     raise InvalidInput(f"notify: no alert is defined for {event.DETAIL_TYPE!r} (remove it from the notify rule)")
 
 
@@ -754,3 +760,38 @@ def _scrub(text: str) -> str:
 
 def _unmarkdown(text: str) -> str:
     return text.replace("**", "").replace("`", "")
+
+
+def _running_modes(event: RunningModesOptimised, links: Links) -> Alert:
+    mode = "decided (dry run: nothing changed)" if event.dry_run else "applied"
+    lines = [
+        f"{event.desks} managed desks looked at for {event.month}"
+        + (f" (and the close of {event.closed_month})" if event.closed_month else "")
+        + f": {event.to_always_on} to ALWAYS_ON, {event.to_auto_stop} to AUTO_STOP, {mode}.",
+        f"Changed {event.changed}, refused {event.failed}, deferred {event.deferred}, skipped {event.skipped}.",
+        f"Estimated saving: {event.estimated_monthly_saving:.2f} a month at list prices.",
+    ]
+    if event.failed_workspace_ids:
+        lines.append("Refused: " + ", ".join(f"`{ws}`" for ws in event.failed_workspace_ids[:LIST_LIMIT]))
+    return Alert(
+        kind="running_modes",
+        severity=SEVERITY["running_modes"],
+        title=f"Running modes {event.month}: {event.to_always_on} to ALWAYS_ON, {event.to_auto_stop} to AUTO_STOP",
+        description="\n".join(lines),
+        next_steps=[
+            "Read the month's report: `autopilot running-modes --month " + event.month + "`.",
+            f"Runbook: {links.runbook_for('running_modes')}",
+        ],
+        thread_id=f"running-modes-{event.month}",
+        key=f"{event.ran_at:%Y-%m-%d}:{event.changed}:{event.failed}:{event.to_always_on}:{event.to_auto_stop}",
+        event_type=event.DETAIL_TYPE,
+        related_resources=[links.desk_arn(ws) for ws in event.changed_workspace_ids[:LIST_LIMIT]],
+        context=_context(
+            month=event.month,
+            desks=event.desks,
+            changed=event.changed,
+            failed=event.failed,
+            dry_run=event.dry_run,
+            estimated_monthly_saving=round(event.estimated_monthly_saving, 2),
+        ),
+    )
