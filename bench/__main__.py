@@ -6,7 +6,7 @@ cloud world per process), up to --jobs at a time; the cold-start measurement run
 benchmarks do not slow its timings. docs/performance.md explains every figure.
 
 Exit status: 0 every figure holds its target; 1 a figure misses it (with --smoke, durations never count: CI runs
-the smoke pass only to prove the benchmarks work); 2 a benchmark failed to run.
+the smoke pass only to prove the benchmarks work); 2 a benchmark failed to run, or bad arguments.
 """
 
 from __future__ import annotations
@@ -296,7 +296,8 @@ def _wanted(only: list[str] | None) -> set[str]:
     names = {ALIASES.get(n.strip(), n.strip()) for item in only for n in item.split(",") if n.strip()}
     unknown = names - set(SECTIONS)
     if unknown:
-        raise SystemExit(f"bench: unknown section(s) {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})")
+        print(f"bench: unknown section(s) {', '.join(sorted(unknown))} (known: {', '.join(SECTIONS)})", file=sys.stderr)
+        raise SystemExit(2)
     return names
 
 
