@@ -127,7 +127,7 @@ KNOWN_END: dict[str, dict[str, Any]] = {
     },
     "fleet_prewarm_shift.yaml": {
         "desks": [("ccagent1", "AVAILABLE", "AUTO_STOP", "STANDARD")],
-        "alerts": ["fleet_report"],
+        "alerts": ["running_modes", "fleet_report"],
         "dead_letters": [],
     },
 }
