@@ -30,6 +30,7 @@ CREATE_PER_CALL = 25
 DESCRIBE_PER_CALL = 25
 START_PER_CALL = 25
 ENTRIES_PER_PUT_EVENTS = 10
+RECONCILE_PER_HIRE = 1  # DescribeWorkspaces(DirectoryId, UserName) before CreateWorkspaces (issue 4)
 BATCH_GET_KEYS = 100
 CALL_TARGET = 1.05  # a partial last batch is the only excuse
 MONDAY = dt.datetime(2026, 11, 30, 5, 0, tzinfo=dt.UTC)
@@ -110,7 +111,11 @@ def wave_figures(probe: Probe, hires: int, *, bare_ms: float | None) -> dict[str
     """The onboarding figures of the runs the probe recorded for a wave of `hires`."""
     runs = probe.select(HR, PROVISION)
     total = probe.total(HR, PROVISION)
-    describe_floor = sum(calls_floor(r.items["workspaces:DescribeWorkspaces"], DESCRIBE_PER_CALL) for r in runs)
+    # Issue 4's reconcile: DescribeWorkspaces(DirectoryId, UserName) before each desk's CreateWorkspaces. The API
+    # takes one user name a call (its only user filter), so each hire costs one lookup; the readiness checks then
+    # ask about the new desks by id, 25 a call.
+    checks_floor = sum(calls_floor(r.items["workspaces:DescribeWorkspaces"], DESCRIBE_PER_CALL) for r in runs)
+    describe_floor = hires * RECONCILE_PER_HIRE + checks_floor
     put_events_floor = sum(calls_floor(r.items["events:PutEvents"], ENTRIES_PER_PUT_EVENTS) for r in runs)
     figures = {
         "create_workspaces_calls": figure(
@@ -125,8 +130,8 @@ def wave_figures(probe: Probe, hires: int, *, bare_ms: float | None) -> dict[str
             target=CALL_TARGET,
             unit="calls",
             note=(
-                f"floor: the desks followed to AVAILABLE, {DESCRIBE_PER_CALL} ids a call; "
-                f"{total.by_user} calls looked up one user each"
+                f"floor: one reconcile lookup per hire (DirectoryId + UserName: one user a call) plus the desks "
+                f"followed to AVAILABLE, {DESCRIBE_PER_CALL} ids a call; measured: {total.by_user} user lookups"
             ),
         ),
         "put_events_calls": figure(

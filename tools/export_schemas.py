@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from autopilot.contracts import INPUT_EVENTS, OUTPUT_EVENTS
+from autopilot.contracts.catalogue import INPUT_EVENTS, OUTPUT_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"

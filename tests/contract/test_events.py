@@ -18,7 +18,7 @@ from moto.events.models import EventPattern
 from pydantic import BaseModel, ValidationError
 
 from autopilot.adapters.timers import timer_envelope
-from autopilot.contracts import (
+from autopilot.contracts.catalogue import (
     AlarmStateChangeEvent,
     AutopilotEvent,
     EmployeeDepartedEvent,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from autopilot.contracts import INPUT_EVENTS, OUTPUT_EVENTS
+from autopilot.contracts.catalogue import INPUT_EVENTS, OUTPUT_EVENTS
 from tools import export_schemas
 
 

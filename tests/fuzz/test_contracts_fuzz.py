@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from autopilot.contracts import (
+from autopilot.contracts.catalogue import (
     INPUT_EVENTS,
     AlarmStateChangeEvent,
     AutopilotEvent,

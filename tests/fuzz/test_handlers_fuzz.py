@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from autopilot.contracts import EmployeeHiredEvent
+from autopilot.contracts.catalogue import EmployeeHiredEvent
 from localcloud.world import LocalCloud
 
 # Modest and deterministic: the same examples on every run, no deadline (the tier runs in well under two minutes).

@@ -1,37 +1,4 @@
-"""Pydantic models of every event in and out (the event catalogue of DESIGN.md)."""
+"""Pydantic models of every event in and out (the event catalogue of DESIGN.md; the full list is in catalogue.py).
 
-from autopilot.contracts.aws import (
-    AlarmStateChangeEvent,
-    ObjectCreatedEvent,
-    ScheduledTickEvent,
-    WorkSpacesAccessEvent,
-)
-from autopilot.contracts.hr import EmployeeDepartedEvent, EmployeeHiredEvent, EmployeeTransferredEvent
-from autopilot.contracts.outputs import OUTPUT_EVENTS, AutopilotEvent
-from autopilot.contracts.timers import TimerFiredEvent
-
-INPUT_EVENTS = (
-    EmployeeHiredEvent,
-    EmployeeDepartedEvent,
-    EmployeeTransferredEvent,
-    ObjectCreatedEvent,
-    WorkSpacesAccessEvent,
-    AlarmStateChangeEvent,
-    ScheduledTickEvent,
-    TimerFiredEvent,
-    AutopilotEvent,
-)
-
-__all__ = [
-    "INPUT_EVENTS",
-    "OUTPUT_EVENTS",
-    "AlarmStateChangeEvent",
-    "AutopilotEvent",
-    "EmployeeDepartedEvent",
-    "EmployeeHiredEvent",
-    "EmployeeTransferredEvent",
-    "ObjectCreatedEvent",
-    "ScheduledTickEvent",
-    "TimerFiredEvent",
-    "WorkSpacesAccessEvent",
-]
+Nothing is imported here: a handler loads only the contract modules it uses (cold start, docs/performance.md).
+"""

@@ -21,16 +21,17 @@ Label = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9 _-]{0,63}$",
 class StrictModel(BaseModel):
     """A detail we own: unknown fields are refused, values are not coerced across types."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=True)
+    # Built on first use, not at import: a handler uses a few of the catalogue's models (cold start).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=True, defer_build=True)
 
 
 class AwsModel(BaseModel):
     """A nested object AWS owns: we read what we need and tolerate what AWS adds inside it."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Envelope(EventBridgeModel):
     """The EventBridge envelope exactly as delivered to a Lambda target."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
