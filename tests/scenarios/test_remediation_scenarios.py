@@ -3,16 +3,25 @@ report (alerts as on-call gets them, WorkSpaces API calls, invocations)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from localcloud.scenario import run_scenario
+from localcloud.scenario import open_world, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+# Issue 8: forty desks of one directory; a few failing is well under the systemic threshold (20 %, 5 desks).
+FORTY_DESKS: dict[str, Any] = {
+    "name": "remediation - several failing desks of one directory",
+    "start": "2026-12-01T08:00:00Z",
+    "fleet": [{"count": 40, "user_prefix": "agent", "site": "amiens-cc", "profile": "office"}],
+    "steps": [{"advance": "10m"}],  # fleet_watch adopts the desks and creates the directory's alarm
+}
 
 
-def run(name: str) -> dict[str, Any]:
-    report = run_scenario(SCENARIOS / name)
+def run(scenario: str | dict[str, Any]) -> dict[str, Any]:
+    report = run_scenario(SCENARIOS / scenario if isinstance(scenario, str) else scenario)
     failed = [i for i in report["invocations"] if not i["ok"] and i["function"] != "SessionsFunction"]
     assert failed == [], failed
     return report
@@ -96,3 +105,43 @@ def test_a_message_on_a_dlq_pages() -> None:
     (page,) = [a for a in ours(report) if a["kind"] == "automation_failure"]
     assert page["severity"] == "critical"
     assert "async-failure-dlq" in page["subject"]
+
+
+def test_several_failing_desks_are_rebooted_in_one_call() -> None:
+    failing = ["agent001", "agent007", "agent012", "agent030"]
+    steps = [{"connection_failures": {"user": user, "count": 6}} for user in failing]
+    report = run({**FORTY_DESKS, "steps": [*FORTY_DESKS["steps"], *steps, {"advance": "2m"}, {"advance": "28m"}]})
+    assert calls(report, "RebootWorkspaces") == 1
+    assert calls(report, "RebuildWorkspaces") == 0
+    assert kinds(report).count("connection_failure") == 4
+    assert kinds(report).count("remediation_step") == 4
+    assert kinds(report).count("incident_resolved") == 4  # each re-check found its desk healthy
+    assert len({a["incident_id"] for a in ours(report)}) == 4
+
+
+def test_one_alarm_invocation_reboots_once_publishes_once_and_a_refused_desk_is_rebuilt_at_once() -> None:
+    with open_world(FORTY_DESKS) as cloud:
+        for user in ("agent001", "agent007", "agent012", "agent030"):
+            cloud.connection_failures(user, 6)
+        refused = cloud.desk_of("agent007").workspace_id
+        cloud.fail_requests("RebootWorkspaces", [refused], "InvalidResourceState.Workspace")
+        before, earlier = Counter(cloud.api_calls), len(cloud.invocations)
+
+        cloud.advance(dt.timedelta(minutes=2))  # the directory's alarm fires: remediate triages it
+
+        ran = cloud.invocations[earlier:]
+        assert {i.function for i in ran} == {"RemediateFunction", "NotifyFunction"}  # notify publishes no event
+        (remediate,) = [i for i in ran if i.function == "RemediateFunction"]
+        assert remediate.ok, remediate.error
+        counts = remediate.result["counts"]
+        assert (counts["opened"], counts["reboot"], counts["reboot_refused"], counts["rebuild"]) == (4, 3, 1, 1)
+        made = Counter(cloud.api_calls) - before
+        assert made["workspaces:RebootWorkspaces"] == 1  # the four desks in one call, one of them refused in it
+        assert made["workspaces:RebuildWorkspaces"] == 1  # the refused desk's next step, at once
+        assert made["events:PutEvents"] == 1  # 4 Incident Opened + 5 Remediation Step in one publish
+
+        cloud.advance(dt.timedelta(minutes=30))  # the re-checks find every desk healthy
+        alerts = [a["kind"] for a in cloud.alerts() if a["kind"]]
+        assert (alerts.count("connection_failure"), alerts.count("incident_resolved")) == (4, 4)
+        assert cloud.emulator.api_calls.get("RebootWorkspaces", 0) == 1
+        assert cloud.emulator.api_calls.get("RebuildWorkspaces", 0) == 1

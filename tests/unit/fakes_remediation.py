@@ -7,7 +7,8 @@ metrics fake sums datapoints inside the asked window."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 DIRECTORY = "d-0123456789"
 TARGET = "arn:aws:lambda:eu-west-1:123456789012:function:workspaces-autopilot-dev-remediate"
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
+PER_CALL: dict[Action, int] = {"reboot": 25, "rebuild": 1, "restore": 1}  # desks per WorkSpaces call
 
 POLICY_TEXT = """
 version: 1
@@ -74,8 +76,10 @@ class FakeFleet:
         self.desks: dict[str, FakeDesk] = {}
         self.connected: set[str] = set()
         self.refuse: dict[tuple[str, str], ActionFailure] = {}
-        self.actions: list[tuple[Action, str]] = []
+        self.actions: list[tuple[Action, str]] = []  # every desk acted on, in order
+        self.calls: list[tuple[Action, list[str]]] = []  # every act_many call
         self.crash_after_next_action = False  # the call went through, then the function died
+        self.meanwhile: Callable[[], None] | None = None  # another writer, while the call is in flight
         self.after_action: dict[Action, str] = {"reboot": "REBOOTING", "rebuild": "REBUILDING", "restore": "RESTORING"}
 
     def add(self, n: int, *, directory: str = DIRECTORY, state: str = "AVAILABLE") -> str:
@@ -102,16 +106,27 @@ class FakeFleet:
             if w in self.desks
         }
 
-    def act(self, action: Action, workspace_id: str) -> ActionFailure | None:
-        self.actions.append((action, workspace_id))
-        refused = self.refuse.get((action, workspace_id))
-        if refused:
-            return refused
-        self.desks[workspace_id].state = self.after_action[action]
+    def act_many(self, action: Action, workspace_ids: Sequence[str]) -> dict[str, ActionFailure]:
+        self.calls.append((action, list(workspace_ids)))
+        refused: dict[str, ActionFailure] = {}
+        for workspace_id in workspace_ids:
+            self.actions.append((action, workspace_id))
+            failure = self.refuse.get((action, workspace_id))
+            if failure:
+                refused[workspace_id] = failure
+            else:
+                self.desks[workspace_id].state = self.after_action[action]
+        if self.meanwhile is not None:
+            self.meanwhile()
         if self.crash_after_next_action:
             self.crash_after_next_action = False
             raise TimeoutError("Task timed out")
-        return None
+        return refused
+
+    def api_calls(self, action: Action) -> int:
+        """The WorkSpaces calls the adapter would make: RebootWorkspaces takes 25 desks, the others one."""
+        per_call = PER_CALL[action]
+        return sum(math.ceil(len(ids) / per_call) for done, ids in self.calls if done == action)
 
 
 class FakeMetrics:
@@ -270,9 +285,11 @@ class FakeTimers:
 class FakeEvents:
     def __init__(self) -> None:
         self.published: list[DomainEvent] = []
+        self.calls = 0  # publish calls, failed ones included
         self.fail_next = 0
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.calls += 1
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("PutEvents failed")

@@ -542,3 +542,171 @@ def test_a_stopped_desk_is_never_rebuilt_and_escalates_if_it_keeps_failing_stopp
     assert world.fleet.actions == []
     (escalation,) = world.events.of("Incident Escalated")
     assert "stays STOPPED" in escalation.reason
+
+
+# --- one alarm, many failing desks: batched calls, one publish ------------------------------------------
+def failing_desks(world: World, failing: int, desks: int = 200) -> list[str]:
+    """`failing` of `desks` managed desks with 6 connection failures (under the systemic threshold of 20 %)."""
+    ids = [world.managed_desk(n) for n in range(1, desks + 1)]
+    for desk in ids[:failing]:
+        world.metrics.fail(desk, 6, world.now - dt.timedelta(minutes=2))
+    return ids[:failing]
+
+
+def test_thirty_failing_desks_are_rebooted_in_two_calls_and_announced_in_one_publish() -> None:
+    world = World()
+    desks = failing_desks(world, 30)
+
+    outcome = alarm(world)
+
+    assert outcome.counts["reboot"] == 30
+    assert world.fleet.calls == [("reboot", desks)]
+    assert world.fleet.api_calls("reboot") == 2  # RebootWorkspaces takes 25 desks a call
+    assert world.events.calls == 1
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"] * 30
+    assert {e.workspace_id for e in world.events.published} == set(desks)
+    incidents = list(world.incidents.items.values())
+    assert len(incidents) == 30
+    assert all([(s.action, s.outcome) for s in i.steps] == [("reboot", "requested")] for i in incidents)
+    assert all(i.outbox == [] for i in incidents)
+    assert sorted(world.timers.pending) == sorted(f"recheck-{i.incident_id}-1" for i in incidents)
+    assert all(world.incidents.actions(desk).reboots == [world.now] for desk in desks)
+
+
+def test_desks_at_different_steps_get_one_call_per_action() -> None:
+    world = World()
+    rebooted_twice, first, second = failing_desks(world, 3)
+    world.incidents.history[rebooted_twice] = DeskActions(
+        workspace_id=rebooted_twice, reboots=[world.now - dt.timedelta(hours=2)] * 2, version=1
+    )
+
+    alarm(world)
+
+    assert world.fleet.calls == [("reboot", [first, second]), ("rebuild", [rebooted_twice])]
+    assert world.events.calls == 1
+
+
+def test_a_desk_refused_in_the_batch_moves_on_to_its_rebuild_while_the_others_wait_for_their_recheck() -> None:
+    world = World()
+    first, refused, third = failing_desks(world, 3)
+    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+
+    outcome = alarm(world)
+
+    assert world.fleet.calls == [("reboot", [first, refused, third]), ("rebuild", [refused])]
+    assert (outcome.counts["reboot"], outcome.counts["reboot_refused"], outcome.counts["rebuild"]) == (2, 1, 1)
+    by_desk = {i.workspace_id: i for i in world.incidents.items.values()}
+    assert [(s.action, s.outcome) for s in by_desk[refused].steps] == [("reboot", "failed"), ("rebuild", "requested")]
+    assert [(s.action, s.outcome) for s in by_desk[first].steps] == [("reboot", "requested")]
+    steps_of_refused = [
+        (e.step.action, e.step.outcome) for e in world.events.of("Remediation Step") if e.workspace_id == refused
+    ]
+    assert steps_of_refused == [("reboot", "failed"), ("rebuild", "requested")]
+    assert len(world.events.of("Incident Opened")) == 3
+    assert world.events.calls == 1
+    timers = {desk: f"recheck-{by_desk[desk].incident_id}" for desk in (first, refused, third)}
+    assert sorted(world.timers.pending) == sorted([f"{timers[first]}-1", f"{timers[refused]}-2", f"{timers[third]}-1"])
+
+
+def test_a_connected_users_desk_is_left_out_of_the_batch() -> None:
+    world = World()
+    first, connected, third = failing_desks(world, 3)
+    world.fleet.connected.add(connected)
+
+    alarm(world)
+
+    assert world.fleet.calls == [("reboot", [first, third])]
+    (hold,) = [e for e in world.events.of("Remediation Step") if e.workspace_id == connected]
+    assert (hold.step.action, hold.step.outcome) == ("none", "skipped")
+    assert "connected" in hold.step.reason
+    assert world.events.calls == 1
+
+
+def test_a_repeated_alarm_for_many_desks_calls_and_publishes_nothing() -> None:
+    world = World()
+    failing_desks(world, 30)
+    alarm(world)
+    world.advance(3)
+
+    outcome = alarm(world)
+
+    assert outcome.counts["repeated"] == 30
+    assert len(world.fleet.calls) == 1
+    assert world.events.calls == 1
+
+
+def test_a_crash_after_the_batched_reboot_reboots_no_desk_twice_and_loses_no_event() -> None:
+    world = World()
+    desks = failing_desks(world, 30)
+    world.fleet.crash_after_next_action = True
+    with pytest.raises(TimeoutError):
+        alarm(world)
+    assert all(i.outbox for i in world.incidents.items.values())  # the intents are stored, with their events
+
+    alarm(world)  # Lambda's retry of the same alarm event
+
+    assert world.fleet.calls == [("reboot", desks)]
+    assert world.events.calls == 1
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"] * 30
+    assert len(world.timers.pending) == 30
+
+
+def test_a_failed_publish_announces_every_desk_at_the_next_trigger_without_acting_again() -> None:
+    world = World()
+    desks = failing_desks(world, 12)
+    world.events.fail_next = 1
+    with pytest.raises(RuntimeError):
+        alarm(world)
+    assert world.events.published == []
+    assert all(i.outbox for i in world.incidents.items.values())
+
+    alarm(world)
+
+    assert world.fleet.calls == [("reboot", desks)]
+    assert len(world.events.of("Incident Opened")) == 12
+    assert len(world.events.of("Remediation Step")) == 12
+    assert world.events.calls == 2  # the failed one, then one for all
+    assert all(i.outbox == [] for i in world.incidents.items.values())
+
+
+def test_an_incident_another_writer_changed_during_the_batch_is_still_flushed() -> None:
+    world = World()
+    first, contended, third = failing_desks(world, 3)
+
+    def concurrent_note() -> None:
+        incident = next(i for i in world.incidents.items.values() if i.workspace_id == contended)
+        world.incidents.save(incident.noted(world.now, "note", "someone else wrote"))
+
+    world.fleet.meanwhile = concurrent_note
+
+    alarm(world)
+
+    assert world.fleet.calls == [("reboot", [first, contended, third])]
+    by_desk = {i.workspace_id: i for i in world.incidents.items.values()}
+    assert all(i.outbox == [] for i in by_desk.values())
+    assert any(e.kind == "note" for e in by_desk[contended].timeline)  # the other writer's change is kept
+    assert sorted(world.timers.pending) == sorted(f"recheck-{i.incident_id}-1" for i in by_desk.values())
+    # Read again and flushed on its own (a second publish): its events may go out twice, never zero times.
+    assert world.events.calls == 2
+    assert {e.workspace_id for e in world.events.of("Incident Opened")} == {first, contended, third}
+    assert {e.workspace_id for e in world.events.of("Remediation Step")} == {first, contended, third}
+
+
+def test_a_refusal_lost_to_another_writer_leaves_the_desk_to_its_recheck() -> None:
+    world = World()
+    first, refused = failing_desks(world, 2)
+    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+
+    def concurrent_note() -> None:
+        incident = next(i for i in world.incidents.items.values() if i.workspace_id == refused)
+        world.incidents.save(incident.noted(world.now, "note", "someone else wrote"))
+
+    world.fleet.meanwhile = concurrent_note
+
+    alarm(world)
+
+    assert world.fleet.calls == [("reboot", [first, refused])]  # no rebuild on a refusal it could not record
+    incident = next(i for i in world.incidents.items.values() if i.workspace_id == refused)
+    assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "requested")]
+    assert incident.outbox == []
+    assert f"recheck-{incident.incident_id}-1" in world.timers.pending  # the re-check finds it failing: rebuild

@@ -14,6 +14,13 @@ before every step:
 * at most `max_reboots_per_day` reboots per desk in 24 hours, one rebuild (and one restore) per `cooldown_hours`;
 * `dry_run`: every step is decided, recorded and announced as `dry_run`, nothing is called.
 
+One invocation acts and publishes in batches (`_run_runbook`): every desk's next step is decided and stored first
+(for an action, the intent — the step, the cap it uses, the re-check timer — before any call, so a crash and a
+retry never act twice), then one call per action kind for all the desks that take it (the adapter sends reboots
+25 a call), then refusals are recorded per desk and those desks try their next action at once, then one publish
+of every event the touched incidents hold in their outbox; each outbox is cleared only after that publish, so a
+crash can repeat an event, never lose one.
+
 The domain knows no AWS: it gets ports (typing.Protocol) and the time.
 """
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal, Protocol, TypeVar
 
 from autopilot.contracts.outputs import (
@@ -92,7 +100,9 @@ class Fleet(Protocol):
     def in_directory(self, directory_id: str) -> Iterable[DeskState]: ...
     def describe(self, workspace_ids: Sequence[str]) -> Sequence[DeskState]: ...
     def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionState]: ...
-    def act(self, action: Action, workspace_id: str) -> ActionFailure | None: ...
+    def act_many(self, action: Action, workspace_ids: Sequence[str]) -> Mapping[str, ActionFailure]:
+        """Take `action` on every desk, in as few WorkSpaces calls as the API allows; the desks it refused."""
+        ...
 
 
 class Metrics(Protocol):
@@ -250,28 +260,22 @@ def _on_alarm(alarm: AlarmTrigger, ports: Ports, ctx: Context, outcome: Outcome)
     ids = list(result.failing)
     connections = ports.fleet.connection_status(ids)
     tags = ports.tags.tags_of(ids)
+    failing = []
     for workspace_id, counts_of_desk in result.failing.items():
         view = _view(by_id[workspace_id], connections, tags, ports, ctx)
-        _retrying(_failing_desk_step(view, counts_of_desk, ports, ctx, outcome))
-
-
-def _failing_desk_step(
-    view: DeskView, counts: Counts, ports: Ports, ctx: Context, outcome: Outcome
-) -> Callable[[], None]:
-    def step() -> None:
-        detail = counts.describe()
-        _desk_failing(
+        opening = partial(
+            _open_or_repeat,
             view,
             "connection_failure",
             ports,
             ctx,
             outcome,
-            failures=counts.failures,
-            attempts=counts.attempts or 0,
-            detail=detail,
+            failures=counts_of_desk.failures,
+            attempts=counts_of_desk.attempts or 0,
+            detail=counts_of_desk.describe(),
         )
-
-    return step
+        failing.append(_DeskToStep(view, opening))
+    _run_runbook(failing, ports, ctx, outcome)
 
 
 def _directory_repeat(
@@ -359,7 +363,8 @@ def _on_sick_desk(sick: SickDesk, ports: Ports, ctx: Context, outcome: Outcome) 
     ids = [sick.workspace_id]
     view = _view(described[0], ports.fleet.connection_status(ids), ports.tags.tags_of(ids), ports, ctx)
     cause: IncidentCause = "error" if sick.to_state == "ERROR" else "unhealthy"
-    _retrying(lambda: _desk_failing(view, cause, ports, ctx, outcome, detail=f"desk {sick.to_state}"))
+    opening = partial(_open_or_repeat, view, cause, ports, ctx, outcome, detail=f"desk {sick.to_state}")
+    _run_runbook([_DeskToStep(view, opening)], ports, ctx, outcome)
 
 
 # --- re-check --------------------------------------------------------------------------------------------
@@ -409,11 +414,74 @@ def _on_recheck(recheck: Recheck, ports: Ports, ctx: Context, outcome: Outcome) 
         f"still failing: desk {desk.state}, {counts.describe()}",
     ).model_copy(update={"busy_waits": 0, "waiting": "nothing", "next_check_at": None})
     view = _view(desk, ports.fleet.connection_status(ids), ports.tags.tags_of(ids), ports, ctx)
-    _advance(incident, view, ports, ctx, outcome)
+    # No re-read on a lost race: it raises, and the timer's invocation is retried from the start.
+    _run_runbook([_DeskToStep(view, lambda: incident)], ports, ctx, outcome)
 
 
-# --- one failing desk ------------------------------------------------------------------------------------
-def _desk_failing(
+# --- the runbook, for a batch of desks -------------------------------------------------------------------
+@dataclass(frozen=True)
+class _DeskToStep:
+    """A desk whose incident may take its next runbook step in this invocation."""
+
+    view: DeskView
+    # The incident now (read again when called again after a lost race); None when there is nothing to step.
+    load: Callable[[], Incident | None]
+
+
+@dataclass(frozen=True)
+class _Intent:
+    """A runbook action stored as requested, not yet called."""
+
+    view: DeskView
+    action: Action
+    before: Incident  # without the step: its outbox is what stays if WorkSpaces refuses the action
+    intended: Incident  # as stored, with the requested step, its cap and its re-check timer
+
+
+@dataclass(frozen=True)
+class _Decision:
+    incident: Incident  # the incident with the step taken (not yet stored)
+    what: str  # the outcome counter (an action is counted after its call: done or refused)
+    action: Action | None = None  # a WorkSpaces call to make
+
+
+def _run_runbook(desks: Sequence[_DeskToStep], ports: Ports, ctx: Context, outcome: Outcome) -> None:
+    """Take the next runbook step of every desk, calling WorkSpaces once per action kind and publishing once.
+
+    Round by round: each desk's step is decided and stored (an action as an intent, before the call), then one
+    `act_many` per action for the desks that take it; a desk WorkSpaces refused records the refusal and goes
+    into the next round for its next action. Then one publish of all the events the touched incidents hold in
+    their outbox, and only after it their timers and the clearing of their outbox."""
+    touched: dict[str, Incident] = {}  # incident id -> as last stored by this invocation
+    pending = list(desks)
+    while pending:
+        directories = sorted({desk.view.directory_id for desk in pending})
+        outages = {directory_id: ports.incidents.open_for(directory_id) for directory_id in directories}
+        intents: list[_Intent] = []
+        for desk in pending:
+            outage = outages[desk.view.directory_id]
+            intent = _retrying(partial(_store_step, desk, outage, ports, ctx, outcome, touched))
+            if intent is not None:
+                intents.append(intent)
+        pending = []
+        for action in RUNBOOK:
+            batch = [intent for intent in intents if intent.action == action]
+            if not batch:
+                continue
+            refused = ports.fleet.act_many(action, [intent.view.workspace_id for intent in batch])
+            for intent in batch:
+                failure = refused.get(intent.view.workspace_id)
+                if failure is None:
+                    outcome.add(action, intent.intended.incident_id)
+                    continue
+                outcome.add(f"{action}_refused", intent.intended.incident_id)
+                again = _record_refusal(intent, failure, ports, ctx, touched)
+                if again is not None:
+                    pending.append(again)
+    _flush_all(touched.values(), ports, ctx)
+
+
+def _open_or_repeat(
     view: DeskView,
     cause: IncidentCause,
     ports: Ports,
@@ -423,7 +491,8 @@ def _desk_failing(
     failures: int = 0,
     attempts: int = 0,
     detail: str = "",
-) -> None:
+) -> Incident:
+    """The desk's open incident: a new one (opened with a transaction, one per desk), or the open one, repeated."""
     existing = ports.incidents.open_for(view.workspace_id)
     if existing is None:
         fresh = open_desk_incident(
@@ -439,88 +508,120 @@ def _desk_failing(
         stored, created = ports.incidents.open(fresh.publishing(OutboxEntry.event(_opened(fresh))))
         if created:
             outcome.add("opened", stored.incident_id)
-            _advance(_flush(stored, ports, ctx), view, ports, ctx, outcome)
-            return
+            return stored
         existing = stored
-    # An incident is already open for this desk: a repeat updates its timeline and pages nobody.
-    incident = _flush(existing, ports, ctx).fired_again(ctx.now).noted(ctx.now, "repeated", detail)
-    incident = incident.model_copy(
+    # A repeat updates the open incident's timeline and pages nobody.
+    incident = existing.fired_again(ctx.now).noted(ctx.now, "repeated", detail)
+    outcome.add("repeated", incident.incident_id)
+    return incident.model_copy(
         update={"failures": max(incident.failures, failures), "attempts": max(incident.attempts, attempts)}
     )
-    outcome.add("repeated", incident.incident_id)
-    if incident.waiting in ("nothing", "desk"):
-        _advance(incident, view, ports, ctx, outcome)  # a step that never happened (crash), or the desk changed
-    else:
-        _commit(incident, ports, ctx)
 
 
-def _advance(incident: Incident, view: DeskView, ports: Ports, ctx: Context, outcome: Outcome) -> None:
-    """Take the next step of the runbook for an open desk incident that waits for nothing. Saves and flushes."""
+def _store_step(
+    desk: _DeskToStep,
+    outage: Incident | None,
+    ports: Ports,
+    ctx: Context,
+    outcome: Outcome,
+    touched: dict[str, Incident],
+) -> _Intent | None:
+    """Decide the desk's next step and store it; for an action, the intent (returned) before the call."""
+    incident = desk.load()
+    if incident is None:
+        return None
+    if incident.waiting not in ("nothing", "desk"):  # waits for its re-check or a human: only the repeat is stored
+        touched[incident.incident_id] = ports.incidents.save(incident)
+        return None
+    history = ports.incidents.actions(desk.view.workspace_id)
+    decision = _next_step(incident, desk.view, outage, history, ctx)
+    if decision.action is None:
+        touched[incident.incident_id] = ports.incidents.save(decision.incident)
+        outcome.add(decision.what, incident.incident_id)
+        return None
+    # Intent first: the step (and the cap it counts against) is stored before the call, so a crash and a retry
+    # never act twice; the outbox already holds the re-check timer so a crash cannot strand it.
+    intended = ports.incidents.save(decision.incident, history.recorded(decision.action, ctx.now))
+    touched[incident.incident_id] = intended
+    return _Intent(view=desk.view, action=decision.action, before=incident, intended=intended)
+
+
+def _next_step(
+    incident: Incident, view: DeskView, outage: Incident | None, history: DeskActions, ctx: Context
+) -> _Decision:
+    """The guard-rails, then the next runbook step, for an open desk incident that waits for nothing (pure)."""
     rules, now = ctx.rules, ctx.now
-    outage = ports.incidents.open_for(view.directory_id)
     if outage is not None:
-        _hold(incident, f"directory outage {outage.incident_id}: no desk is remediated until it clears", ports, ctx)
-        outcome.add("held_systemic", incident.incident_id)
-        return
+        reason = f"directory outage {outage.incident_id}: no desk is remediated until it clears"
+        return _Decision(_held(incident, reason, ctx), "held_systemic")
     if not view.managed:
-        _escalate(incident, "the desk is not tagged ManagedBy for this automation: not touched", ports, ctx)
-        outcome.add("escalated", incident.incident_id)
-        return
+        reason = "the desk is not tagged ManagedBy for this automation: not touched"
+        return _Decision(_escalated(incident, reason, ctx), "escalated")
     if view.state == "ADMIN_MAINTENANCE":
-        _hold(incident, "desk in ADMIN_MAINTENANCE: left to its administrator", ports, ctx, recheck=False)
-        outcome.add("held_maintenance", incident.incident_id)
-        return
+        reason = "desk in ADMIN_MAINTENANCE: left to its administrator"
+        return _Decision(_held(incident, reason, ctx, recheck=False), "held_maintenance")
     if view.connected:
         if incident.held_connected >= 1:
-            _escalate(incident, "a user is connected and connection failures continue: not rebooting", ports, ctx)
-            outcome.add("escalated", incident.incident_id)
-            return
+            reason = "a user is connected and connection failures continue: not rebooting"
+            return _Decision(_escalated(incident, reason, ctx), "escalated")
         held = incident.model_copy(update={"held_connected": incident.held_connected + 1})
-        _hold(held, "a user is connected: no action, re-checking later", ports, ctx)
-        outcome.add("held_connected", incident.incident_id)
-        return
-    history = ports.incidents.actions(view.workspace_id)
-    while True:
-        action = next_action(incident, history, rules, now, view.state)
-        if action is None and next_action(incident, history, rules, now) is not None:
-            # Something is allowed, just not in the desk's current state: wait once, then a human.
-            reason = f"desk is {view.state}: no runbook action is possible in this state"
-            last = incident.steps[-1] if incident.steps else None
-            if last is not None and last.action == "none" and last.reason == reason:
-                _escalate(incident, f"the desk stays {view.state}, where no runbook action is possible", ports, ctx)
-                outcome.add("escalated", incident.incident_id)
-            else:
-                _hold(incident, reason, ports, ctx)
-                outcome.add("held_state", incident.incident_id)
-            return
-        if action is None:
-            _escalate(incident, exhausted_reason(incident, history, rules, now), ports, ctx)
-            outcome.add("escalated", incident.incident_id)
-            return
-        if ctx.policy.dry_run:
-            step = StepRecord(action=action, outcome="dry_run", at=now, reason="dry_run: nothing was called")
-            _commit(_recheck_later(_stepped(incident, step, ctx), ctx), ports, ctx)
-            outcome.add(f"dry_run_{action}", incident.incident_id)
-            return
-        # Intent first: the step (and the cap it counts against) is stored before the call, so a crash and a
-        # retry never act twice; the outbox already holds the re-check timer so a crash cannot strand it.
-        step = StepRecord(action=action, outcome="requested", at=now)
-        history = history.recorded(action, now)
-        intended = ports.incidents.save(_recheck_later(_stepped(incident, step, ctx), ctx), history)
-        history = history.model_copy(update={"version": history.version + 1})
-        failure = ports.fleet.act(action, view.workspace_id)
-        if failure is None:
-            _flush(intended, ports, ctx)
-            outcome.add(action, incident.incident_id)
-            return
-        refused = step.model_copy(update={"outcome": "failed", "reason": f"{failure.code}: {failure.message}"[:300]})
-        incident = (
-            intended.with_last_step(refused)
-            .model_copy(update={"outbox": [OutboxEntry.event(_step_event(intended, refused, None))]})
-            .waiting_for("nothing", now)
-        )
-        incident = _flush(ports.incidents.save(incident), ports, ctx)
-        outcome.add(f"{action}_refused", incident.incident_id)
+        return _Decision(_held(held, "a user is connected: no action, re-checking later", ctx), "held_connected")
+    action = next_action(incident, history, rules, now, view.state)
+    if action is None and next_action(incident, history, rules, now) is not None:
+        # Something is allowed, just not in the desk's current state: wait once, then a human.
+        reason = f"desk is {view.state}: no runbook action is possible in this state"
+        last = incident.steps[-1] if incident.steps else None
+        if last is not None and last.action == "none" and last.reason == reason:
+            reason = f"the desk stays {view.state}, where no runbook action is possible"
+            return _Decision(_escalated(incident, reason, ctx), "escalated")
+        return _Decision(_held(incident, reason, ctx), "held_state")
+    if action is None:
+        return _Decision(_escalated(incident, exhausted_reason(incident, history, rules, now), ctx), "escalated")
+    if ctx.policy.dry_run:
+        step = StepRecord(action=action, outcome="dry_run", at=now, reason="dry_run: nothing was called")
+        return _Decision(_recheck_later(_stepped(incident, step, ctx), ctx), f"dry_run_{action}")
+    step = StepRecord(action=action, outcome="requested", at=now)
+    return _Decision(_recheck_later(_stepped(incident, step, ctx), ctx), action, action)
+
+
+def _record_refusal(
+    intent: _Intent, failure: ActionFailure, ports: Ports, ctx: Context, touched: dict[str, Incident]
+) -> _DeskToStep | None:
+    """WorkSpaces refused the action for this desk: the step is `failed` (its re-check timer dropped) and the desk
+    tries its next action at once, in the next round."""
+    intended = intent.intended
+    refused = intended.steps[-1].model_copy(
+        update={"outcome": "failed", "reason": f"{failure.code}: {failure.message}"[:300]}
+    )
+    event = OutboxEntry.event(_step_event(intended, refused, None))
+    incident = (
+        intended.with_last_step(refused)
+        .model_copy(update={"outbox": [*intent.before.outbox, event]})
+        .waiting_for("nothing", ctx.now)
+    )
+    try:
+        stored = ports.incidents.save(incident)
+    except StaleUpdate:
+        # Changed meanwhile: it keeps its requested step and re-check, which finds the desk still failing.
+        current = ports.incidents.get(intended.incident_id)
+        if current is not None:
+            touched[current.incident_id] = current
+        return None
+    touched[stored.incident_id] = stored
+    return _DeskToStep(intent.view, _reloading(stored, ports))
+
+
+def _reloading(incident: Incident, ports: Ports) -> Callable[[], Incident | None]:
+    """`incident` at first; read again after a lost race, and stepped only while it still waits for nothing."""
+    first = [incident]
+
+    def load() -> Incident | None:
+        if first:
+            return first.pop()
+        current = ports.incidents.get(incident.incident_id)
+        return current if current is not None and current.is_open and current.waiting == "nothing" else None
+
+    return load
 
 
 def next_action(
@@ -574,21 +675,20 @@ def _recheck_later(incident: Incident, ctx: Context) -> Incident:
     return incident.awaiting_recheck(ctx.now, ctx.now + dt.timedelta(minutes=ctx.rules.recheck_minutes))
 
 
-def _hold(incident: Incident, reason: str, ports: Ports, ctx: Context, *, recheck: bool = True) -> None:
+def _held(incident: Incident, reason: str, ctx: Context, *, recheck: bool = True) -> Incident:
     """No action now. The first hold for a reason is a step (and an alert); the same hold again is only noted."""
     last = incident.steps[-1] if incident.steps else None
     if last is not None and last.action == "none" and last.reason == reason:
         held = incident.noted(ctx.now, "held", reason)
     else:
         held = _stepped(incident, StepRecord(action="none", outcome="skipped", at=ctx.now, reason=reason), ctx)
-    held = _recheck_later(held, ctx) if recheck else held.waiting_for("desk", ctx.now)
-    _commit(held, ports, ctx)
+    return _recheck_later(held, ctx) if recheck else held.waiting_for("desk", ctx.now)
 
 
-def _escalate(incident: Incident, reason: str, ports: Ports, ctx: Context) -> None:
+def _escalated(incident: Incident, reason: str, ctx: Context) -> Incident:
+    """Over to a human: one `Incident Escalated`; escalated again, only noted."""
     if incident.escalated_at is not None:
-        _commit(incident.noted(ctx.now, "held", reason).waiting_for("human", ctx.now), ports, ctx)
-        return
+        return incident.noted(ctx.now, "held", reason).waiting_for("human", ctx.now)
     escalated = incident.escalated(reason, ctx.now)
     event = IncidentEscalated(
         incident_id=incident.incident_id,
@@ -599,7 +699,7 @@ def _escalate(incident: Incident, reason: str, ports: Ports, ctx: Context) -> No
         reason=reason,
         steps=incident.steps,
     )
-    _commit(escalated.publishing(OutboxEntry.event(event)), ports, ctx)
+    return escalated.publishing(OutboxEntry.event(event))
 
 
 def resolve_incident(
@@ -664,9 +764,37 @@ def flush_outbox(
     Without timers (a function that may not touch the scheduler), timer entries stay for the next flush."""
     if not incident.outbox:
         return incident
-    pending = [entry.domain_event() for entry in incident.outbox if entry.kind == "event"]
+    _publish_outboxes([incident], events)
+    return _settled(incident, incidents, timers, target_arn)
+
+
+def _flush_all(incidents: Iterable[Incident], ports: Ports, ctx: Context) -> None:
+    """`flush_outbox` for every incident an invocation touched, with ONE publish of all their events. One that
+    another writer changed meanwhile is read again and flushed on its own (its events may go out twice, never
+    zero times)."""
+    waiting = [incident for incident in incidents if incident.outbox]
+    _publish_outboxes(waiting, ports.events)
+    for incident in waiting:
+        try:
+            _settled(incident, ports.incidents, ports.timers, ctx.recheck_target_arn)
+        except StaleUpdate:
+            _retrying(partial(_flush_stored, incident.incident_id, ports, ctx))
+
+
+def _flush_stored(incident_id: str, ports: Ports, ctx: Context) -> None:
+    current = ports.incidents.get(incident_id)
+    if current is not None:
+        _flush(current, ports, ctx)
+
+
+def _publish_outboxes(incidents: Sequence[Incident], events: Events) -> None:
+    pending = [entry.domain_event() for incident in incidents for entry in incident.outbox if entry.kind == "event"]
     if pending:
         events.publish(pending)
+
+
+def _settled(incident: Incident, incidents: IncidentStore, timers: TimerPort | None, target_arn: str) -> Incident:
+    """After its events are on the bus: the incident's timers set or cancelled, and its outbox cleared."""
     kept: list[OutboxEntry] = []
     for entry in incident.outbox:
         if entry.kind == "event":

@@ -43,7 +43,7 @@ class RemediateSettings(TimerSettings):
 
 
 class RunbookFleet:
-    """The WorkSpaces adapter seen as the runbook's Fleet port: one action at a time, refusals as values."""
+    """The WorkSpaces adapter seen as the runbook's Fleet port: refusals as values, per desk."""
 
     def __init__(self, workspaces: WorkSpaces) -> None:
         self._workspaces = workspaces
@@ -57,10 +57,18 @@ class RunbookFleet:
     def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionInfo]:
         return self._workspaces.connection_status(workspace_ids)
 
-    def act(self, action: Action, workspace_id: str) -> ActionFailure | None:
+    def act_many(self, action: Action, workspace_ids: Sequence[str]) -> dict[str, ActionFailure]:
+        """Reboots 25 a call (the adapter batches them); rebuild and restore take one desk a call."""
         if action == "reboot":
-            failures = self._workspaces.reboot([workspace_id])
-            return ActionFailure(failures[0].code, failures[0].message) if failures else None
+            return {f.key: ActionFailure(f.code, f.message) for f in self._workspaces.reboot(workspace_ids)}
+        refused: dict[str, ActionFailure] = {}
+        for workspace_id in workspace_ids:
+            failure = self._act_on_one(action, workspace_id)
+            if failure is not None:
+                refused[workspace_id] = failure
+        return refused
+
+    def _act_on_one(self, action: Action, workspace_id: str) -> ActionFailure | None:
         if action == "rebuild":
             failure = self._workspaces.rebuild(workspace_id)
             return ActionFailure(failure.code, failure.message) if failure else None
