@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from autopilot.contracts.outputs import FeedHeld
 from autopilot.contracts.timers import TimerFired, TimerFiredEvent
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.ports import AuditEntry
 from tests.support.aws import create_table_from_template
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
@@ -87,6 +89,39 @@ def test_history_is_kept_newest_first(store: DeskStore) -> None:
     store.record_event("e-1001", at=NOW, kind="hired", detail={"profile": "agent"})
     store.record_event("e-1001", at=NOW + dt.timedelta(minutes=5), kind="provisioning", detail={})
     assert [entry["kind"] for entry in store.history("e-1001")] == ["provisioning", "hired"]
+
+
+def _count_calls(store: DeskStore) -> Counter[str]:
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    store._table.meta.client.meta.events.register("before-call.dynamodb", count)
+    return calls
+
+
+def test_many_desks_are_read_a_hundred_keys_a_request(store: DeskStore) -> None:
+    for n in range(120):
+        store.create(_desk(employee_id=f"e-{n:04d}", username=f"user{n}"))
+    calls = _count_calls(store)
+
+    found = store.get_many([f"e-{n:04d}" for n in range(150)] + ["e-0001"])
+
+    assert sorted(found) == [f"e-{n:04d}" for n in range(120)]
+    assert found["e-0007"].username == "user7"
+    assert dict(calls) == {"BatchGetItem": 2}
+
+
+def test_audit_entries_are_written_twenty_five_a_request(store: DeskStore) -> None:
+    calls = _count_calls(store)
+
+    store.record_events([AuditEntry("e-1001", NOW + dt.timedelta(seconds=n), "step", {"n": n}) for n in range(30)])
+    store.record_events([])
+
+    assert dict(calls) == {"BatchWriteItem": 2}
+    history = store.history("e-1001", limit=100)
+    assert [entry["detail"]["n"] for entry in history] == list(range(29, -1, -1))
 
 
 def test_events_are_published_ten_per_call(aws: None) -> None:

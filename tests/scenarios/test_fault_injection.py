@@ -291,20 +291,47 @@ def test_a_crash_after_the_reboot_does_not_reboot_twice_and_the_incident_ends() 
 
 
 # --- out-of-order delivery ------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="a departure for an unknown employee leaves no trace, so the late hire creates a desk for someone who "
-    "has left, silently. See docs/reliability.md",
-)
-def test_a_departure_before_its_hire_means_no_desk_or_a_visible_refusal() -> None:
-    with LocalCloud(start=START) as cloud:
-        cloud.publish(depart("E60008"))
+def test_a_departure_before_its_hire_still_ends_the_desk_on_the_last_day(tmp_path: Path) -> None:
+    with LocalCloud(start=START, policy=short_retention(tmp_path)) as cloud:
+        cloud.publish(depart("E60008"))  # last day 2026-12-01, the start date too: one working day
         cloud.advance(dt.timedelta(minutes=10))
         cloud.publish(hire("E60008", "ghost"))
         cloud.advance(dt.timedelta(hours=2))
 
-        assert live_desks(cloud)["ghost"] == 0 or bool(cloud.dead_letters()) or bool(kinds(cloud))
+        assert live_desks(cloud) == {"ghost": 1}  # the person works on the day
+        record = desk_record(cloud, "E60008")
+        assert record is not None
+        assert record.last_day == dt.date(2026, 12, 1)
+
+        cloud.advance(dt.timedelta(hours=16))  # past 23:00 in Paris on the last day
+        record = desk_record(cloud, "E60008")
+        assert record is not None
+        assert record.lifecycle == Lifecycle.STOPPED
+        assert [w["state"] for w in cloud.workspaces() if w["user"] == "ghost"] == ["STOPPED"]
+
+        cloud.advance(dt.timedelta(days=1, hours=1))  # the one-day retention has passed
+        record = desk_record(cloud, "E60008")
+        assert record is not None
+        assert record.lifecycle == Lifecycle.TERMINATED
+        assert live_desks(cloud)["ghost"] == 0
+        assert cloud.emulator.api_calls.get("CreateWorkspaces", 0) == 1
+        assert cloud.dead_letters() == []
         assert_no_duplicates(cloud)
+
+
+def test_a_late_hire_of_someone_already_gone_gets_no_desk() -> None:
+    with LocalCloud(start=START) as cloud:
+        cloud.publish(depart("E60010", last_day="2026-11-25"))
+        cloud.advance(dt.timedelta(minutes=10))
+        cloud.publish(hire("E60010", "gone", start_date="2026-11-20"))  # HR's late hire of a short contract
+        cloud.advance(dt.timedelta(hours=8))
+
+        assert live_desks(cloud)["gone"] == 0
+        assert cloud.emulator.api_calls.get("CreateWorkspaces", 0) == 0
+        record = desk_record(cloud, "E60010")
+        assert record is not None
+        assert (record.lifecycle, record.last_day, record.email) == (Lifecycle.CANCELLED, dt.date(2026, 11, 25), None)
+        assert cloud.dead_letters() == []
 
 
 def test_a_transfer_before_its_hire_converges_on_one_desk() -> None:

@@ -14,12 +14,13 @@ from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, W
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
 from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk
+from autopilot.domain.desks import Departure, Desk
 from autopilot.domain.errors import StaleUpdate, TransientAwsError
 from autopilot.domain.feed_hold import FeedPorts, FeedRecord
 from autopilot.domain.offboarding import LifecyclePorts
 from autopilot.domain.onboarding import HrPorts
 from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.ports import AuditEntry
 from autopilot.domain.provisioning import ProvisionPorts
 from autopilot.domain.resolution import Resolution
 from autopilot.domain.roster import RosterEntry
@@ -102,13 +103,24 @@ def transfer(employee_id: str = "e-1001", **changes: Any) -> EmployeeTransferred
 class FakeDesks:
     def __init__(self) -> None:
         self.items: dict[str, Desk] = {}
+        self.departures: dict[str, Departure] = {}  # DEPARTED items: departures received before the desk
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         self.writes = 0
         self._history: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.fail_next_save = 0
+        self.batch_reads = 0
+        self.batch_writes = 0
 
     def get(self, employee_id: str) -> Desk | None:
         return self.items.get(employee_id)
+
+    def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
+        return self.items.get(employee_id), self.departures.get(employee_id)
+
+    def record_departure(self, departure: Departure) -> None:
+        recorded = self.departures.get(departure.employee_id)
+        if recorded is None or recorded.event_time < departure.event_time:  # the newest is kept
+            self.departures[departure.employee_id] = departure
 
     def create(self, desk: Desk) -> Desk:
         if desk.employee_id in self.items:
@@ -134,6 +146,15 @@ class FakeDesks:
         self.events.append((employee_id, kind, detail))
         self._history[employee_id].insert(0, {"at": at.isoformat(), "kind": kind, "detail": dict(detail)})
 
+    def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
+        self.batch_reads += 1
+        return {employee_id: self.items[employee_id] for employee_id in employee_ids if employee_id in self.items}
+
+    def record_events(self, entries: Sequence[AuditEntry]) -> None:
+        self.batch_writes += 1
+        for entry in entries:
+            self.record_event(entry.employee_id, at=entry.at, kind=entry.kind, detail=entry.detail)
+
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._history[employee_id][:limit]
 
@@ -144,8 +165,10 @@ class FakeDesks:
 class FakeBus:
     def __init__(self) -> None:
         self.events: list[DomainEvent] = []
+        self.publishes = 0
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.publishes += 1
         self.events.extend(events)
 
     def of(self, detail_type: str) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Lifecycle
+from autopilot.domain.desks import Departure, Lifecycle
 from autopilot.domain.offboarding import LifecycleWork, handle_departure, lifecycle_batch
 from autopilot.domain.onboarding import BatchResult, handle_hire
 from tests.unit.fakes_onboarding import NOW, World, departure, hire, policy, resolution
@@ -105,12 +105,15 @@ def test_a_new_last_day_replaces_the_timers() -> None:
     assert world.timers.pending["stop-e-1001"].due == dt.datetime(2026, 12, 24, 22, 0, tzinfo=dt.UTC)
 
 
-def test_a_departure_of_someone_without_a_desk_changes_nothing() -> None:
+def test_a_departure_of_someone_without_a_desk_is_recorded_for_a_later_hire() -> None:
     world = World()
 
-    assert _depart(world) == "no_desk"
-    assert world.bus.events == []
-    assert world.timers.pending == {}
+    assert _depart(world) == "departure_recorded"
+
+    assert world.desks.departures == {"e-1001": Departure("e-1001", dt.date(2026, 12, 20), LATER)}
+    assert world.desks.events == [("e-1001", "departure_recorded", {"last_day": "2026-12-20"})]
+    assert world.desks.items == {}
+    assert (world.bus.events, world.timers.pending, world.timers.fired) == ([], {}, [])  # no alert, no timer
 
 
 def test_the_stop_timer_stops_the_desk_in_one_call() -> None:

@@ -9,8 +9,9 @@ import pytest
 
 from autopilot.contracts.hr import EmployeeHiredEvent
 from autopilot.contracts.outputs import ProvisioningFailed
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import UnknownSite
+from autopilot.domain.offboarding import handle_departure
 from autopilot.domain.onboarding import (
     TIMER_NAME_MAX,
     handle_hire,
@@ -18,7 +19,7 @@ from autopilot.domain.onboarding import (
     provision_due,
     timer_name,
 )
-from tests.unit.fakes_onboarding import NOW, FakeDesks, World, hire, policy, resolution
+from tests.unit.fakes_onboarding import NOW, FakeDesks, World, departure, hire, policy, resolution
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 T0 = NOW - dt.timedelta(minutes=1)
@@ -89,21 +90,14 @@ def test_a_concurrent_duplicate_that_loses_the_create_converges() -> None:
     class RacingDesks(FakeDesks):
         """The other delivery creates the desk between our read and our write."""
 
-        def __init__(self, world: World) -> None:
-            super().__init__()
-            self.reads = 0
-
-        def get(self, employee_id: str) -> Desk | None:
-            self.reads += 1
-            if self.reads == 1:
-                other = World()
-                _hire(other)
-                self.items[employee_id] = other.desks.items[employee_id]
-                return None
-            return super().get(employee_id)
+        def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
+            other = World()
+            _hire(other)
+            self.items[employee_id] = other.desks.items[employee_id]
+            return None, None
 
     world = World()
-    world.desks = RacingDesks(world)
+    world.desks = RacingDesks()
 
     assert _hire(world) == "duplicate"
     assert list(world.desks.items) == ["e-1001"]
@@ -223,6 +217,122 @@ def test_a_hire_cancels_a_departure_recorded_before_the_desk_was_made() -> None:
 
     assert world.desks.items["e-1001"].last_day is None
     assert "stop-e-1001" in world.timers.cancelled
+
+
+# --- a departure that arrived before the hire (offboarding.handle_departure recorded it: the DEPARTED item) ------
+PARIS_STOP = dt.time(22, 0)  # 23:00 in Paris in winter: the end of a last day
+DEPARTED_AT = T0 - dt.timedelta(hours=1)
+
+
+def _departed(world: World, last_day: dt.date, event_time: dt.datetime = DEPARTED_AT) -> None:
+    handle_departure(
+        departure(last_day=last_day), event_time=event_time, policy=policy(), ports=world.hr, now=event_time
+    )
+
+
+def test_a_hire_starting_after_a_recorded_departure_is_a_rehire_and_ignores_it() -> None:
+    world = World()
+    _departed(world, dt.date(2026, 12, 9))  # the day before the start date
+
+    assert _hire(world) == "scheduled"
+
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.last_day) == (Lifecycle.SCHEDULED, None)
+    assert set(world.timers.pending) == {"provision-e-1001"}
+    assert world.bus.events == []
+
+
+@pytest.mark.parametrize("last_day", [dt.date(2026, 12, 10), dt.date(2026, 12, 20)])
+def test_a_hire_whose_departure_came_first_gets_a_desk_that_ends_on_the_last_day(last_day: dt.date) -> None:
+    world = World()
+    _departed(world, last_day)  # the start date is 2026-12-10: the person works from then to the last day
+
+    outcome = handle_hire(hire(), event_time=T0, policy=policy(), resolution=resolution(), ports=world.hr, now=NOW)
+
+    stop_at = dt.datetime.combine(last_day, PARIS_STOP, tzinfo=dt.UTC)
+    assert (outcome.action, outcome.detail["last_day"], outcome.detail["stop_at"]) == (
+        "scheduled",
+        last_day.isoformat(),
+        stop_at.isoformat(),
+    )
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.last_day, desk.hr_event_time) == (Lifecycle.SCHEDULED, last_day, T0)
+    assert set(world.timers.pending) == {"provision-e-1001", "stop-e-1001", "terminate-e-1001"}
+    assert world.timers.pending["stop-e-1001"].due == stop_at
+    assert world.timers.pending["terminate-e-1001"].due == stop_at + dt.timedelta(days=30)
+    [event] = world.bus.of("Offboarding Scheduled")
+    assert (event.stop_at, event.cancelled_provisioning) == (stop_at, False)
+    assert world.desks.kinds("e-1001") == ["departure_recorded", "scheduled", "offboarding_scheduled"]
+
+
+@pytest.mark.parametrize(
+    ("departed_at", "answer"),
+    [(T0 - dt.timedelta(hours=1), "duplicate"), (T0 + dt.timedelta(hours=1), "stale")],
+    ids=["hr-sent-the-departure-first", "delivered-out-of-order"],
+)
+def test_the_same_hire_delivered_again_keeps_the_departure_that_came_first(
+    departed_at: dt.datetime, answer: str
+) -> None:
+    world = World()
+    _departed(world, dt.date(2026, 12, 20), event_time=departed_at)
+    _hire(world)
+
+    assert _hire(world) == answer
+
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.last_day) == (Lifecycle.SCHEDULED, dt.date(2026, 12, 20))
+    assert desk.hr_event_time == max(T0, departed_at)
+    assert world.timers.cancelled == []
+    assert {"stop-e-1001", "terminate-e-1001"} <= set(world.timers.pending)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [dt.datetime.combine(dt.date(2026, 11, 25), PARIS_STOP, tzinfo=dt.UTC), NOW],
+    ids=["as-the-last-day-ends", "days-later"],
+)
+def test_a_hire_arriving_after_its_recorded_last_day_ended_gets_no_desk(now: dt.datetime) -> None:
+    world = World()
+    _departed(world, dt.date(2026, 11, 25), event_time=now - dt.timedelta(hours=2))
+
+    assert _hire(world, event_time=now - dt.timedelta(minutes=1), now=now, start_date=dt.date(2026, 11, 20)) == (
+        "cancelled"
+    )
+
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.last_day, desk.email) == (Lifecycle.CANCELLED, dt.date(2026, 11, 25), None)
+    assert desk.hr_event_time == now - dt.timedelta(minutes=1)  # the hire's: a duplicate of it is recognised
+    assert (world.timers.pending, world.timers.fired) == ({}, [])
+    [event] = world.bus.of("Offboarding Scheduled")
+    assert event.cancelled_provisioning is True
+    assert world.desks.history("e-1001")[0]["kind"] == "cancelled"
+    assert world.desks.history("e-1001")[0]["detail"] == {"reason": "departed before the hire arrived"}
+
+
+def test_a_hire_arriving_just_before_its_recorded_last_day_ends_is_made_and_stopped_at_its_end() -> None:
+    world = World()
+    stop_at = dt.datetime.combine(dt.date(2026, 11, 25), PARIS_STOP, tzinfo=dt.UTC)
+    now = stop_at - dt.timedelta(seconds=1)
+    _departed(world, dt.date(2026, 11, 25), event_time=now - dt.timedelta(hours=2))
+
+    assert _hire(world, event_time=now, now=now, start_date=dt.date(2026, 11, 20)) == "scheduled"
+
+    assert world.desks.items["e-1001"].lifecycle is Lifecycle.SCHEDULED
+    assert [timer.name for timer in world.timers.fired] == ["provision-e-1001"]  # due already
+    assert world.timers.pending["stop-e-1001"].due == stop_at
+
+
+def test_the_same_late_hire_of_someone_already_gone_delivered_again_creates_nothing() -> None:
+    world = World()
+    _departed(world, dt.date(2026, 11, 25))
+    _hire(world, start_date=dt.date(2026, 11, 20))
+    writes, published = world.desks.writes, len(world.bus.events)
+
+    assert _hire(world, start_date=dt.date(2026, 11, 20)) == "duplicate"
+
+    assert world.desks.items["e-1001"].lifecycle is Lifecycle.CANCELLED
+    assert (world.desks.writes, len(world.bus.events)) == (writes, published)
+    assert (world.timers.pending, world.timers.fired) == ({}, [])
 
 
 def test_the_idempotency_request_holds_the_business_key_and_no_personal_data() -> None:

@@ -310,6 +310,42 @@ def test_the_readiness_checks_of_a_batch_are_one_describe_call() -> None:
     assert dict(world.fleet.calls) == {"DescribeWorkspaces": 1}
 
 
+def test_a_pass_reads_publishes_and_audits_its_desks_in_one_request_each() -> None:
+    world = World()
+    ids = [f"e-{n}" for n in range(25)]
+    for employee_id in ids:
+        _schedule(world, employee_id)
+    _run(world, *ids)
+    for workspace in world.fleet.live():
+        workspace.state = "AVAILABLE"
+    writes, batch_reads, batch_writes = world.desks.writes, world.desks.batch_reads, world.desks.batch_writes
+
+    result = _run(world, *ids, now=NOW + dt.timedelta(minutes=20))
+
+    assert result.failed == []
+    assert (world.bus.publishes, len(world.bus.of("WorkSpace Ready"))) == (1, 25)
+    assert (world.desks.batch_reads - batch_reads, world.desks.batch_writes - batch_writes) == (1, 1)
+    assert world.desks.writes - writes == 25  # the conditional READY writes, one per desk
+    assert all(desk.lifecycle is Lifecycle.READY for desk in world.desks.items.values())
+
+
+def test_a_desk_changed_before_its_ready_write_is_redelivered_after_the_event() -> None:
+    world = World()
+    _schedule(world, "e-1")
+    _run(world, "e-1")
+    [workspace] = world.fleet.live()
+    workspace.state = "AVAILABLE"
+    world.desks.fail_next_save = 1
+
+    result = _run(world, "e-1", now=NOW + dt.timedelta(minutes=20))
+
+    assert result.failed == ["m-e-1"]
+    assert len(world.bus.of("WorkSpace Ready")) == 1  # published first: a redelivery may repeat it, never lose it
+    desk = world.desks.get("e-1")
+    assert desk is not None
+    assert desk.lifecycle is Lifecycle.PROVISIONING
+
+
 def test_a_desk_not_available_after_two_hours_fails_with_an_alert() -> None:
     world = World()
     _schedule(world, "e-1")

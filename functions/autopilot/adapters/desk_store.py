@@ -1,6 +1,7 @@
 """Desk records in the state table (single-table design, see docs/architecture.md).
 
-Keys: desk `pk=DESK#<employee_id>, sk=DESK`; its history `pk=DESK#<employee_id>, sk=HIST#<time>#<n>`.
+Keys: desk `pk=DESK#<employee_id>, sk=DESK`; its history `pk=DESK#<employee_id>, sk=HIST#<time>#<n>`; a departure
+that arrived before any desk `pk=DESK#<employee_id>, sk=DEPARTED` (read with the desk in one Query).
 Indexes: ByWorkspace (workspace_id), ByLifecycle (lifecycle, employee_id), ByShift (shift_bucket, employee_id).
 """
 
@@ -9,17 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.desks import Departure, Desk, Lifecycle
+from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.domain.ports import AuditEntry
 
 HISTORY_TTL = dt.timedelta(days=400)
+BATCH_GET_MAX = 100  # BatchGetItem's limit
+UNPROCESSED_RETRIES = 5
 _sequence = itertools.count()
+
+
+class UnprocessedItems(TransientAwsError):
+    """DynamoDB kept refusing part of a batch (throttling): worth retrying later, as a whole."""
 
 
 def desk_key(employee_id: str) -> dict[str, str]:
@@ -32,6 +41,17 @@ def _to_item(desk: Desk) -> dict[str, Any]:
     if desk.shift is not None and desk.prewarm and desk.lifecycle not in (Lifecycle.TERMINATED, Lifecycle.CANCELLED):
         item["shift_bucket"] = "SHIFT"  # sparse index: only shift workers' live desks
     return item
+
+
+def _history_item(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "pk": f"DESK#{entry.employee_id}",
+        "sk": f"HIST#{entry.at.isoformat()}#{next(_sequence):06d}",
+        "kind": entry.kind,
+        "at": entry.at.isoformat(),
+        "detail": json.dumps(entry.detail, default=str, sort_keys=True),
+        "expires_at": int((entry.at + HISTORY_TTL).timestamp()),
+    }
 
 
 def _from_item(item: dict[str, Any]) -> Desk:
@@ -50,6 +70,46 @@ class DeskStore:
     def get(self, employee_id: str) -> Desk | None:
         item = self._table.get_item(Key=desk_key(employee_id), ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
+
+    def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
+        """The desk and its DEPARTED item in ONE consistent Query ("DEPARTED" < "DESK" < "HIST#...")."""
+        items = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"DESK#{employee_id}") & Key("sk").between("DEPARTED", "DESK"),
+            ConsistentRead=True,
+        )["Items"]
+        by_sk = {item["sk"]: item for item in items}
+        desk = _from_item(by_sk["DESK"]) if "DESK" in by_sk else None
+        departed = by_sk.get("DEPARTED")
+        departure = (
+            Departure(
+                employee_id=employee_id,
+                last_day=dt.date.fromisoformat(str(departed["last_day"])),
+                event_time=dt.datetime.fromisoformat(str(departed["hr_event_time"])),
+            )
+            if departed
+            else None
+        )
+        return desk, departure
+
+    def record_departure(self, departure: Departure) -> None:
+        """Record a departure of someone without a desk, keeping the newest (its TTL is the history's). Event times
+        are written as fixed-width UTC ISO strings, so the condition's string comparison is a time comparison."""
+        event_time = departure.event_time.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": f"DESK#{departure.employee_id}",
+                    "sk": "DEPARTED",
+                    "last_day": departure.last_day.isoformat(),
+                    "hr_event_time": event_time,
+                    "expires_at": int((departure.event_time + HISTORY_TTL).timestamp()),
+                },
+                ConditionExpression=Attr("pk").not_exists() | Attr("hr_event_time").lt(event_time),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # An equal or newer departure is already recorded: it stands.
 
     def by_workspace(self, workspace_id: str) -> Desk | None:
         items = self._table.query(IndexName="ByWorkspace", KeyConditionExpression=Key("workspace_id").eq(workspace_id))[
@@ -104,18 +164,42 @@ class DeskStore:
             raise
         return stored
 
+    def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
+        """The desks that exist among `employee_ids`: BatchGetItem, 100 keys a request, consistent reads."""
+        wanted = list(dict.fromkeys(employee_ids))
+        found: dict[str, Desk] = {}
+        client = self._table.meta.client
+        for start in range(0, len(wanted), BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [desk_key(employee_id) for employee_id in wanted[start : start + BATCH_GET_MAX]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in itertools.count():
+                response = client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table.name, []):
+                    desk = _from_item(item)
+                    found[desk.employee_id] = desk
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                if attempt >= UNPROCESSED_RETRIES:
+                    raise UnprocessedItems(f"BatchGetItem left {len(request[self._table.name]['Keys'])} keys unread")
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled partition: back off like the SDK would
+        return found
+
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
         """Append to the desk's audit trail (ids and decisions only)."""
-        self._table.put_item(
-            Item={
-                "pk": f"DESK#{employee_id}",
-                "sk": f"HIST#{at.isoformat()}#{next(_sequence):06d}",
-                "kind": kind,
-                "at": at.isoformat(),
-                "detail": json.dumps(detail, default=str, sort_keys=True),
-                "expires_at": int((at + HISTORY_TTL).timestamp()),
-            }
-        )
+        self._table.put_item(Item=_history_item(AuditEntry(employee_id, at, kind, detail)))
+
+    def record_events(self, entries: Sequence[AuditEntry]) -> None:
+        """Append several audit entries: BatchWriteItem, 25 a request (the batch writer resends unprocessed ones)."""
+        if not entries:
+            return
+        with self._table.batch_writer() as batch:
+            for entry in entries:
+                batch.put_item(Item=_history_item(entry))
 
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
         items = self._table.query(

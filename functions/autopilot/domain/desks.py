@@ -11,6 +11,7 @@ e-mail is sent. Every change is a conditional write on `version`, so no update i
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,3 +89,13 @@ class Desk(BaseModel):
 
     def with_changes(self, *, at: dt.datetime, **changes: object) -> Desk:
         return self.model_copy(update={"updated_at": at, **changes})
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A departure received before its employee had a desk (the state table's DEPARTED item): a hire that arrives
+    later still ends on this last day (onboarding.handle_hire)."""
+
+    employee_id: str
+    last_day: dt.date
+    event_time: dt.datetime

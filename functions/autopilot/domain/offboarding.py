@@ -4,7 +4,10 @@ bring back (StopWorkspaces, TerminateWorkspaces), done only on desks the automat
     departure ─► stop-<id> timer (last day, stop_at_local in the site's zone) ─► LifecycleQueue ─► StopWorkspaces
               └► terminate-<id> timer (stop + retention_days)             ─► LifecycleQueue ─► TerminateWorkspaces
 
-A departure before the desk exists cancels it; a rehire before termination keeps it (onboarding.handle_hire).
+A departure before the desk's start date cancels it; a rehire before termination keeps it (onboarding.handle_hire).
+A departure of someone without a desk yet is recorded (the DEPARTED item): a hire that arrives later still ends on
+that last day, or gets no WorkSpace when the last day is over (onboarding.handle_hire). How a departure changes a
+desk is onboarding.apply_departure, shared with that hire.
 """
 
 from __future__ import annotations
@@ -16,18 +19,17 @@ from typing import Any
 
 from autopilot.adapters.workspaces import WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted
-from autopilot.contracts.outputs import OffboardingScheduled, ProvisioningFailed
+from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.onboarding import (
     MANAGED_ORIGINS,
     BatchResult,
     HrOutcome,
     HrPorts,
+    apply_departure,
     is_stale,
-    local_moment,
-    site_timezone,
     timer_name,
 )
 from autopilot.domain.policy import Policy
@@ -44,20 +46,6 @@ LEAVING_STATES = frozenset(
 )
 
 
-def stop_timer(employee_id: str, due: dt.datetime) -> TimerFired:
-    return TimerFired(kind="stop", name=timer_name("stop", employee_id), due=due, employee_id=employee_id)
-
-
-def terminate_timer(employee_id: str, due: dt.datetime) -> TimerFired:
-    return TimerFired(kind="terminate", name=timer_name("terminate", employee_id), due=due, employee_id=employee_id)
-
-
-def offboarding_times(desk: Desk, last_day: dt.date, policy: Policy) -> tuple[dt.datetime, dt.datetime]:
-    """(stop, terminate): the end of the last day in the site's time zone, then retention_days later."""
-    stop_at = local_moment(last_day, policy.offboarding.stop_at_local, site_timezone(policy, desk.site))
-    return stop_at, stop_at + dt.timedelta(days=policy.offboarding.retention_days)
-
-
 def handle_departure(
     departure: EmployeeDeparted,
     *,
@@ -68,67 +56,18 @@ def handle_departure(
 ) -> HrOutcome:
     desk = ports.desks.get(departure.employee_id)
     if desk is None:
-        return HrOutcome(departure.employee_id, "no_desk")
+        # Kept, so a hire that arrives later (out of order, or sent after it) still ends on this last day.
+        ports.desks.record_departure(Departure(departure.employee_id, departure.last_day, event_time))
+        ports.desks.record_event(
+            departure.employee_id,
+            at=now,
+            kind="departure_recorded",
+            detail={"last_day": departure.last_day.isoformat()},
+        )
+        return HrOutcome(departure.employee_id, "departure_recorded")
     if is_stale(desk, event_time):
         return HrOutcome(desk.employee_id, "stale")
-    if desk.lifecycle in (Lifecycle.CANCELLED, Lifecycle.TERMINATED):
-        return HrOutcome(desk.employee_id, "nothing_to_do", {"lifecycle": desk.lifecycle.value})
-    last_day = departure.last_day
-    never_starts = desk.start_date is not None and last_day < desk.start_date
-    if desk.lifecycle is Lifecycle.FAILED or (desk.lifecycle is Lifecycle.SCHEDULED and never_starts):
-        return _cancel(desk, last_day, event_time=event_time, ports=ports, now=now)
-    if desk.last_day == last_day:
-        # A duplicate: the timers are set again (same names, so a no-op when they exist).
-        stop_at, terminate_at = offboarding_times(desk, last_day, policy)
-        _set_timers(desk, stop_at, terminate_at, ports=ports, now=now)
-        return HrOutcome(desk.employee_id, "duplicate", {"stop_at": stop_at.isoformat()})
-    if desk.last_day is not None:
-        ports.timers.cancel(timer_name("stop", desk.employee_id))
-        ports.timers.cancel(timer_name("terminate", desk.employee_id))
-    stop_at, terminate_at = offboarding_times(desk, last_day, policy)
-    if desk.lifecycle is Lifecycle.PROVISIONING and never_starts:
-        stop_at = terminate_at = now  # never used: nothing to retain
-    changes: dict[str, Any] = {"last_day": last_day, "hr_event_time": event_time}
-    if desk.lifecycle is Lifecycle.READY or (desk.lifecycle is Lifecycle.PROVISIONING and never_starts):
-        desk = ports.desks.save(desk.moved_to(Lifecycle.LEAVING, at=now, **changes))
-    else:
-        # SCHEDULED or PROVISIONING for someone who will still start: the desk is made, then stopped.
-        desk = ports.desks.save(desk.with_changes(at=now, **changes))
-    _set_timers(desk, stop_at, terminate_at, ports=ports, now=now)
-    ports.desks.record_event(
-        desk.employee_id,
-        at=now,
-        kind="offboarding_scheduled",
-        detail={"stop_at": stop_at.isoformat(), "terminate_at": terminate_at.isoformat()},
-    )
-    ports.bus.publish(
-        [
-            OffboardingScheduled(
-                employee_id=desk.employee_id,
-                workspace_id=desk.workspace_id,
-                stop_at=stop_at,
-                terminate_at=terminate_at,
-            )
-        ]
-    )
-    return HrOutcome(desk.employee_id, "offboarding_scheduled", {"stop_at": stop_at.isoformat()})
-
-
-def _cancel(desk: Desk, last_day: dt.date, *, event_time: dt.datetime, ports: HrPorts, now: dt.datetime) -> HrOutcome:
-    ports.timers.cancel(timer_name("provision", desk.employee_id))
-    desk = ports.desks.save(
-        desk.moved_to(Lifecycle.CANCELLED, at=now, last_day=last_day, hr_event_time=event_time, email=None)
-    )
-    ports.desks.record_event(desk.employee_id, at=now, kind="cancelled", detail={"reason": "departed before start"})
-    ports.bus.publish([OffboardingScheduled(employee_id=desk.employee_id, cancelled_provisioning=True)])
-    return HrOutcome(desk.employee_id, "cancelled")
-
-
-def _set_timers(
-    desk: Desk, stop_at: dt.datetime, terminate_at: dt.datetime, *, ports: HrPorts, now: dt.datetime
-) -> None:
-    ports.timers.schedule(stop_timer(desk.employee_id, max(stop_at, now)), now=now)
-    ports.timers.schedule(terminate_timer(desk.employee_id, max(terminate_at, now)), now=now)
+    return apply_departure(desk, departure.last_day, event_time=event_time, policy=policy, ports=ports, now=now)
 
 
 # --- the lifecycle queue: stop and terminate --------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Employee Hired -> a desk decided by the policy, recorded SCHEDULED, and a provisioning timer.
 
 Also the decisions shared by departures and transfers: which desk the policy gives an employee, when a
-timer is due in the site's time zone, deterministic timer names, and whether an HR event is stale.
-Nothing here calls AWS: the ports do (domain/ports.py).
+timer is due in the site's time zone, deterministic timer names, whether an HR event is stale, and how a
+departure is applied to a desk (apply_departure: offboarding.handle_departure uses it, and so does a hire
+whose departure arrived first). Nothing here calls AWS: the ports do (domain/ports.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
-from autopilot.contracts.outputs import ProvisioningFailed
+from autopilot.contracts.outputs import OffboardingScheduled, ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import InvalidInput, StaleUpdate, UnknownSite
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import DeskRecords, DomainEventPublisher, TimerScheduler
@@ -142,6 +143,17 @@ def site_timezone(policy: Policy, site: str) -> str:
     return config.timezone if config is not None else "UTC"
 
 
+def stop_moment(last_day: dt.date, policy: Policy, site: str) -> dt.datetime:
+    """When a leaver's desk is stopped: the end of the last day (stop_at_local) in the site's time zone."""
+    return local_moment(last_day, policy.offboarding.stop_at_local, site_timezone(policy, site))
+
+
+def offboarding_times(desk: Desk, last_day: dt.date, policy: Policy) -> tuple[dt.datetime, dt.datetime]:
+    """(stop, terminate): the end of the last day in the site's time zone, then retention_days later."""
+    stop_at = stop_moment(last_day, policy, desk.site)
+    return stop_at, stop_at + dt.timedelta(days=policy.offboarding.retention_days)
+
+
 def provision_due(start_date: dt.date, lead_days: int, timezone: str) -> dt.datetime:
     return local_moment(start_date - dt.timedelta(days=lead_days), PROVISION_AT_LOCAL, timezone)
 
@@ -164,6 +176,14 @@ def timer_name(prefix: str, employee_id: str, suffix: str = "") -> str:
 
 def provision_timer(employee_id: str, due: dt.datetime) -> TimerFired:
     return TimerFired(kind="provision", name=timer_name("provision", employee_id), due=due, employee_id=employee_id)
+
+
+def stop_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    return TimerFired(kind="stop", name=timer_name("stop", employee_id), due=due, employee_id=employee_id)
+
+
+def terminate_timer(employee_id: str, due: dt.datetime) -> TimerFired:
+    return TimerFired(kind="terminate", name=timer_name("terminate", employee_id), due=due, employee_id=employee_id)
 
 
 def transfer_timer(employee_id: str, due: dt.datetime) -> TimerFired:
@@ -231,9 +251,15 @@ def handle_hire(
             [ProvisioningFailed(employee_id=hire.employee_id, error_code="UnknownSite", reason=str(exc), attempts=0)]
         )
         raise
-    existing = ports.desks.get(hire.employee_id)
+    # One read for both: the desk, and a departure that arrived before it (no extra request per hire).
+    existing, departed = ports.desks.get_with_departure(hire.employee_id)
     if existing is None:
+        if departed is not None and hire.start_date > departed.last_day:
+            departed = None  # a rehire after an earlier departure
         desk = _new_desk(hire, decision, event_time=event_time, now=now)
+        already_left = departed is not None and now >= stop_moment(departed.last_day, policy, decision.site)
+        if departed is not None and already_left:
+            desk = desk.moved_to(Lifecycle.CANCELLED, at=now, last_day=departed.last_day, email=None)
         try:
             desk = ports.desks.create(desk)
         except StaleUpdate:
@@ -241,10 +267,32 @@ def handle_hire(
             if existing is None:
                 raise
         else:
+            if departed is not None and already_left:
+                return _gone_before_the_hire(desk, departed, ports=ports, now=now)
             ports.desks.record_event(desk.employee_id, at=now, kind="scheduled", detail=_ids(desk))
             due = _schedule_provisioning(desk, policy, decision.timezone, ports, now)
-            return HrOutcome(desk.employee_id, "scheduled", {"due": due.isoformat()})
+            if departed is None:
+                return HrOutcome(desk.employee_id, "scheduled", {"due": due.isoformat()})
+            # The person works from the start date to the recorded last day: the departure is applied now.
+            departure = apply_departure(
+                desk, departed.last_day, event_time=departed.event_time, policy=policy, ports=ports, now=now
+            )
+            return HrOutcome(
+                desk.employee_id,
+                "scheduled",
+                {"due": due.isoformat(), "last_day": departed.last_day.isoformat(), **departure.detail},
+            )
     return _hire_existing(existing, hire, decision, event_time=event_time, policy=policy, ports=ports, now=now)
+
+
+def _gone_before_the_hire(desk: Desk, departed: Departure, *, ports: HrPorts, now: dt.datetime) -> HrOutcome:
+    """The hire arrived after the recorded last day ended: no WorkSpace; the desk is recorded CANCELLED, so a
+    duplicate of this hire converges (RESCHEDULABLE and not newer)."""
+    ports.desks.record_event(
+        desk.employee_id, at=now, kind="cancelled", detail={"reason": "departed before the hire arrived"}
+    )
+    ports.bus.publish([OffboardingScheduled(employee_id=desk.employee_id, cancelled_provisioning=True)])
+    return HrOutcome(desk.employee_id, "cancelled", {"last_day": departed.last_day.isoformat()})
 
 
 def _hire_existing(
@@ -282,8 +330,10 @@ def _hire_existing(
         return HrOutcome(desk.employee_id, "scheduled", {"due": due.isoformat()})
     if desk.lifecycle in REHIRABLE or (desk.lifecycle is Lifecycle.READY and desk.last_day is not None):
         return _rehire(desk, hire, decision, event_time=event_time, policy=policy, ports=ports, now=now)
-    if desk.last_day is not None and desk.lifecycle in (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING):
-        # A departure was recorded before the desk was ready: the hire cancels it.
+    newer = desk.hr_event_time is None or event_time > desk.hr_event_time
+    if desk.last_day is not None and desk.lifecycle in (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING) and newer:
+        # A departure was recorded before the desk was ready: a newer hire cancels it (the very hire that made the
+        # desk, delivered again, does not: its departure may have been recorded before it, see handle_hire).
         _cancel_offboarding(desk, ports)
         desk = ports.desks.save(desk.with_changes(at=now, last_day=None, hr_event_time=event_time))
     if changed:
@@ -423,3 +473,78 @@ def _ids(desk: Desk) -> dict[str, Any]:
         "bundle_id": desk.bundle_id,
         "workspace_id": desk.workspace_id,
     }
+
+
+# --- Employee Departed, applied to a desk ------------------------------------------------------------------
+# Here rather than in offboarding.py (which imports this module) because a hire whose departure arrived first
+# applies it too (handle_hire).
+def apply_departure(
+    desk: Desk,
+    last_day: dt.date,
+    *,
+    event_time: dt.datetime,
+    policy: Policy,
+    ports: HrPorts,
+    now: dt.datetime,
+) -> HrOutcome:
+    """A departure on an existing desk (not stale): cancel it before its start, or set the stop and terminate
+    timers on the last day. `hr_event_time` never goes back (a departure HR sent before the hire it follows)."""
+    if desk.lifecycle in (Lifecycle.CANCELLED, Lifecycle.TERMINATED):
+        return HrOutcome(desk.employee_id, "nothing_to_do", {"lifecycle": desk.lifecycle.value})
+    newest = max(event_time, desk.hr_event_time) if desk.hr_event_time is not None else event_time
+    never_starts = desk.start_date is not None and last_day < desk.start_date
+    if desk.lifecycle is Lifecycle.FAILED or (desk.lifecycle is Lifecycle.SCHEDULED and never_starts):
+        return _cancel_before_start(desk, last_day, event_time=newest, ports=ports, now=now)
+    if desk.last_day == last_day:
+        # A duplicate: the timers are set again (same names, so a no-op when they exist).
+        stop_at, terminate_at = offboarding_times(desk, last_day, policy)
+        _set_offboarding_timers(desk, stop_at, terminate_at, ports=ports, now=now)
+        return HrOutcome(desk.employee_id, "duplicate", {"stop_at": stop_at.isoformat()})
+    if desk.last_day is not None:
+        _cancel_offboarding(desk, ports)
+    stop_at, terminate_at = offboarding_times(desk, last_day, policy)
+    if desk.lifecycle is Lifecycle.PROVISIONING and never_starts:
+        stop_at = terminate_at = now  # never used: nothing to retain
+    changes: dict[str, Any] = {"last_day": last_day, "hr_event_time": newest}
+    if desk.lifecycle is Lifecycle.READY or (desk.lifecycle is Lifecycle.PROVISIONING and never_starts):
+        desk = ports.desks.save(desk.moved_to(Lifecycle.LEAVING, at=now, **changes))
+    else:
+        # SCHEDULED or PROVISIONING for someone who will still start: the desk is made, then stopped.
+        desk = ports.desks.save(desk.with_changes(at=now, **changes))
+    _set_offboarding_timers(desk, stop_at, terminate_at, ports=ports, now=now)
+    ports.desks.record_event(
+        desk.employee_id,
+        at=now,
+        kind="offboarding_scheduled",
+        detail={"stop_at": stop_at.isoformat(), "terminate_at": terminate_at.isoformat()},
+    )
+    ports.bus.publish(
+        [
+            OffboardingScheduled(
+                employee_id=desk.employee_id,
+                workspace_id=desk.workspace_id,
+                stop_at=stop_at,
+                terminate_at=terminate_at,
+            )
+        ]
+    )
+    return HrOutcome(desk.employee_id, "offboarding_scheduled", {"stop_at": stop_at.isoformat()})
+
+
+def _cancel_before_start(
+    desk: Desk, last_day: dt.date, *, event_time: dt.datetime, ports: HrPorts, now: dt.datetime
+) -> HrOutcome:
+    ports.timers.cancel(timer_name("provision", desk.employee_id))
+    desk = ports.desks.save(
+        desk.moved_to(Lifecycle.CANCELLED, at=now, last_day=last_day, hr_event_time=event_time, email=None)
+    )
+    ports.desks.record_event(desk.employee_id, at=now, kind="cancelled", detail={"reason": "departed before start"})
+    ports.bus.publish([OffboardingScheduled(employee_id=desk.employee_id, cancelled_provisioning=True)])
+    return HrOutcome(desk.employee_id, "cancelled")
+
+
+def _set_offboarding_timers(
+    desk: Desk, stop_at: dt.datetime, terminate_at: dt.datetime, *, ports: HrPorts, now: dt.datetime
+) -> None:
+    ports.timers.schedule(stop_timer(desk.employee_id, max(stop_at, now)), now=now)
+    ports.timers.schedule(terminate_timer(desk.employee_id, max(terminate_at, now)), now=now)

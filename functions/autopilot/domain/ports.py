@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo
 from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired, TimerKind
-from autopilot.domain.desks import Desk
+from autopilot.domain.desks import Departure, Desk
 from autopilot.domain.welcome import WelcomeMessage
 
 if TYPE_CHECKING:  # feed_hold and roster use these ports
@@ -27,13 +27,39 @@ class DeskRecords(Protocol):
 
     def get(self, employee_id: str) -> Desk | None: ...
 
+    def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
+        """The desk and the departure recorded before it existed, in ONE consistent read."""
+        ...
+
+    def record_departure(self, departure: Departure) -> None:
+        """Remember a departure of someone without a desk; an equal or newer one already recorded is kept."""
+        ...
+
     def create(self, desk: Desk) -> Desk: ...
 
     def save(self, desk: Desk) -> Desk: ...
 
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None: ...
 
+    def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
+        """The desks that exist among `employee_ids` (consistent reads, 100 keys a request)."""
+        ...
+
+    def record_events(self, entries: Sequence[AuditEntry]) -> None:
+        """Append several audit entries (25 a request)."""
+        ...
+
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of a desk's audit trail (DeskRecords.record_event's arguments), for batched writes."""
+
+    employee_id: str
+    at: dt.datetime
+    kind: str
+    detail: dict[str, Any]
 
 
 class DomainEventPublisher(Protocol):

@@ -12,6 +12,9 @@ Per desk, every pass of a message does what the desk record says is next:
                   not AVAILABLE after 2 hours, or ERROR -> FAILED + alert.
     anything else nothing to do (cancelled, already ready, leaving...).
 
+A pass reads its desks with one BatchGetItem, publishes its events with one publish (10 a PutEvents) and writes
+its audit entries with one BatchWriteItem; only the conditional desk writes go one by one (they cannot be batched).
+
 Exactly once: the lease is a conditional write, so of two concurrent passes only one calls AWS; a pass that
 died after CreateWorkspaces leaves the lease, which expires before SQS redelivers the message, and the retry
 finds the desk with DescribeWorkspaces instead of creating a second one.
@@ -23,15 +26,17 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from autopilot.adapters.workspaces import DeskSpec, ItemFailure, WorkspaceInfo
-from autopilot.contracts.outputs import ProvisioningFailed, WorkSpaceReady
+from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.onboarding import BatchResult, site_timezone, start_deadline, timer_name
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import (
+    AuditEntry,
     DeskRecords,
     DomainEventPublisher,
     ProvisioningRequeue,
@@ -109,6 +114,9 @@ class _Pass:
         self.now = now
         self.result = BatchResult()
         self.requeues: dict[int, list[tuple[str, TimerFired]]] = defaultdict(list)
+        self.audit: list[AuditEntry] = []  # written together at the end of the pass (BatchWriteItem)
+        self.ready: list[tuple[str, Desk, WorkspaceInfo, str]] = []  # published together, then saved READY
+        self.events: list[DomainEvent] = []  # published with the WorkSpace Ready events
 
     # --- entry ----------------------------------------------------------------------------------------
     def run(self, work: Sequence[ProvisionWork]) -> BatchResult:
@@ -125,11 +133,16 @@ class _Pass:
                 continue
             primary[timer.employee_id] = item.message_id
             timers[timer.employee_id] = timer
+        try:
+            desks = self.ports.desks.get_many(list(primary))
+        except self.ports.transient:
+            self.result.failed += list(primary.values())
+            return self.result
         creates: list[tuple[str, Desk, bool]] = []
         checks: list[tuple[str, Desk]] = []
         claimed: set[tuple[str, str]] = set()
         for employee_id, message_id in primary.items():
-            desk = self.ports.desks.get(employee_id)
+            desk = desks.get(employee_id)
             if desk is None:
                 self.result.decide(employee_id, "no_desk")
             elif desk.lifecycle is Lifecycle.SCHEDULED and timers[employee_id].due - self.now > HOP_TOLERANCE:
@@ -152,6 +165,8 @@ class _Pass:
                 self.result.decide(employee_id, "nothing_to_do", lifecycle=desk.lifecycle.value)
         followed = self._reconcile_and_create(creates)
         self._follow(checks, followed)
+        self._publish_ready()
+        self.ports.desks.record_events(self.audit)
         self._flush_requeues()
         return self.result
 
@@ -164,11 +179,10 @@ class _Pass:
             return None
         if self.policy.dry_run:
             spec = desk_spec(desk, self.policy)
-            self.ports.desks.record_event(
-                desk.employee_id,
-                at=self.now,
-                kind="dry_run",
-                detail={"action": "CreateWorkspaces", "directory_id": spec.directory_id, "bundle_id": spec.bundle_id},
+            self._audit(
+                desk,
+                "dry_run",
+                {"action": "CreateWorkspaces", "directory_id": spec.directory_id, "bundle_id": spec.bundle_id},
             )
             self.result.decide(desk.employee_id, "dry_run_create", bundle_id=spec.bundle_id)
             return None
@@ -231,12 +245,7 @@ class _Pass:
         except StaleUpdate:
             self.result.failed.append(message_id)
             return None
-        self.ports.desks.record_event(
-            desk.employee_id,
-            at=self.now,
-            kind="adopted",
-            detail={"workspace_id": found.workspace_id, "origin": origin, "state": found.state},
-        )
+        self._audit(desk, "adopted", {"workspace_id": found.workspace_id, "origin": origin, "state": found.state})
         self.result.decide(desk.employee_id, "adopted", workspace_id=found.workspace_id, origin=origin)
         return adopted
 
@@ -255,12 +264,7 @@ class _Pass:
             # Changed meanwhile (a departure?): the retry reads it again and adopts the desk if still wanted.
             self.result.failed.append(message_id)
             return
-        self.ports.desks.record_event(
-            desk.employee_id,
-            at=self.now,
-            kind="create_requested",
-            detail={"workspace_id": workspace_id, "bundle_id": desk.bundle_id},
-        )
+        self._audit(desk, "create_requested", {"workspace_id": workspace_id, "bundle_id": desk.bundle_id})
         self.result.decide(desk.employee_id, "created", workspace_id=workspace_id)
         self._requeue(message_id, desk, FIRST_CHECK_DELAY, "ready")
 
@@ -341,6 +345,7 @@ class _Pass:
         self._requeue(message_id, desk, CHECK_DELAY, "ready")
 
     def _ready(self, message_id: str, desk: Desk, info: WorkspaceInfo) -> None:
+        """The welcome e-mail now; `WorkSpace Ready` and the READY write with the others of the pass."""
         onboarding = self.policy.onboarding
         welcome = "not_wanted"
         if onboarding.welcome_email and desk.email:
@@ -354,49 +359,54 @@ class _Pass:
             except WelcomeNotSent as exc:
                 # Refused for good (not a throttle): the desk is ready all the same; on-call sends it by hand.
                 welcome = "refused"
-                self.ports.bus.publish(
-                    [
-                        ProvisioningFailed(
-                            employee_id=desk.employee_id,
-                            directory_id=desk.directory_id,
-                            error_code=f"WelcomeEmail.{exc.code}",
-                            reason="the desk is READY but SES refused the welcome e-mail; send it by hand",
-                            attempts=0,
-                        )
-                    ]
+                self.events.append(
+                    ProvisioningFailed(
+                        employee_id=desk.employee_id,
+                        directory_id=desk.directory_id,
+                        error_code=f"WelcomeEmail.{exc.code}",
+                        reason="the desk is READY but SES refused the welcome e-mail; send it by hand",
+                        attempts=0,
+                    )
                 )
             except self.ports.transient:
                 self.result.failed.append(message_id)  # redelivered: the desk is still PROVISIONING
                 return
-        started = desk.provisioning_started_at or desk.created_at
-        self.ports.bus.publish(
-            [
-                WorkSpaceReady(
-                    workspace_id=info.workspace_id,
-                    employee_id=desk.employee_id,
-                    directory_id=desk.directory_id,
-                    ready_at=self.now,
-                    provisioning_seconds=max(0, int((self.now - started).total_seconds())),
-                )
-            ]
-        )
-        try:
-            self.ports.desks.save(
-                desk.moved_to(Lifecycle.READY, at=self.now, ready_at=self.now, email=None, last_error=None)
+        self.ready.append((message_id, desk, info, welcome))
+
+    def _publish_ready(self) -> None:
+        """One publish for the pass's ready desks (10 a PutEvents), then each desk READY. Published first: a crash
+        in between repeats `WorkSpace Ready` on redelivery, it never loses it."""
+        ready_events = [
+            WorkSpaceReady(
+                workspace_id=info.workspace_id,
+                employee_id=desk.employee_id,
+                directory_id=desk.directory_id,
+                ready_at=self.now,
+                provisioning_seconds=self._lead_seconds(desk),
             )
-        except StaleUpdate:
-            self.result.failed.append(message_id)
-            return
-        self.ports.desks.record_event(
-            desk.employee_id, at=self.now, kind="ready", detail={"workspace_id": info.workspace_id, "welcome": welcome}
-        )
-        self.result.decide(
-            desk.employee_id,
-            "ready",
-            workspace_id=info.workspace_id,
-            welcome=welcome,
-            lead_seconds=max(0, int((self.now - (desk.provisioning_started_at or desk.created_at)).total_seconds())),
-        )
+            for _, desk, info, _ in self.ready
+        ]
+        if ready_events or self.events:
+            self.ports.bus.publish([*self.events, *ready_events])
+        for message_id, desk, info, welcome in self.ready:
+            try:
+                self.ports.desks.save(
+                    desk.moved_to(Lifecycle.READY, at=self.now, ready_at=self.now, email=None, last_error=None)
+                )
+            except StaleUpdate:
+                self.result.failed.append(message_id)
+                continue
+            self._audit(desk, "ready", {"workspace_id": info.workspace_id, "welcome": welcome})
+            self.result.decide(
+                desk.employee_id,
+                "ready",
+                workspace_id=info.workspace_id,
+                welcome=welcome,
+                lead_seconds=self._lead_seconds(desk),
+            )
+
+    def _lead_seconds(self, desk: Desk) -> int:
+        return max(0, int((self.now - (desk.provisioning_started_at or desk.created_at)).total_seconds()))
 
     # --- shared ---------------------------------------------------------------------------------------
     def _fail(self, message_id: str, desk: Desk, code: str, reason: str, *, attempts: int | None = None) -> None:
@@ -420,8 +430,11 @@ class _Pass:
                 )
             ]
         )
-        self.ports.desks.record_event(desk.employee_id, at=self.now, kind="failed", detail={"error_code": code})
+        self._audit(desk, "failed", {"error_code": code})
         self.result.decide(desk.employee_id, "failed", error_code=code)
+
+    def _audit(self, desk: Desk, kind: str, detail: dict[str, Any]) -> None:
+        self.audit.append(AuditEntry(desk.employee_id, self.now, kind, detail))
 
     def _requeue(self, message_id: str, desk: Desk, delay: int, prefix: str) -> None:
         """Back on the queue; the timer's `due` is when to act (later than SQS can delay: hops)."""
