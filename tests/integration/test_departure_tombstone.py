@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.domain.desks import Departure, Desk, Lifecycle
@@ -20,15 +18,6 @@ from tests.unit.fakes_onboarding import FakeBus, FakeTimers, hire, policy, resol
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 LAST_DAY = dt.date(2026, 12, 20)
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.desk_store import DeskStore
@@ -29,15 +27,6 @@ from tests.support.aws import create_table_from_template
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 ACCOUNT = "123456789012"
 TABLE = "state"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
-        yield
 
 
 @pytest.fixture

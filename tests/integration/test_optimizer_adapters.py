@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.usage_metrics import MAX_QUERIES, ManagedFleet, UsageMetrics, pair_role
@@ -24,15 +22,6 @@ from tests.support.aws import create_table_from_template
 UTC = dt.UTC
 DAY_START = dt.datetime(2026, 3, 10, tzinfo=UTC)
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    with mock_aws():
-        yield
 
 
 class CallCounter:
