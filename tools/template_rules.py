@@ -36,6 +36,10 @@ PROVISIONING_MUST_NOT = (
 )
 # Services that publish into the encrypted topic/queues or write encrypted log groups (issue 7 item 2).
 KEY_USERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "logs.{region}.amazonaws.com")
+# CloudWatch Logs managed data identifiers every function's log group audits and masks at ingestion (issue 7: no
+# personal data in logs; docs/security.md).
+MASKED_IDENTIFIERS = ("EmailAddress", "Name")
+_DATA_IDENTIFIER = ":dataprotection::aws:data-identifier/"
 
 Template = Mapping[str, Any]
 Rule = Callable[[Template, Resolver], list[str]]
@@ -418,6 +422,52 @@ def functions_log_to_retained_groups(template: Template, resolver: Resolver) -> 
     return findings
 
 
+def _managed_identifiers(statement: Mapping[str, Any], resolver: Resolver) -> set[str]:
+    names: set[str] = set()
+    for arn in _as_list(statement.get("DataIdentifier")):
+        value = resolver.resolve(arn)
+        if isinstance(value, str) and _DATA_IDENTIFIER in value:
+            names.add(value.rsplit("/", 1)[-1])
+    return names
+
+
+def function_logs_mask_personal_data(template: Template, resolver: Resolver) -> list[str]:
+    """Every function's log group has a data protection policy that audits and masks MASKED_IDENTIFIERS, with the
+    same identifiers in both statements (CloudWatch Logs refuses a policy whose two lists differ); and no role of
+    the stack may unmask them."""
+    groups = {
+        resolver.physical_name(group_id): (group_id, props)
+        for group_id, props in _of_type(template, "AWS::Logs::LogGroup")
+    }
+    findings: list[str] = []
+    for function_id in _functions(template):
+        found = groups.get(f"/aws/lambda/{resolver.physical_name(function_id)}")
+        if found is None:
+            continue  # functions_log_to_retained_groups reports it
+        group_id, props = found
+        policy = props.get("DataProtectionPolicy")
+        if not isinstance(policy, Mapping):
+            findings.append(f"{group_id}: no DataProtectionPolicy: personal data in {function_id}'s logs is not masked")
+            continue
+        audited: set[str] = set()
+        masked: set[str] = set()
+        for statement in _as_list(policy.get("Statement")):
+            operation = statement.get("Operation", {})
+            if "Audit" in operation:
+                audited |= _managed_identifiers(statement, resolver)
+            if operation.get("Deidentify", {}).get("MaskConfig") == {}:
+                masked |= _managed_identifiers(statement, resolver)
+        if audited != masked:
+            findings.append(f"{group_id}: audited {sorted(audited)} and masked {sorted(masked)} identifiers differ")
+        findings += [f"{group_id}: {name} is not masked" for name in MASKED_IDENTIFIERS if name not in masked]
+    findings += [
+        f"{statement.where}: allows logs:Unmask (the masked personal data would be readable)"
+        for statement in identity_statements(template, resolver)
+        if statement.allows("logs:Unmask")
+    ]
+    return findings
+
+
 def functions_are_traced(template: Template, resolver: Resolver) -> list[str]:
     return [
         f"{function_id}: X-Ray tracing is not Active"
@@ -559,6 +609,7 @@ RULES: dict[str, Rule] = {
         data_is_encrypted_with_the_key,
         tables_have_point_in_time_recovery,
         functions_log_to_retained_groups,
+        function_logs_mask_personal_data,
         functions_are_traced,
         functions_have_bounded_concurrency,
         hr_bus_admits_only_the_hr_publisher,

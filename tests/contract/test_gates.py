@@ -1,6 +1,6 @@
 """The static gates of `make lint` really gate: a deliberately broken copy of template.yaml (a wildcard action,
-a missing dead-letter queue) fails them, each checker naming the defect (template.yaml itself passes them in
-`make lint`). Runs the same tools.gates as make."""
+a missing dead-letter queue, function logs without a data protection policy) fails them, each checker naming the
+defect (template.yaml itself passes them in `make lint`). Runs the same tools.gates as make."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def _missing_dead_letter_queues(template: Template) -> None:
     del resources["ProvisioningQueue"]["Properties"]["RedrivePolicy"]
 
 
+def _unmasked_log_groups(template: Template) -> None:
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            del resource["Properties"]["DataProtectionPolicy"]
+
+
 def test_a_wildcard_action_fails_the_gates(tmp_path: Path) -> None:
     failed = _failed(_gates_on(tmp_path, _wildcard_action))
 
@@ -65,3 +71,12 @@ def test_a_missing_dead_letter_queue_fails_the_gates(tmp_path: Path) -> None:
     rules = failed["template rules"]
     assert "HrEventsFunctionHrEvent target HrEventsFunctionHrEventLambdaTarget: no DeadLetterConfig" in rules
     assert "ProvisioningQueue: no RedrivePolicy and not a dead-letter queue" in rules
+
+
+def test_function_logs_without_a_data_protection_policy_fail_the_gates(tmp_path: Path) -> None:
+    failed = _failed(_gates_on(tmp_path, _unmasked_log_groups))
+
+    rules = failed["template rules"]  # no linter checks it: the project's rule does
+    assert (
+        "LifecycleLogGroup: no DataProtectionPolicy: personal data in LifecycleFunction's logs is not masked" in rules
+    )

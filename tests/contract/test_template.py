@@ -135,6 +135,20 @@ def _no_log_group(t: Template) -> None:
     del t["Resources"]["PrewarmLogGroup"]
 
 
+def _unmasked_log_group(t: Template) -> None:
+    del _res(t, "LifecycleLogGroup")["DataProtectionPolicy"]
+
+
+def _email_audited_not_masked(t: Template) -> None:
+    [_, mask] = _res(t, "HrEventsLogGroup")["DataProtectionPolicy"]["Statement"]
+    mask["DataIdentifier"] = [i for i in mask["DataIdentifier"] if "EmailAddress" not in str(i)]
+
+
+def _role_unmasks(t: Template) -> None:
+    statement = {"Effect": "Allow", "Action": "logs:Unmask", "Resource": "*"}
+    _add_statement(t, "ReportFunctionRole", statement)
+
+
 def _untraced(t: Template) -> None:
     del _res(t, "SessionsFunction")["TracingConfig"]
 
@@ -189,6 +203,9 @@ MUTATIONS: list[tuple[str, Callable[[Template], None]]] = [
     ("tables_have_point_in_time_recovery", _no_pitr),
     ("functions_log_to_retained_groups", _no_retention),
     ("functions_log_to_retained_groups", _no_log_group),
+    ("function_logs_mask_personal_data", _unmasked_log_group),
+    ("function_logs_mask_personal_data", _email_audited_not_masked),
+    ("function_logs_mask_personal_data", _role_unmasks),
     ("functions_are_traced", _untraced),
     ("functions_have_bounded_concurrency", _unbounded),
     ("hr_bus_admits_only_the_hr_publisher", _anyone_publishes_hr),
