@@ -23,6 +23,12 @@ from autopilot.domain.remediation import Action, ActionFailure, Context, Ports
 from autopilot.domain.triage import Counts
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+class FakeThrottled(Exception):
+    """A whole WorkSpaces call failed (throttled past the SDK's retries): the fakes' transient error."""
+
+
 DIRECTORY = "d-0123456789"
 TARGET = "arn:aws:lambda:eu-west-1:123456789012:function:workspaces-autopilot-dev-remediate"
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
@@ -79,6 +85,8 @@ class FakeFleet:
         self.actions: list[tuple[Action, str]] = []  # every desk acted on, in order
         self.calls: list[tuple[Action, list[str]]] = []  # every act_many call
         self.crash_after_next_action = False  # the call went through, then the function died
+        self.throttle: dict[Action, int] = {}  # act_many calls of an action that fail as a whole (FakeThrottled)
+        self.throttled: list[tuple[Action, list[str]]] = []  # the act_many calls that failed so
         self.meanwhile: Callable[[], None] | None = None  # another writer, while the call is in flight
         self.after_action: dict[Action, str] = {"reboot": "REBOOTING", "rebuild": "REBUILDING", "restore": "RESTORING"}
 
@@ -107,6 +115,12 @@ class FakeFleet:
         }
 
     def act_many(self, action: Action, workspace_ids: Sequence[str]) -> dict[str, ActionFailure]:
+        if self.throttle.get(action):
+            self.throttle[action] -= 1
+            self.throttled.append((action, list(workspace_ids)))
+            if self.meanwhile is not None:
+                self.meanwhile()
+            raise FakeThrottled(f"{action}: ThrottlingException: Rate exceeded")
         self.calls.append((action, list(workspace_ids)))
         refused: dict[str, ActionFailure] = {}
         for workspace_id in workspace_ids:
@@ -352,6 +366,7 @@ class World:
             incidents=self.incidents,
             timers=self.timers,
             events=self.events,
+            transient=(FakeThrottled,),
         )
 
     @property

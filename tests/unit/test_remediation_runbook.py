@@ -11,7 +11,7 @@ from autopilot.domain import remediation
 from autopilot.domain.incidents import DeskActions
 from autopilot.domain.remediation import ActionFailure, AlarmTrigger, Outcome, Recheck, SickDesk
 from autopilot.domain.triage import AlarmSubject, alarm_window
-from tests.unit.fakes_remediation import DIRECTORY, TARGET, World, policy
+from tests.unit.fakes_remediation import DIRECTORY, TARGET, FakeThrottled, World, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -710,3 +710,111 @@ def test_a_refusal_lost_to_another_writer_leaves_the_desk_to_its_recheck() -> No
     assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "requested")]
     assert incident.outbox == []
     assert f"recheck-{incident.incident_id}-1" in world.timers.pending  # the re-check finds it failing: rebuild
+
+
+# --- a WorkSpaces call that fails as a whole (throttled past the SDK's retries) --------------------------
+def test_a_reboot_call_that_fails_as_a_whole_is_undone_and_made_by_the_retry() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.throttle["reboot"] = 1
+
+    with pytest.raises(FakeThrottled):
+        alarm(world)
+
+    incident = world.incidents.only()
+    assert incident.steps == []  # not "requested": nothing was rebooted
+    assert (incident.waiting, incident.rechecks, incident.next_check_at) == ("nothing", 0, None)
+    assert world.incidents.actions(desk).reboots == []  # the cap is not used
+    assert world.fleet.actions == []
+    assert world.timers.pending == {}
+    assert detail_types(world) == ["Incident Opened"]  # nothing of the undone step
+
+    alarm(world)  # Lambda's retry of the same alarm event
+
+    assert world.fleet.actions == [("reboot", desk)]
+    incident = world.incidents.only()
+    assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "requested")]
+    assert world.incidents.actions(desk).reboots == [world.now]
+    assert list(world.timers.pending) == [f"recheck-{incident.incident_id}-1"]
+    assert detail_types(world) == ["Incident Opened", "Remediation Step"]
+
+
+def test_a_rebuild_call_that_fails_at_the_recheck_is_undone_and_made_when_the_timer_is_retried() -> None:
+    world = World()
+    desk = failing_desk(world)
+    alarm(world)
+    world.advance(5)
+    world.fleet.settle()
+    world.metrics.fail(desk, 4, world.now)
+    world.advance(10)
+    (timer,) = world.timers.due(world.now)
+    found = world.incidents.only()
+    world.fleet.throttle["rebuild"] = 1
+    recheck = Recheck(incident_id=found.incident_id, timer_name=timer.name)
+
+    with pytest.raises(FakeThrottled):
+        remediation.handle(recheck, world.ports, world.ctx)
+
+    incident = world.incidents.only()
+    assert incident.model_copy(update={"version": found.version}) == found  # as the timer found it
+    assert incident.current_timer == timer.name
+    assert incident.waiting == "recheck"
+    assert world.incidents.actions(desk).rebuilds == []
+    assert world.fleet.actions == [("reboot", desk)]
+    assert [e.step.action for e in world.events.of("Remediation Step")] == ["reboot"]
+
+    outcome = remediation.handle(recheck, world.ports, world.ctx)  # Lambda's retry of the timer's invocation
+
+    assert outcome.counts.get("rebuild") == 1
+    assert world.fleet.actions == [("reboot", desk), ("rebuild", desk)]
+    assert [(s.action, s.outcome) for s in world.incidents.only().steps] == [
+        ("reboot", "requested"),
+        ("rebuild", "requested"),
+    ]
+    assert world.incidents.actions(desk).rebuilds == [world.now]
+
+
+def test_a_failed_call_undoes_only_its_own_desks_and_the_others_are_flushed_before_the_error() -> None:
+    world = World()
+    rebooted_twice, first, second = failing_desks(world, 3)
+    world.incidents.history[rebooted_twice] = DeskActions(
+        workspace_id=rebooted_twice, reboots=[world.now - dt.timedelta(hours=2)] * 2, version=1
+    )
+    world.fleet.throttle["reboot"] = 1
+
+    with pytest.raises(FakeThrottled):
+        alarm(world)
+
+    assert world.fleet.calls == [("rebuild", [rebooted_twice])]
+    by_desk = {i.workspace_id: i for i in world.incidents.items.values()}
+    assert [s.action for s in by_desk[rebooted_twice].steps] == ["rebuild"]
+    assert by_desk[first].steps == []
+    assert by_desk[second].steps == []
+    assert all(i.outbox == [] for i in by_desk.values())
+    assert list(world.timers.pending) == [f"recheck-{by_desk[rebooted_twice].incident_id}-1"]
+    assert world.incidents.actions(first).reboots == []
+
+    alarm(world)  # the retry reboots the two, and rebuilds nothing again
+
+    assert world.fleet.calls == [("rebuild", [rebooted_twice]), ("reboot", [first, second])]
+    assert len(world.events.of("Remediation Step")) == 3
+
+
+def test_an_undo_lost_to_another_writer_leaves_the_incident_as_stored_and_still_fails() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.throttle["reboot"] = 1
+
+    def concurrent_note() -> None:
+        incident = world.incidents.only()
+        world.incidents.save(incident.noted(world.now, "note", "someone else wrote"))
+
+    world.fleet.meanwhile = concurrent_note
+
+    with pytest.raises(FakeThrottled):
+        alarm(world)
+
+    incident = world.incidents.only()
+    assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "requested")]
+    assert any(e.kind == "note" for e in incident.timeline)
+    assert world.incidents.actions(desk).reboots == [world.now]

@@ -19,7 +19,10 @@ One invocation acts and publishes in batches (`_run_runbook`): every desk's next
 retry never act twice), then one call per action kind for all the desks that take it (the adapter sends reboots
 25 a call), then refusals are recorded per desk and those desks try their next action at once, then one publish
 of every event the touched incidents hold in their outbox; each outbox is cleared only after that publish, so a
-crash can repeat an event, never lose one.
+crash can repeat an event, never lose one. A call that fails as a whole with a transient error (`Ports.transient`:
+throttled past the SDK's retries, a 5xx) undoes its desks' intents — each incident put back as it was before the
+step, the action out of the desk's history — and, after the rest of the invocation is done and flushed, fails the
+invocation, so its retry acts (or, after the retries, the dead letter reports it).
 
 The domain knows no AWS: it gets ports (typing.Protocol) and the time.
 """
@@ -147,6 +150,8 @@ class Ports:
     incidents: IncidentStore
     timers: TimerPort
     events: Events
+    # Errors of an act_many call that failed as a whole and may work on a retry (throttling, 5xx).
+    transient: tuple[type[Exception], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -408,14 +413,14 @@ def _on_recheck(recheck: Recheck, ports: Ports, ctx: Context, outcome: Outcome) 
         resolve_incident(incident, "recheck", ports.incidents, ports.events, ports.timers, ctx.now, detail)
         outcome.add("resolved", incident.incident_id)
         return
-    incident = incident.noted(
+    stepping = incident.noted(
         ctx.now,
         "recheck",
         f"still failing: desk {desk.state}, {counts.describe()}",
     ).model_copy(update={"busy_waits": 0, "waiting": "nothing", "next_check_at": None})
     view = _view(desk, ports.fleet.connection_status(ids), ports.tags.tags_of(ids), ports, ctx)
     # No re-read on a lost race: it raises, and the timer's invocation is retried from the start.
-    _run_runbook([_DeskToStep(view, lambda: incident)], ports, ctx, outcome)
+    _run_runbook([_DeskToStep(view, lambda: stepping, found=incident)], ports, ctx, outcome)
 
 
 # --- the runbook, for a batch of desks -------------------------------------------------------------------
@@ -426,6 +431,9 @@ class _DeskToStep:
     view: DeskView
     # The incident now (read again when called again after a lost race); None when there is nothing to step.
     load: Callable[[], Incident | None]
+    # The incident as the trigger found it, when load() returns it already changed (a re-check): what a failed
+    # call puts back, so the retried timer re-checks again. None: what load() returned.
+    found: Incident | None = None
 
 
 @dataclass(frozen=True)
@@ -436,6 +444,7 @@ class _Intent:
     action: Action
     before: Incident  # without the step: its outbox is what stays if WorkSpaces refuses the action
     intended: Incident  # as stored, with the requested step, its cap and its re-check timer
+    found: Incident | None = None  # the desk's `_DeskToStep.found`
 
 
 @dataclass(frozen=True)
@@ -450,9 +459,12 @@ def _run_runbook(desks: Sequence[_DeskToStep], ports: Ports, ctx: Context, outco
 
     Round by round: each desk's step is decided and stored (an action as an intent, before the call), then one
     `act_many` per action for the desks that take it; a desk WorkSpaces refused records the refusal and goes
-    into the next round for its next action. Then one publish of all the events the touched incidents hold in
-    their outbox, and only after it their timers and the clearing of their outbox."""
+    into the next round for its next action. A call that fails as a whole (`ports.transient`) undoes its intents
+    (`_undo`); the other calls and the flush go on, then the first such error is raised. Then one publish of all
+    the events the touched incidents hold in their outbox, and only after it their timers and the clearing of
+    their outbox."""
     touched: dict[str, Incident] = {}  # incident id -> as last stored by this invocation
+    failed: Exception | None = None  # the first call that failed as a whole
     pending = list(desks)
     while pending:
         directories = sorted({desk.view.directory_id for desk in pending})
@@ -468,7 +480,14 @@ def _run_runbook(desks: Sequence[_DeskToStep], ports: Ports, ctx: Context, outco
             batch = [intent for intent in intents if intent.action == action]
             if not batch:
                 continue
-            refused = ports.fleet.act_many(action, [intent.view.workspace_id for intent in batch])
+            try:
+                refused = ports.fleet.act_many(action, [intent.view.workspace_id for intent in batch])
+            except ports.transient as exc:
+                failed = failed or exc
+                for intent in batch:
+                    outcome.add(f"{action}_call_failed", intent.intended.incident_id)
+                    _undo(intent, ports, touched)
+                continue
             for intent in batch:
                 failure = refused.get(intent.view.workspace_id)
                 if failure is None:
@@ -479,6 +498,8 @@ def _run_runbook(desks: Sequence[_DeskToStep], ports: Ports, ctx: Context, outco
                 if again is not None:
                     pending.append(again)
     _flush_all(touched.values(), ports, ctx)
+    if failed is not None:
+        raise failed  # Lambda's retry (or the timer's redelivery) acts; after the retries, the dead letter reports
 
 
 def _open_or_repeat(
@@ -543,7 +564,7 @@ def _store_step(
     # never act twice; the outbox already holds the re-check timer so a crash cannot strand it.
     intended = ports.incidents.save(decision.incident, history.recorded(decision.action, ctx.now))
     touched[incident.incident_id] = intended
-    return _Intent(view=desk.view, action=decision.action, before=incident, intended=intended)
+    return _Intent(view=desk.view, action=decision.action, before=incident, intended=intended, found=desk.found)
 
 
 def _next_step(
@@ -608,7 +629,33 @@ def _record_refusal(
             touched[current.incident_id] = current
         return None
     touched[stored.incident_id] = stored
-    return _DeskToStep(intent.view, _reloading(stored, ports))
+    # A re-check's desk keeps the incident as its timer found it (see _DeskToStep.found).
+    return _DeskToStep(intent.view, _reloading(stored, ports), intent.found)
+
+
+def _undo(intent: _Intent, ports: Ports, touched: dict[str, Incident]) -> None:
+    """The action's call failed as a whole: the incident as it was before the step (its outbox, timers and
+    waiting state; nothing of the step is published) and the action out of the desk's history, in one write
+    conditional on the stored intent. Lost to another writer: the incident stays as that writer left it."""
+    intended = intent.intended
+    history = ports.incidents.actions(intent.view.workspace_id)
+    put_back = (intent.found or intent.before).model_copy(update={"version": intended.version})
+    try:
+        touched[intended.incident_id] = ports.incidents.save(
+            put_back, _without(history, intent.action, intended.steps[-1].at)
+        )
+    except StaleUpdate:
+        current = ports.incidents.get(intended.incident_id)
+        if current is not None:
+            touched[current.incident_id] = current
+
+
+def _without(history: DeskActions, action: Action, at: dt.datetime) -> DeskActions:
+    """`history` without the `action` recorded at `at` (the undo of `DeskActions.recorded`)."""
+    moments: list[dt.datetime] = list(getattr(history, f"{action}s"))
+    if at in moments:
+        del moments[len(moments) - 1 - moments[::-1].index(at)]
+    return history.model_copy(update={f"{action}s": moments})
 
 
 def _reloading(incident: Incident, ports: Ports) -> Callable[[], Incident | None]:

@@ -31,6 +31,7 @@ from autopilot.domain.errors import InvalidInput
 from autopilot.domain.remediation import Action, ActionFailure
 from autopilot.domain.triage import alarm_subject, alarm_window
 from autopilot.handlers.common import account_of, current_policy
+from autopilot.handlers.provision import TRANSIENT
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -113,6 +114,7 @@ def ports(account: str) -> Composition:
             incidents=incidents,
             timers=timers,
             events=bus,
+            transient=TRANSIENT,  # a whole act_many call failed: undone, the invocation retried
         ),
     )
 
