@@ -128,6 +128,53 @@ def test_a_refused_start_is_tried_again_at_the_next_tick() -> None:
     assert world.tick(OPENS + dt.timedelta(minutes=5)).started == ["ws-agent0001"]
 
 
+def test_a_start_refused_at_every_tick_of_the_window_is_reported_once_after_the_shift_starts() -> None:
+    world = Shifts()
+    world.add("E1", "ws-agent0001")
+    world.fleet.fail_start.add("ws-agent0001")
+    for minutes in range(0, 20, 5):  # 06:40 .. 06:55: refused, retried, nobody told yet
+        assert world.tick(OPENS + dt.timedelta(minutes=minutes)).start_failed == ["ws-agent0001"]
+        assert world.bus.of("Incident Escalated") == []
+    assert world.log.records["E1"].status == "start_refused"
+    report = world.tick(SHIFT_START)
+    assert report.escalated == ["ws-agent0001"]
+    (escalation,) = world.bus.of("Incident Escalated")
+    assert escalation.incident_id == "inc-start-ws-agent0001-20261201"
+    assert (escalation.workspace_id, escalation.employee_id) == ("ws-agent0001", "E1")
+    assert "2026-12-01" in escalation.reason
+    assert "InvalidResourceState" in escalation.reason
+    assert "cannot start" not in escalation.reason  # the code, never the message
+    assert [(s.action, s.outcome, s.reason) for s in escalation.steps] == [
+        ("start", "failed", "InvalidResourceState")
+    ] * 5
+    assert world.log.records["E1"].status == "start_failed"
+    # Once per desk per shift: the rest of the window and later ticks neither retry nor report again.
+    calls = world.fleet.calls["StartWorkspaces"]
+    for minutes in range(5, 60, 5):
+        assert world.tick(SHIFT_START + dt.timedelta(minutes=minutes)).escalated == []
+    assert world.bus.of("Incident Escalated") == []
+    assert world.fleet.calls["StartWorkspaces"] == calls == 5
+    # The next working day is a new shift: started as usual when WorkSpaces accepts.
+    world.fleet.fail_start.clear()
+    assert world.tick(OPENS + dt.timedelta(days=1)).started == ["ws-agent0001"]
+    assert world.log.records["E1"].steps == ()
+
+
+def test_a_start_refused_once_then_accepted_reports_nothing() -> None:
+    world = Shifts()
+    world.add("E1", "ws-agent0001")
+    world.fleet.fail_start.add("ws-agent0001")
+    world.tick(SHIFT_START - dt.timedelta(minutes=5))
+    world.fleet.fail_start.clear()
+    assert world.tick(SHIFT_START).started == ["ws-agent0001"]
+    world.fleet.desks["ws-agent0001"].state = "AVAILABLE"
+    for minutes in range(5, 60, 5):
+        assert world.tick(SHIFT_START + dt.timedelta(minutes=minutes)).escalated == []
+        assert world.bus.events == []
+    assert world.fleet.started == ["ws-agent0001"]
+    assert world.log.records["E1"].status == "up"
+
+
 def test_dry_run_starts_nothing_and_reports_once() -> None:
     world = Shifts()
     world.add("E1", "ws-agent0001")

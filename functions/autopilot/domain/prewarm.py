@@ -8,6 +8,11 @@ than `GRACE` ago) on a working day that is not a policy holiday is started with 
   alone, and looked at again at the next tick of the window;
 - STOPPED: started, once per shift: a start record (`pk=PREWARM#<employee_id>`) keeps the shift's local date,
   so the next ticks of the same window do nothing;
+- a start WorkSpaces refuses (a StartWorkspaces FailedRequests item) is recorded as a failed `start` step with
+  the AWS error code (never the message: it may carry the user name), status `start_refused`, and tried again
+  at the next tick of the window. When the shift has started and the start is still refused, on-call is told
+  once: an `Incident Escalated` on `inc-start-<workspace_id>-<yyyymmdd>`, status `start_failed`, and the desk is
+  left to a human for that shift;
 - any other state (PENDING, STOPPING, UNHEALTHY, ERROR…): cannot be started; reported, retried next tick.
 
 A started desk that is not AVAILABLE `policy.prewarm.start_timeout_minutes` after the start and is stuck
@@ -50,6 +55,8 @@ STARTABLE = "STOPPED"
 STUCK = frozenset({"STARTING", "ERROR", "UNHEALTHY", "IMPAIRED"})
 # Start records that still need watching.
 WATCHED = frozenset({"started", "rebuilding"})
+# A start refused this shift and not reported yet: tried again at the next tick of the window.
+REFUSED = "start_refused"
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class StartRecord:
     workspace_id: str
     directory_id: str
     shift_date: str  # local date of the shift, ISO
-    status: str  # started | dry_run | up | rebuilding | rebuilt | escalated | skipped
+    status: str  # started | dry_run | up | rebuilding | rebuilt | escalated | skipped | start_refused | start_failed
     started_at: dt.datetime
     rebuild_at: dt.datetime | None = None
     steps: tuple[StepRecord, ...] = ()
@@ -166,7 +173,9 @@ def due_desks(
             continue
         record = records.get(desk.employee_id)
         if record is not None and record.workspace_id == desk.workspace_id and record.shift_date >= occurrence.key:
-            continue
+            retry = record.status == REFUSED and record.shift_date == occurrence.key
+            if not retry:
+                continue
         due.append((desk, occurrence))
     return due
 
@@ -185,7 +194,7 @@ def tick(policy: Policy, ports: PrewarmPorts, now: dt.datetime) -> PrewarmReport
     states = {info.workspace_id: info for info in ports.fleet.describe(ids)} if ids else {}
     events: list[DomainEvent] = []
     _watch_starts(policy, watched, states, ports, now, report, events)
-    _start(policy, due, records, states, ports, now, report)
+    _start(policy, due, records, states, ports, now, report, events)
     ports.bus.publish(events)
     return report
 
@@ -198,6 +207,7 @@ def _start(
     ports: PrewarmPorts,
     now: dt.datetime,
     report: PrewarmReport,
+    events: list[DomainEvent],
 ) -> None:
     to_start: dict[str, tuple[Desk, ShiftOccurrence]] = {}
     for desk, occurrence in due:
@@ -211,15 +221,14 @@ def _start(
             to_start[ws] = (desk, occurrence)
     if not to_start:
         return
-    failed = set()
+    failed: dict[str, str] = {}
     if not policy.dry_run:
-        failed = {failure.key for failure in ports.fleet.start(sorted(to_start))}
+        failed = {failure.key: failure.code for failure in ports.fleet.start(sorted(to_start))}
     for ws, (desk, occurrence) in sorted(to_start.items()):
-        if ws in failed:
-            report.start_failed.append(ws)  # not recorded: the next tick of the window tries again
-            continue
-        report.started.append(ws)
         previous = records.get(desk.employee_id)
+        # The refusals of this shift so far (kept on the record that follows them: the shift's history).
+        same_shift = previous is not None and previous.status == REFUSED and previous.shift_date == occurrence.key
+        refusals = previous.steps if previous is not None and same_shift else ()
         record = StartRecord(
             employee_id=desk.employee_id,
             workspace_id=ws,
@@ -227,9 +236,24 @@ def _start(
             shift_date=occurrence.key,
             status="dry_run" if policy.dry_run else "started",
             started_at=now,
-            version=(previous.version if previous else 0) + 1,
+            steps=refusals,
+            version=previous.version if previous else 0,  # each write below is the next version
         )
-        ports.log.put(record)
+        if ws not in failed:
+            report.started.append(ws)
+            ports.log.put(replace(record, version=record.version + 1))
+            continue
+        report.start_failed.append(ws)
+        step = StepRecord(action="start", outcome="failed", at=now, reason=failed[ws])  # the code, never the message
+        refused = replace(record, status=REFUSED, steps=(*refusals, step))
+        if now < occurrence.starts_at:
+            ports.log.put(replace(refused, version=refused.version + 1))  # the next tick of the window tries again
+            continue
+        reason = (
+            f"the pre-warm start for the shift of {occurrence.key} (starting {occurrence.starts_at:%H:%M} UTC) "
+            f"was refused by WorkSpaces ({failed[ws]}), {len(refused.steps)} time(s); the desk is not started"
+        )
+        _escalate(refused, reason, ports, now, report, events, status="start_failed")
 
 
 def _step(outcome: StepOutcome, reason: str, now: dt.datetime) -> StepRecord:
@@ -328,6 +352,7 @@ def _escalate(
     now: dt.datetime,
     report: PrewarmReport,
     events: list[DomainEvent],
+    status: str = "escalated",
 ) -> None:
     report.escalated.append(record.workspace_id)
     events.append(
@@ -341,7 +366,7 @@ def _escalate(
             steps=list(record.steps),
         )
     )
-    ports.log.put(replace(record, status="escalated", version=record.version + 1))
+    ports.log.put(replace(record, status=status, version=record.version + 1))
 
 
 def _remediation_step(

@@ -61,6 +61,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     result = summarise(report)
     metrics.add_metric(name="DesksPrewarmed", unit=MetricUnit.Count, value=len(report.started))
+    metrics.add_metric(name="PrewarmStartsRefused", unit=MetricUnit.Count, value=len(report.start_failed))
     metrics.add_metric(name="PrewarmRebuilds", unit=MetricUnit.Count, value=len(report.rebuilt))
     metrics.add_metric(name="PrewarmEscalations", unit=MetricUnit.Count, value=len(report.escalated))
     logger.info("prewarm tick", extra=result)
