@@ -442,12 +442,6 @@ RUNBOOK_ACTIONS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a runbook action whose call failed (throttled past the SDK's retries) stays stored as requested: "
-    "the retry skips it, on-call reads 'requested' and the next re-check moves on (domain/remediation.py "
-    "_run_runbook)",
-)
 @pytest.mark.parametrize(("scenario", "operation"), RUNBOOK_ACTIONS)
 def test_a_runbook_action_throttled_past_the_sdk_retries_is_made_on_the_retry_or_reported(
     scenario: str, operation: str
@@ -496,11 +490,6 @@ def test_a_failed_prewarm_start_is_retried_at_the_next_tick_and_the_desk_is_read
         assert_no_duplicates(cloud)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prewarm drops a StartWorkspaces FailedRequests item without a record; when every tick of the window "
-    "is refused the shift starts on a stopped desk and nobody is told (domain/prewarm.py _start)",
-)
 def test_a_prewarm_start_refused_for_the_whole_window_is_visible() -> None:
     with shift_tomorrow() as cloud:
         workspace_id = cloud.desk_of(SHIFT_USER).workspace_id
@@ -527,12 +516,6 @@ def test_a_refused_rebuild_escalates_to_on_call() -> None:
 
 
 # --- MigrateWorkspace, crash after it -------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="a crash between MigrateWorkspace and the desk write leaves the record on the source WorkSpace (now "
-    "terminated); the retry never finds the new one, so the departure later stops and terminates nothing and "
-    "the new desk lives on (domain/transfers.py apply_transfers)",
-)
 def test_a_crash_after_migrate_keeps_the_new_desk_recorded_and_it_is_terminated_at_departure(tmp_path: Path) -> None:
     with LocalCloud(start="2026-12-01T05:00:00Z", policy=policy(tmp_path, always_on=False)) as cloud:
         cloud.publish(hire("E70002", "mover"))

@@ -238,3 +238,60 @@ def test_a_scheduled_desk_whose_last_day_came_is_cancelled() -> None:
     _fire(world, ("stop", "e-1001"), now=dt.datetime(2026, 12, 31, 22, tzinfo=dt.UTC))
 
     assert world.desks.items["e-1001"].lifecycle is Lifecycle.CANCELLED
+
+
+def _migrated_without_record(world: World, workspace_id: str, *, source_state: str | None) -> str:
+    """A MigrateWorkspace whose desk write never happened: the record stays on the source, now gone."""
+    if source_state is None:
+        del world.fleet.desks[workspace_id]
+    else:
+        world.fleet.desks[workspace_id].state = source_state
+    return world.fleet.seed("d-1111111111", "usere1001", "wsb-powerbndl1")
+
+
+def test_a_stop_of_a_recorded_workspace_that_is_gone_stops_the_user_s_desk() -> None:
+    world = World()
+    old = _ready_desk(world)
+    _depart(world)
+    new = _migrated_without_record(world, old, source_state="TERMINATING")
+
+    result = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+
+    assert result.failed == []
+    assert world.fleet.desks[new].state == "STOPPED"
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.workspace_id) == (Lifecycle.STOPPED, new)
+    assert ("e-1001", "workspace_followed", {"from": old, "to": new}) in world.desks.events
+    assert [d.action for d in result.decisions] == ["workspace_followed", "stopped"]
+
+
+def test_a_terminate_of_a_recorded_workspace_that_is_gone_terminates_the_user_s_desk() -> None:
+    world = World()
+    old = _ready_desk(world)
+    _depart(world)
+    _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+    new = _migrated_without_record(world, old, source_state=None)
+
+    result = _fire(world, ("terminate", "e-1001"), now=NOW + dt.timedelta(days=50))
+
+    assert world.fleet.live() == []
+    assert world.fleet.desks[new].state == "TERMINATED"
+    desk = world.desks.items["e-1001"]
+    assert (desk.lifecycle, desk.workspace_id) == (Lifecycle.TERMINATED, new)
+    assert [d.action for d in result.decisions] == ["workspace_followed", "terminated"]
+
+
+def test_only_the_desks_gone_from_aws_are_looked_up_by_user() -> None:
+    world = World()
+    _ready_desk(world, "e-1")
+    gone = _ready_desk(world, "e-2")
+    _depart(world, employee_id="e-1")
+    _depart(world, employee_id="e-2")
+    world.fleet.desks[gone].state = "TERMINATED"  # and no other desk of e-2's user
+
+    result = _fire(world, ("terminate", "e-1"), ("terminate", "e-2"), now=NOW + dt.timedelta(days=50))
+
+    assert result.failed == []
+    assert world.fleet.calls["DescribeWorkspaces"] == 2  # one describe of both, one lookup of the gone one
+    assert world.fleet.calls["TerminateWorkspaces"] == 1
+    assert world.desks.items["e-2"].lifecycle is Lifecycle.TERMINATED  # already gone: nothing else to do

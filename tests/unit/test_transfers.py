@@ -263,3 +263,45 @@ def test_a_leaving_desk_is_not_resized() -> None:
 
     assert "ModifyWorkspaceProperties" not in world.fleet.calls
     assert result.decisions[-1].action == "transfer_skipped"
+
+
+def test_a_crash_after_migrate_is_followed_on_the_retry_to_the_new_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World()
+    old = _ready_desk(world)
+    _transfer(world, role="data-scientist")
+
+    def crash(desk: Desk) -> Desk:
+        raise RuntimeError("the function died after MigrateWorkspace")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(world.desks, "save", crash)
+        with pytest.raises(RuntimeError):
+            _fire(world, NOW)
+    assert world.desks.items["e-1001"].workspace_id == old  # the record stayed on the migration's source
+    [new] = [desk.workspace_id for desk in world.fleet.live()]
+
+    retry = NOW + dt.timedelta(minutes=5)
+    result = _fire(world, retry)
+
+    assert world.fleet.calls["MigrateWorkspace"] == 1
+    assert world.desks.items["e-1001"].workspace_id == new
+    [(_, _, detail)] = [event for event in world.desks.events if event[1] == "migrated"]
+    assert detail == {"from": old, "to": new}
+    assert [d.action for d in result.decisions] == ["migrated", "transfer_later"]  # the new desk is still PENDING
+    assert [t.due for t in world.timers.pending.values()] == [retry + dt.timedelta(minutes=30)]
+    assert world.bus.of("Provisioning Failed") == []
+
+
+def test_a_transfer_of_a_workspace_gone_without_a_successor_is_skipped_and_alerted() -> None:
+    world = World()
+    old = _ready_desk(world)
+    _transfer(world, role="analyst")
+    world.fleet.desks[old].state = "TERMINATED"
+
+    result = _fire(world, NOW)
+
+    assert [d.action for d in result.decisions] == ["transfer_skipped"]
+    assert world.desks.items["e-1001"].workspace_id == old
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "WorkSpaceGone"
+    assert "usere1001" not in alert.reason  # ids only

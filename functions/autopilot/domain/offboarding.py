@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autopilot.adapters.workspaces import WorkSpacesError
+from autopilot.adapters.workspaces import ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
@@ -34,11 +34,10 @@ from autopilot.domain.onboarding import (
 )
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import BundleCatalog, DeskRecords, DomainEventPublisher, TimerScheduler, WorkSpacesFleet
-from autopilot.domain.transfers import apply_transfers
+from autopilot.domain.transfers import GONE_STATES, apply_transfers
 
 STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
-GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 RETRY_LATER = dt.timedelta(minutes=15)
 # Desks a stop or terminate timer may act on (with a last day recorded); anything else was rehired or is done.
 LEAVING_STATES = frozenset(
@@ -115,14 +114,9 @@ def stop_desks(
         to_stop[workspace_id] = (message_id, desk)
     if not to_stop:
         return
-    try:
-        infos = {info.workspace_id: info for info in ports.fleet.describe(list(to_stop))}
-    except ports.transient:
-        result.failed += [message_id for message_id, _ in to_stop.values()]
-        return
+    resolved = _resolve(to_stop, "stop", ports=ports, result=result, now=now)
     call: list[str] = []
-    for workspace_id, (message_id, desk) in to_stop.items():
-        info = infos.get(workspace_id)
+    for workspace_id, (message_id, desk, info) in resolved.items():
         if info is None or info.state in STOPPED_STATES | GONE_STATES:
             _save(_to_stopped(desk, now, workspace_id=workspace_id), ports, result, message_id)
             result.decide(desk.employee_id, "stopped", workspace_id=workspace_id)
@@ -155,10 +149,10 @@ def stop_desks(
     try:
         failures = {failure.key: failure for failure in ports.fleet.stop(call)}
     except ports.transient:
-        result.failed += [to_stop[workspace_id][0] for workspace_id in call]
+        result.failed += [resolved[workspace_id][0] for workspace_id in call]
         return
     for workspace_id in call:
-        message_id, desk = to_stop[workspace_id]
+        message_id, desk, _ = resolved[workspace_id]
         failure = failures.get(workspace_id)
         if failure is not None:
             result.failed.append(message_id)  # redelivered; after five receives the DLQ alarm pages on-call
@@ -172,7 +166,7 @@ def stop_desks(
 def terminate_desks(
     items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
 ) -> None:
-    """Terminate the desks whose retention is over (one TerminateWorkspaces per 25)."""
+    """Terminate the desks whose retention is over (one DescribeWorkspaces and one TerminateWorkspaces per 25)."""
     to_terminate: dict[str, tuple[str, Desk]] = {}
     for message_id, desk in items:
         if desk.last_day is None or desk.lifecycle not in LEAVING_STATES:
@@ -198,20 +192,66 @@ def terminate_desks(
         to_terminate[workspace_id] = (message_id, desk)
     if not to_terminate:
         return
-    try:
-        failures = {failure.key: failure for failure in ports.fleet.terminate(list(to_terminate))}
-    except ports.transient:
-        result.failed += [message_id for message_id, _ in to_terminate.values()]
-        return
-    for workspace_id, (message_id, desk) in to_terminate.items():
+    resolved = _resolve(to_terminate, "terminate", ports=ports, result=result, now=now)
+    call = [workspace_id for workspace_id, (_, _, info) in resolved.items() if info and info.state not in GONE_STATES]
+    failures: dict[str, ItemFailure] = {}
+    if call:
+        try:
+            failures = {failure.key: failure for failure in ports.fleet.terminate(call)}
+        except ports.transient:
+            result.failed += [resolved[workspace_id][0] for workspace_id in call]
+            return
+    for workspace_id, (message_id, desk, _) in resolved.items():
         failure = failures.get(workspace_id)
         if failure is not None and not failure.code.startswith("ResourceNotFound"):
             result.failed.append(message_id)
             result.decide(desk.employee_id, "terminate_failed", workspace_id=workspace_id, error_code=failure.code)
             continue
-        _save(_to_terminated(desk, now), ports, result, message_id)
+        _save(_to_terminated(desk, now, workspace_id=workspace_id), ports, result, message_id)
         ports.desks.record_event(desk.employee_id, at=now, kind="terminated", detail={"workspace_id": workspace_id})
         result.decide(desk.employee_id, "terminated", workspace_id=workspace_id)
+
+
+def _resolve(
+    recorded: dict[str, tuple[str, Desk]], action: str, *, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+) -> dict[str, tuple[str, Desk, WorkspaceInfo | None]]:
+    """The recorded desks as AWS describes them (one DescribeWorkspaces per 25), keyed by the WorkSpace to act on.
+    A recorded WorkSpace that is gone (not found, TERMINATING, TERMINATED) is not taken as stopped or terminated
+    before the user's desk is looked up (one call per such desk): a MigrateWorkspace whose desk write never
+    happened left the record on its source, and the user's desk is the new one. The desk record is managed (the
+    callers checked its origin), and so is the WorkSpace that replaced it. Info None: nothing of the user exists.
+    Messages that could not be resolved (throttled) are failed for redelivery and left out."""
+    try:
+        infos = {info.workspace_id: info for info in ports.fleet.describe(list(recorded))}
+    except ports.transient:
+        result.failed += [message_id for message_id, _ in recorded.values()]
+        return {}
+    resolved: dict[str, tuple[str, Desk, WorkspaceInfo | None]] = {}
+    for workspace_id, (message_id, desk) in recorded.items():
+        info = infos.get(workspace_id)
+        target = workspace_id
+        if info is None or info.state in GONE_STATES:
+            try:
+                found = ports.fleet.find(desk.directory_id, desk.username)
+            except ports.transient:
+                result.failed.append(message_id)
+                continue
+            if found is not None and found.workspace_id != workspace_id:
+                target, info = found.workspace_id, found
+                ports.desks.record_event(
+                    desk.employee_id, at=now, kind="workspace_followed", detail={"from": workspace_id, "to": target}
+                )
+                result.decide(
+                    desk.employee_id, "workspace_followed", workspace_id=target, previous_workspace_id=workspace_id
+                )
+            elif found is not None:
+                info = found
+        if target in resolved:  # two records on one WorkSpace: the first one acts, the other is looked at again
+            result.failed.append(message_id)
+            result.decide(desk.employee_id, f"{action}_later", workspace_id=target, reason="WorkSpace shared")
+            continue
+        resolved[target] = (message_id, desk, info)
+    return resolved
 
 
 def _to_stopped(desk: Desk, now: dt.datetime, **changes: Any) -> Desk:
@@ -219,10 +259,10 @@ def _to_stopped(desk: Desk, now: dt.datetime, **changes: Any) -> Desk:
     return leaving.moved_to(Lifecycle.STOPPED, at=now, **changes)
 
 
-def _to_terminated(desk: Desk, now: dt.datetime) -> Desk:
+def _to_terminated(desk: Desk, now: dt.datetime, **changes: Any) -> Desk:
     if desk.lifecycle in (Lifecycle.READY, Lifecycle.PROVISIONING):
         desk = desk.moved_to(Lifecycle.LEAVING, at=now)
-    return desk.moved_to(Lifecycle.TERMINATED, at=now, email=None)
+    return desk.moved_to(Lifecycle.TERMINATED, at=now, email=None, **changes)
 
 
 def _workspace_of(desk: Desk, ports: LifecyclePorts) -> str | None:

@@ -4,7 +4,8 @@ date makes `lifecycle` bring the WorkSpace to it, under AWS's rules:
 - ModifyWorkspaceProperties (compute, running mode, AutoStop) only from AVAILABLE or STOPPED;
 - a larger compute at most once in 6 hours, and not within 6 hours of the desk's creation;
 - a smaller compute at most once in 30 days;
-- a new bundle needs MigrateWorkspace, which makes a new WorkSpace (the desk record follows its id).
+- a new bundle needs MigrateWorkspace, which makes a new WorkSpace (the desk record follows its id; when the
+  write after the call never happened, the retry finds the recorded WorkSpace gone and follows the user's desk).
 
 What is not allowed yet is scheduled (another `transfer` timer) for when it becomes allowed.
 """
@@ -48,6 +49,8 @@ BUSY_RETRY = dt.timedelta(minutes=30)
 REFUSED_RETRY = dt.timedelta(hours=1)
 GIVE_UP_AFTER = dt.timedelta(days=7)
 MODIFIABLE = frozenset({"AVAILABLE", "STOPPED"})
+# A recorded WorkSpace in these states (or not found) is gone: MigrateWorkspace leaves its source so.
+GONE_STATES = frozenset({"TERMINATING", "TERMINATED"})
 RETRYABLE_REFUSALS = frozenset(
     {"InvalidResourceStateException", "OperationInProgressException", "ResourceUnavailableException"}
 )
@@ -182,7 +185,8 @@ def plan_transfer(
 def apply_transfers(
     items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
 ) -> None:
-    """Transfer timers of a lifecycle batch: one DescribeWorkspaces per 25, then one change per desk."""
+    """Transfer timers of a lifecycle batch: one DescribeWorkspaces per 25, then one change per desk (and one
+    lookup by user for a recorded WorkSpace that is gone)."""
     ready: dict[str, tuple[str, Desk]] = {}
     for message_id, desk in items:
         if desk.lifecycle is Lifecycle.PROVISIONING:
@@ -203,10 +207,12 @@ def apply_transfers(
         return
     for workspace_id, (message_id, desk) in ready.items():
         info = infos.get(workspace_id)
-        if info is None:
-            result.decide(desk.employee_id, "transfer_skipped", reason="WorkSpace not found")
-            continue
         try:
+            if info is None or info.state in GONE_STATES:
+                followed = _follow_migration(desk, workspace_id, ports=ports, result=result, now=now)
+                if followed is None:
+                    continue
+                desk, info = followed
             _apply_one(desk, info, policy=policy, ports=ports, result=result, now=now)
         except StaleUpdate:
             result.failed.append(message_id)
@@ -278,6 +284,29 @@ def _apply_one(
     if plan.retry_at is not None:
         _look_again(desk, plan.retry_at, ports, now)
         result.decide(employee_id, "transfer_later", workspace_id=workspace_id, at=plan.retry_at.isoformat())
+
+
+def _follow_migration(
+    desk: Desk, gone_id: str, *, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+) -> tuple[Desk, WorkspaceInfo] | None:
+    """The recorded WorkSpace is gone. After a MigrateWorkspace whose desk write never happened (a crash
+    between the two), the user's desk is the migration's new WorkSpace: record its id and go on with it.
+    None (decided and alerted) when the user has no desk any more."""
+    found = ports.fleet.find(desk.directory_id, desk.username)
+    if found is None:
+        _alert(desk, "WorkSpaceGone", f"WorkSpace {gone_id} is gone and no other desk of the user exists", ports)
+        result.decide(desk.employee_id, "transfer_skipped", reason="WorkSpace not found", workspace_id=gone_id)
+        return None
+    if found.workspace_id == gone_id:  # describe and find disagreed on it (eventual consistency): it is there
+        return desk, found
+    desk = ports.desks.save(desk.with_changes(at=now, workspace_id=found.workspace_id))
+    ports.desks.record_event(
+        desk.employee_id, at=now, kind="migrated", detail={"from": gone_id, "to": found.workspace_id}
+    )
+    result.decide(
+        desk.employee_id, "migrated", workspace_id=found.workspace_id, previous_workspace_id=gone_id, found=True
+    )
+    return desk, found
 
 
 def _look_again(desk: Desk, at: dt.datetime, ports: LifecyclePorts, now: dt.datetime) -> None:
