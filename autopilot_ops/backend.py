@@ -177,6 +177,16 @@ class Backend:
         except PolicyError as exc:
             raise OpsError(f"the deployed policy {origin} is invalid: {'; '.join(exc.errors)}") from exc
 
+    def publish_policy(self, document: str, *, tier: str | None = None) -> dict[str, Any]:
+        """Store a validated policy (its compact JSON) as the policy parameter, where `policy()` and the functions
+        read it. `tier` only when it must change (Advanced); otherwise the account's default tier applies."""
+        name = self.resources.policy_parameter
+        request: dict[str, Any] = {"Name": name, "Type": "String", "Overwrite": True, "Value": document}
+        if tier is not None:
+            request["Tier"] = tier
+        response = self.client("ssm").put_parameter(**request)
+        return {"parameter": name, "version": response["Version"], "tier": response.get("Tier", tier or "Standard")}
+
     # --- timers ------------------------------------------------------------------------------------------
     def timers_named(self, prefixes: list[str]) -> list[TimerView]:
         """Pending timers whose names start with one of `prefixes` (one ListSchedules per prefix)."""

@@ -6,7 +6,7 @@ local cloud (`--local SCENARIO`: the scenario runs in-process first, then the co
     autopilot feed held                     autopilot feed release|discard FEED_ID
     autopilot dlq list                      autopilot dlq redrive [--dry-run]
     autopilot plan roster.csv               autopilot policy check policy.yaml --sample events/
-    autopilot report --html fleet.html
+    autopilot report --html fleet.html      autopilot policy publish policy.yaml [--dry-run]
 
 Every command takes --json (one JSON document on stdout). Progress goes to stderr. Exit status: 0 done,
 1 failed (AWS, the stack, the world), 2 bad input (the message says which file, id or option).
@@ -39,8 +39,8 @@ from autopilot_ops import dlq, feeds, fleet, planning, records, report_data, rep
 from autopilot_ops.backend import Backend, aws_backend, world_backend
 from autopilot_ops.errors import BAD_INPUT, FAILED, BadInput, OpsError
 from autopilot_ops.local import scenario_world
+from autopilot_ops.policy_check import SSM_TIER_LIMITS, publishable, read_policy
 from autopilot_ops.policy_check import check as check_policy
-from autopilot_ops.policy_check import read_policy
 from autopilot_ops.pricing import DEFAULT_AUTOSTOP_HOURS
 
 PROG = "autopilot"
@@ -736,6 +736,49 @@ def policy_check(policy_file: Path, samples: tuple[Path, ...], resolve: bool, as
             for sample in sample_errors:
                 click.echo(f"{PROG}: {sample['file']}: {sample['error']}", err=True)
         sys.exit(BAD_INPUT)
+
+
+@policy_group.command("publish")
+@click.argument("policy_file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Validate and show what would be written; write nothing.")
+@click.option(
+    "--tier",
+    type=click.Choice(list(SSM_TIER_LIMITS)),
+    default="Standard",
+    show_default=True,
+    help="SSM parameter tier: Standard holds 4 KB; Advanced 8 KB, charged monthly, and cannot go back.",
+)
+@json_option
+def policy_publish(policy_file: Path, dry_run: bool, tier: str, as_json: bool) -> None:
+    """Validate a policy (as `check`) and store it, as compact JSON, in the stack's policy parameter."""
+    if not policy_file.is_file():
+        raise BadInput(f"{policy_file}: no such policy file")
+    document = publishable(policy_file, tier=tier)  # refused here (exit 2) before any stack is read
+    session = _session()
+    backend = session.backend()
+    data: dict[str, Any] = {
+        "file": str(policy_file),
+        "parameter": backend.resources.policy_parameter,
+        "bytes": len(document.encode("utf-8")),
+        "tier": tier,
+        "version": None,
+        "dry_run": dry_run,
+    }
+    if not dry_run:
+        session.progress(f"writing {data['parameter']} ({data['bytes']} bytes)")
+        data |= backend.publish_policy(document, tier=None if tier == "Standard" else tier)
+
+    def render(out: Console) -> None:
+        size = f"{data['bytes']} bytes of JSON, {data['tier']} tier"
+        if dry_run:
+            out.print(f"[green]{escape(str(policy_file))}: valid[/green]; nothing written (--dry-run)")
+            out.print(f"  would write {escape(data['parameter'])}: {size}")
+        else:
+            out.print(f"[green]Published {escape(str(policy_file))}[/green]")
+            out.print(f"  {escape(data['parameter'])} version {data['version']}: {size}")
+            out.print("  the functions read it within 5 minutes (they cache the policy)")
+
+    _emit(as_json, data, render)
 
 
 # ======================================================================================== report

@@ -1,5 +1,6 @@
 """`policy check FILE [--sample EVENT_FILE ...]`: validate a policy document the way the functions load it, and
-show which profile, bundle and directory each sample HR event would get (the first matching rule wins)."""
+show which profile, bundle and directory each sample HR event would get (the first matching rule wins).
+`policy publish FILE`: the same validation, then the compact JSON the functions read without PyYAML."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from autopilot.contracts.hr import EmployeeHired, EmployeeTransferred
 from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.policy import Policy, parse_policy, policy_document_json
 from autopilot.domain.roster import describe_errors
 from autopilot_ops.errors import BadInput
 
@@ -21,15 +22,47 @@ MAPPED: dict[str, type[EmployeeHired] | type[EmployeeTransferred]] = {
 }
 
 
-def read_policy(path: Path) -> tuple[Policy | None, list[str]]:
+# SSM parameter value limits (bytes): Standard tier, Advanced tier (charged per parameter and month).
+SSM_TIER_LIMITS: dict[str, int] = {"Standard": 4096, "Advanced": 8192}
+
+
+def _policy_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read the policy: {exc}") from exc
+
+
+def read_policy(path: Path) -> tuple[Policy | None, list[str]]:
+    text = _policy_text(path)
     try:
         return parse_policy(text, origin=str(path)), []
     except PolicyError as exc:
         return None, list(exc.errors)
+
+
+def publishable(path: Path, *, tier: str = "Standard") -> str:
+    """The policy at `path` as the compact JSON `policy publish` stores. BadInput (naming every bad key) when it is
+    invalid, or when it is bigger than an SSM parameter of `tier` holds."""
+    try:
+        document = policy_document_json(_policy_text(path), origin=str(path))
+    except PolicyError as exc:
+        raise BadInput(f"{path}: " + "; ".join(exc.errors)) from exc
+    size, limit = len(document.encode("utf-8")), SSM_TIER_LIMITS[tier]
+    if size > limit:
+        if tier == "Standard":
+            remedy = (
+                "shorten it (comments and layout do not count, only the JSON does), or publish it to an "
+                f"Advanced-tier parameter, which holds {SSM_TIER_LIMITS['Advanced']} bytes for a monthly charge: "
+                "`autopilot policy publish FILE --tier Advanced` (a parameter cannot go back to Standard)"
+            )
+        else:
+            remedy = "no SSM tier holds more: shorten it (fewer sites, bundles, profiles or rules)"
+        raise BadInput(
+            f"{path}: the policy is {size} bytes as compact JSON, over the {limit} bytes of an SSM {tier}-tier "
+            f"parameter: {remedy}"
+        )
+    return document
 
 
 def sample_files(references: tuple[Path, ...]) -> list[Path]:

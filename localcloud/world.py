@@ -44,7 +44,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from autopilot.adapters.aws import reset_caches
-from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.policy import Policy, parse_policy, policy_document_json
 from localcloud import alarms, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
@@ -566,7 +566,9 @@ class LocalCloud:
         """What the policy needs to exist: its parameter, its directories and bundles, the sender identity."""
         parameter = self.functions_env("POLICY_PARAMETER_NAME")
         if self.policy_text is not None and parameter:
-            self.client("ssm").put_parameter(Name=parameter, Value=self.policy_text, Type="String")
+            # As `autopilot policy publish` stores it in production: validated, compact JSON.
+            document = policy_document_json(self.policy_text, origin=str(self.policy_path))
+            self.client("ssm").put_parameter(Name=parameter, Value=document, Type="String")
         sender = self.policy.onboarding.sender
         ses = self.client("ses")
         ses.verify_email_identity(EmailAddress=sender)

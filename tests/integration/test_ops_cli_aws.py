@@ -14,10 +14,13 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
+from autopilot.adapters.aws import reset_caches
 from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.policy_source import load_policy
 from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import parse_policy
+from autopilot.domain.policy import parse_policy, policy_document_json
 from autopilot_ops import dlq, pricing
+from autopilot_ops.backend import aws_backend
 from autopilot_ops.cli import main
 from autopilot_ops.errors import BadInput
 from autopilot_ops.stack import resolve_resources
@@ -348,3 +351,109 @@ def test_policy_check_refuses_a_sample_whose_site_the_policy_does_not_know(tmp_p
     missing = run("policy", "check", str(policy), "--sample", str(root / "nope.json"))
     assert missing.exit_code == 2
     assert "--sample" in missing.stderr
+
+
+# --- policy publish: validated, compact JSON in the stack's policy parameter -----------------------------
+PARAMETER = "/workspaces-autopilot/dev/policy"
+
+
+def stored_policy() -> dict[str, Any]:
+    return dict(boto3.client("ssm").get_parameter(Name=PARAMETER)["Parameter"])
+
+
+def nothing_stored() -> bool:
+    ssm = boto3.client("ssm")
+    try:
+        ssm.get_parameter(Name=PARAMETER)
+    except ssm.exceptions.ParameterNotFound:
+        return True
+    return False
+
+
+def big_policy(sites: int) -> str:
+    lines = "".join(
+        f"  site-{n:03}: {{directory: corp-{n:03}.example.com, timezone: Europe/Paris}}\n" for n in range(sites)
+    )
+    return POLICY.replace("sites: {hq: {directory: corp.example.com}}\n", f"sites:\n{lines}")
+
+
+def test_policy_publish_stores_the_compact_json_the_functions_read(stack: dict[str, str], tmp_path: Any) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+
+    first = run("policy", "publish", str(policy), "--json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    stored = stored_policy()
+    assert stored["Value"] == policy_document_json(POLICY)
+    assert (stored["Type"], stored["Version"]) == ("String", 1)
+    assert data == {
+        "file": str(policy),
+        "parameter": PARAMETER,
+        "bytes": len(stored["Value"].encode("utf-8")),
+        "tier": "Standard",
+        "version": 1,
+        "dry_run": False,
+    }
+    second = run("policy", "publish", str(policy))  # Overwrite: a new version
+    assert second.exit_code == 0, second.output
+    assert f"{PARAMETER} version 2: {data['bytes']} bytes of JSON, Standard tier" in second.stdout
+    reset_caches()
+    assert load_policy(PARAMETER) == parse_policy(POLICY)  # what the functions load
+    reset_caches()
+
+
+def test_policy_publish_dry_run_writes_nothing(stack: dict[str, str], tmp_path: Any) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    result = run("policy", "publish", str(policy), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["dry_run"], data["version"], data["bytes"]) == (True, None, len(policy_document_json(POLICY)))
+    assert nothing_stored()
+
+
+def test_policy_publish_of_an_invalid_policy_names_the_keys_exits_2_and_writes_nothing(
+    stack: dict[str, str], tmp_path: Any
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY.replace("{profile: office}", "{profile: ghost}"), encoding="utf-8")
+    result = run("policy", "publish", str(policy), "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"autopilot: {policy}: rules.0.profile: unknown profile 'ghost'"
+    assert nothing_stored()
+
+
+def test_policy_publish_over_the_standard_tier_size_exits_2_unless_advanced(
+    stack: dict[str, str], tmp_path: Any
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(big_policy(70), encoding="utf-8")
+    size = len(policy_document_json(big_policy(70)))
+    assert 4096 < size < 8192
+
+    refused = run("policy", "publish", str(policy))
+    assert refused.exit_code == 2
+    assert f"the policy is {size} bytes as compact JSON, over the 4096 bytes of an SSM Standard-tier" in refused.stderr
+    assert "--tier Advanced" in refused.stderr
+    assert nothing_stored()
+
+    advanced = run("policy", "publish", str(policy), "--tier", "Advanced", "--json")
+    assert advanced.exit_code == 0, advanced.output
+    assert json.loads(advanced.stdout)["tier"] == "Advanced"
+    assert stored_policy()["Value"] == policy_document_json(big_policy(70))
+
+    policy.write_text(big_policy(140), encoding="utf-8")
+    too_big = run("policy", "publish", str(policy), "--tier", "Advanced")
+    assert too_big.exit_code == 2
+    assert "no SSM tier holds more" in too_big.stderr
+
+
+def test_a_yaml_policy_put_by_hand_still_works(stack: dict[str, str]) -> None:
+    boto3.client("ssm").put_parameter(Name=PARAMETER, Value=POLICY, Type="String")
+    backend = aws_backend(profile=None, region="eu-west-1", stage="dev", stack=None)
+    assert backend.policy() == parse_policy(POLICY)
+    reset_caches()
+    assert load_policy(PARAMETER) == parse_policy(POLICY)
+    reset_caches()

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from autopilot.domain.policy import policy_document_json
 from autopilot.domain.resolution import resolve
 from localcloud.template import load
 from localcloud.world import LocalCloud
@@ -89,6 +90,6 @@ def test_the_policy_parameter_and_sender_identity_exist(cloud: LocalCloud) -> No
     name = cloud.functions_env("POLICY_PARAMETER_NAME")
     assert name is not None
     value = boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
-    assert value == POLICY.read_text(encoding="utf-8")
+    assert value == policy_document_json(POLICY.read_text(encoding="utf-8"))  # as `autopilot policy publish` stores it
     identities = boto3.client("ses").list_identities()["Identities"]
     assert cloud.policy.onboarding.sender in identities

@@ -7,6 +7,7 @@ that change things last. `--local SCENARIO` itself is tested in test_ops_local.p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from autopilot.domain.policy import policy_document_json
 from autopilot_ops.backend import Backend, world_backend
 from autopilot_ops.cli import Session, main
 from autopilot_ops.local import scenario_world
@@ -383,8 +385,6 @@ def test_dlq_redrive_sends_the_login_back_to_its_function(cli: Any, cloud: Local
 
 
 def test_running_modes_prints_the_optimisers_monthly_report(cli: Any, cloud: LocalCloud, folder: Path) -> None:
-    import datetime as dt
-
     from autopilot.adapters.usage_store import UsageStore
     from autopilot.domain.running_modes import ReportRow
 
@@ -415,3 +415,37 @@ def test_running_modes_prints_the_optimisers_monthly_report(cli: Any, cloud: Loc
 
 def test_running_modes_with_a_bad_month_is_bad_input(cli: Any) -> None:
     assert_bad_input(cli("running-modes", "--month", "2026-13"), "--month 2026-13")
+
+
+# ======================================================================== policy publish (last: it changes the policy)
+
+
+def test_policy_publish_changes_what_the_cli_then_the_functions_decide(
+    cli: Any, cloud: LocalCloud, folder: Path
+) -> None:
+    ssm = world_backend(cloud).client("ssm")
+    parameter = world_backend(cloud).resources.policy_parameter
+    deployed = ssm.get_parameter(Name=parameter)["Parameter"]
+    assert deployed["Value"] == policy_document_json(POLICY)  # the world deploys its policy as `publish` does
+    bad = folder / "ghost.yaml"
+    bad.write_text(POLICY.replace("  - {profile: office}", "  - {profile: ghost}"), encoding="utf-8")
+    assert_bad_input(cli("policy", "publish", str(bad)), "rules.2.profile: unknown profile 'ghost'")
+    assert ssm.get_parameter(Name=parameter)["Parameter"]["Version"] == deployed["Version"]  # nothing written
+
+    legal = POLICY.replace(
+        "  - {profile: office}", "  - {match: {department: legal}, profile: datasci}\n  - {profile: office}"
+    )
+    (folder / "legal.yaml").write_text(legal, encoding="utf-8")
+    published = as_json(cli("policy", "publish", str(folder / "legal.yaml"), "--json"))
+    assert (published["parameter"], published["version"]) == (parameter, deployed["Version"] + 1)
+    assert ssm.get_parameter(Name=parameter)["Parameter"]["Value"] == policy_document_json(legal)
+
+    hire = "E50100,legal100,legal100@example.com,Lea,Hundred,legal,counsel,paris-hq,2026-12-20"
+    (folder / "legal.csv").write_text("\n".join([HEADER, *STAFF, hire]) + "\n", encoding="utf-8")
+    planned = {h["employee_id"]: h for h in as_json(cli("plan", str(folder / "legal.csv"), "--json"))["hires"]}
+    assert planned["E50100"]["profile"] == "datasci"  # the CLI reads the parameter at once
+
+    cloud.advance(dt.timedelta(minutes=6))  # the functions' policy cache (5 minutes) expires
+    detail = dict(zip(HEADER.split(","), hire.split(","), strict=True))
+    cloud.publish(hr_event("Employee Hired", **detail)["publish"])
+    assert as_json(cli("status", "E50100", "--json"))["desk"]["profile"] == "datasci"

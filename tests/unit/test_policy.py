@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from autopilot.adapters.policy_source import packaged_policy_text
 from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import parse_policy
+from autopilot.domain.policy import parse_policy, policy_document_json
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = {"packaged default": packaged_policy_text()} | {
+    path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "scenarios" / "policies").glob("*.yaml"))
+}
 
 MINIMAL = """
 version: 1
@@ -77,3 +87,81 @@ def test_a_bundle_needs_exactly_one_of_name_or_id() -> None:
     with pytest.raises(PolicyError) as caught:
         parse_policy(MINIMAL.replace('{name: "Standard with Windows 10"}', "{name: x, id: wsb-0123456789}"))
     assert any("bundles.standard" in error and "exactly one of name or id" in error for error in caught.value.errors)
+
+
+# --- the published form: compact JSON, read without PyYAML ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_published_json_reads_back_as_the_same_policy(name: str) -> None:
+    text = POLICIES[name]
+    published = policy_document_json(text)
+    assert parse_policy(published) == parse_policy(text)
+    assert published == json.dumps(json.loads(published), separators=(",", ":"), ensure_ascii=False)  # compact
+
+
+def test_published_json_is_the_document_as_written_without_defaults() -> None:
+    document = json.loads(policy_document_json(MINIMAL))
+    assert list(document) == ["version", "sites", "bundles", "profiles", "rules"]
+    assert document["profiles"] == {"office": {"bundle": "standard"}}
+
+
+def test_yaml_dates_are_published_as_iso_strings() -> None:
+    text = MINIMAL + "prewarm: {holidays: [2026-12-25, 2027-01-01]}\n"
+    published = policy_document_json(text)
+    assert json.loads(published)["prewarm"]["holidays"] == ["2026-12-25", "2027-01-01"]
+    assert parse_policy(published) == parse_policy(text)
+
+
+def test_an_invalid_policy_has_no_published_form() -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_document_json(MINIMAL.replace("{bundle: standard}", "{bundle: standard, autostop_hours: 0}"))
+    assert caught.value.errors[0].startswith("profiles.office.autostop_hours:")
+
+
+def test_a_value_only_yaml_can_write_is_refused_rather_than_published_changed() -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_document_json(MINIMAL + "tags: {ManagedBy: !!binary aGVsbG8=}\n", origin="p.yaml")
+    assert caught.value.errors == ["p.yaml: cannot be written as JSON: bytes value b'hello' has no JSON form"]
+
+
+def test_malformed_json_is_refused_naming_its_line_and_column() -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy('{\n  "version": 1,\n  "sites": {,}\n}', origin="ssm:/autopilot/policy")
+    assert caught.value.errors == [
+        "ssm:/autopilot/policy: not valid JSON: Expecting property name enclosed in double quotes at line 3, column 13"
+    ]
+
+
+def test_a_yaml_flow_mapping_still_parses_although_it_starts_like_json() -> None:
+    flow = (
+        "{version: 1, sites: {paris-hq: {directory: corp.example.com}}, bundles: {standard: {name: Standard}},"
+        " profiles: {office: {bundle: standard}}, rules: [{profile: office}]}"
+    )
+    assert parse_policy(flow).profile_for(department="x", role="y", site="paris-hq")[0] == "office"
+
+
+def _modules_after(code: str) -> set[str]:
+    """sys.modules of a clean interpreter after `code` (the module cache of this test run would hide imports)."""
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(result.stdout.split())
+
+
+def test_importing_the_policy_module_and_every_handler_does_not_import_yaml() -> None:
+    loaded = _modules_after(
+        "import importlib, pkgutil\n"
+        "import autopilot.domain.policy, autopilot.handlers\n"
+        "for module in pkgutil.iter_modules(autopilot.handlers.__path__):\n"
+        "    importlib.import_module('autopilot.handlers.' + module.name)"
+    )
+    assert "autopilot.domain.policy" in loaded
+    assert "autopilot.handlers.provision" in loaded
+    assert "yaml" not in loaded
+
+
+def test_a_json_policy_is_parsed_without_yaml_and_a_yaml_one_with_it() -> None:
+    published = json.dumps(policy_document_json(packaged_policy_text()))
+    parse = "from autopilot.domain.policy import parse_policy\nparse_policy({})"
+    assert "yaml" not in _modules_after(parse.format(published))
+    assert "yaml" in _modules_after(parse.format(repr(packaged_policy_text())))

@@ -1,12 +1,16 @@
 """The policy document: which desk each employee gets, and the guard-rails of every automated action.
-Validated once at load; a bad policy is refused whole, with errors that name the key."""
+Validated once at load; a bad policy is refused whole, with errors that name the key.
+
+PyYAML is imported lazily, only for a YAML document: `autopilot policy publish` stores the policy as compact JSON,
+which the standard library parses, so a cold start does not pay for PyYAML (a YAML parameter is still accepted).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from autopilot.domain.errors import PolicyError
@@ -184,17 +188,66 @@ class Policy(_Section):
 
 
 def parse_policy(text: str, *, origin: str = "policy") -> Policy:
-    """Parse and validate a policy document (YAML or JSON). Raises PolicyError naming each bad key."""
+    """Parse and validate a policy document (JSON or YAML). Raises PolicyError naming each bad key."""
+    return _validate(_load_document(text, origin))
+
+
+def policy_document_json(policy_text: str, *, origin: str = "policy") -> str:
+    """The document, validated, as compact JSON (what `policy publish` stores): the keys as written, no defaults
+    filled in, dates as ISO strings. Raises PolicyError when it is invalid or would not read back the same."""
+    document = _load_document(policy_text, origin)
+    policy = _validate(document)
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError([f"{origin}: not valid YAML: {exc}"]) from exc
+        compact = json.dumps(
+            document, separators=(",", ":"), sort_keys=False, ensure_ascii=False, allow_nan=False, default=_json_value
+        )
+    except (TypeError, ValueError) as exc:
+        raise PolicyError([f"{origin}: cannot be written as JSON: {exc}"]) from exc
+    if _validate(json.loads(compact)) != policy:
+        raise PolicyError([f"{origin}: its JSON form does not read back as the same policy (a YAML-only value?)"])
+    return compact
+
+
+def _load_document(text: str, origin: str) -> dict[str, Any]:
+    """JSON (the first non-blank character is `{`) with the standard library; anything else with PyYAML."""
+    if text.lstrip().startswith("{"):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # A YAML flow mapping (`{version: 1, ...}`) starts with `{` too, and was always accepted.
+            document = _yaml_document(text, origin, fallback_error=exc)
+    else:
+        document = _yaml_document(text, origin)
     if not isinstance(document, dict):
         raise PolicyError([f"{origin}: the policy must be a mapping, got {type(document).__name__}"])
+    return document
+
+
+def _yaml_document(text: str, origin: str, *, fallback_error: json.JSONDecodeError | None = None) -> Any:
+    import yaml  # lazily: see the module docstring
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        if fallback_error is not None:  # it looked like JSON: the JSON error is the one that helps
+            error = fallback_error
+            message = f"{origin}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+            raise PolicyError([message]) from error
+        raise PolicyError([f"{origin}: not valid YAML: {exc}"]) from exc
+
+
+def _validate(document: Any) -> Policy:
     try:
         return Policy.model_validate(document)
     except ValidationError as exc:
         raise PolicyError(describe_validation_errors(exc)) from exc
+
+
+def _json_value(value: object) -> str:
+    """YAML's dates and times (`holidays: [2026-12-25]`) as the ISO strings the model reads back."""
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} value {value!r} has no JSON form")
 
 
 def describe_validation_errors(exc: ValidationError) -> list[str]:
