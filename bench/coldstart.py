@@ -8,11 +8,12 @@ interleaved (bare, every handler, bare, ...), so a busy machine slows all of the
 kept. The interpreter's own start-up is not counted.
 
 With `.aws-sam/build` present, the modules are imported the way Lambda imports them: the function's directory from
-the build (our code, without compiled bytecode), then the layer's packages (the same files as the built layer,
-taken from the local virtual environment so that the binaries suit this machine), then boto3/botocore from the
-environment (the runtime provides them, compiled). PYTHONDONTWRITEBYTECODE is set: as in Lambda's read-only task
-directory, our code and the layer's are compiled at every cold start. Without a build, the modules are imported
-from the source tree and the virtual environment (compiled bytecode present), which is noted in the figures.
+the build (our code with the bytecode functions/Makefile compiles ahead), then the layer's packages (the same files
+as the built layer, taken from the local virtual environment so that the binaries suit this machine; no bytecode:
+the layer ships none), then boto3/botocore from the environment (the runtime provides them, compiled).
+PYTHONDONTWRITEBYTECODE is set: as in Lambda's read-only task directory, what ships without bytecode (the layer,
+the bare handler) is compiled at every cold start. Without a build, the modules are imported from the source tree
+and the virtual environment (compiled bytecode present), which is noted in the figures.
 Tracing is on (`Tracing: Active`), so Powertools' Tracer patches botocore at import for the bare handler too.
 """
 
@@ -140,7 +141,7 @@ def import_paths(functions_by_id: Mapping[str, str]) -> Iterator[tuple[dict[str,
             runtime_sdk(runtime_dir)
             paths = {f: [str(BUILD / f), str(layer_dir), str(runtime_dir)] for f in functions_by_id}
             paths[BARE] = [str(bare_dir), str(layer_dir), str(runtime_dir)]
-            layout = "sam build output, uncompiled (as Lambda imports it)"
+            layout = "sam build output, as Lambda imports it (the layer without bytecode)"
             if missing:
                 layout += f"; {missing} layer files not found locally"
         else:
@@ -194,7 +195,7 @@ def import_figures(runs: int, warmup: bool = True) -> tuple[dict[str, Figure], d
     by_id = functions()
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in [BARE, *by_id]}
     with import_paths(by_id) as (paths, layout):
-        compiled = "uncompiled" not in layout
+        compiled = not layout.startswith("sam build output")
         modules = {BARE: BARE, **by_id}
         for round_index in range(runs + (1 if warmup else 0)):
             for name, module in modules.items():
