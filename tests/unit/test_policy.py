@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
 from autopilot.domain.errors import PolicyError
@@ -165,3 +167,19 @@ def test_a_json_policy_is_parsed_without_yaml_and_a_yaml_one_with_it() -> None:
     parse = "from autopilot.domain.policy import parse_policy\nparse_policy({})"
     assert "yaml" not in _modules_after(parse.format(published))
     assert "yaml" in _modules_after(parse.format(repr(packaged_policy_text())))
+
+
+def test_an_unquoted_stop_time_is_refused_rather_than_read_as_seconds() -> None:
+    text = yaml.safe_dump(yaml.safe_load(packaged_policy_text()))
+    text = text.replace("\noffboarding:\n", "\noffboarding:\n  stop_at_local: 22:30\n", 1)
+    assert "stop_at_local: 22:30" in text
+
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(text)
+
+    assert any(
+        error.startswith("offboarding.stop_at_local: write the time in quotes") for error in refused.value.errors
+    )
+    assert parse_policy(text.replace("stop_at_local: 22:30", "stop_at_local: '22:30'")).offboarding.stop_at_local == (
+        dt.time(22, 30)
+    )

@@ -11,7 +11,15 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from autopilot.domain.errors import PolicyError
 from autopilot.domain.running_mode_policy import Optimizer
@@ -102,6 +110,14 @@ class Offboarding(_Section):
     retention_days: int = Field(default=30, ge=0, le=365)
     max_departures_per_feed: int = Field(default=25, ge=1)
     stop_at_local: dt.time = dt.time(23, 0)
+
+    @field_validator("stop_at_local", mode="before")
+    @classmethod
+    def _time_written_as_text(cls, value: object) -> object:
+        # Unquoted, YAML 1.1 reads 22:30 as the base-60 integer 1350, which would mean 00:22:30.
+        if isinstance(value, int):
+            raise ValueError(f'write the time in quotes, e.g. "22:30" (unquoted, YAML reads it as the number {value})')
+        return value
 
 
 class Prewarm(_Section):
