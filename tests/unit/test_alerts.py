@@ -225,6 +225,18 @@ def test_systemic_outage_and_escalation_page_as_critical() -> None:
     assert "30 of 100 desks" in body["content"]["title"]
 
 
+def test_a_pre_warm_escalation_tells_on_call_to_start_the_desk_not_to_wait_for_a_login() -> None:
+    harness = Harness()
+    event = EVENTS["escalation"].model_copy(update={"incident_id": f"inc-start-{WS}-20261201"})
+    harness.event(event)
+    prewarm_steps = harness.body()["content"]["nextSteps"]
+    remediation_steps = deliver("escalation").body()["content"]["nextSteps"]
+
+    assert any("start it from the console" in step for step in prewarm_steps)
+    assert not any("next successful login" in step for step in prewarm_steps)
+    assert any("next successful login" in step for step in remediation_steps)
+
+
 def test_one_thread_per_incident_repeats_are_not_sent_again() -> None:
     harness = Harness()
     assert harness.event(EVENTS["connection_failure"]).thread == "new"

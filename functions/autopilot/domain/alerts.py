@@ -38,6 +38,7 @@ from autopilot.contracts.outputs import (
 )
 from autopilot.domain.errors import InvalidInput
 from autopilot.domain.incidents import Incident
+from autopilot.domain.prewarm import START_INCIDENT_PREFIX
 
 Kind = Literal[
     "connection_failure",
@@ -492,6 +493,18 @@ def _remediation_step(event: RemediationStep, incident: Incident | None, links: 
     )
 
 
+def _after_escalation(incident_id: str) -> str:
+    if incident_id.startswith(START_INCIDENT_PREFIX):
+        return (
+            "Pre-warm will not start this desk again for this shift: start it from the console now (or "
+            "`aws workspaces start-workspaces`), then act on the AWS error code in the reason."
+        )
+    return (
+        "The incident resolves by itself on the employee's next successful login (or the alarm returning "
+        "to OK); the automation will not act on this desk again in this incident."
+    )
+
+
 def _escalation(event: IncidentEscalated, incident: Incident | None, links: Links) -> Alert:
     steps = incident.steps if incident and incident.steps else event.steps
     description = "\n".join(
@@ -510,8 +523,7 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
         next_steps=[
             "Open the desk in the console, look at its state and recent changes; contact the employee by id "
             "through the service desk if needed.",
-            "The incident resolves by itself on the employee's next successful login (or the alarm returning "
-            "to OK); the automation will not act on this desk again in this incident.",
+            _after_escalation(event.incident_id),
             *_desk_links("escalation", event.workspace_id, event.directory_id, links),
         ],
         thread_id=event.incident_id,

@@ -59,6 +59,9 @@ WATCHED = frozenset({"started", "rebuilding"})
 REFUSED = "start_refused"
 
 
+START_INCIDENT_PREFIX = "inc-start-"  # a pre-warm start that needed a human (not in the incident store)
+
+
 @dataclass(frozen=True)
 class StartRecord:
     """The last pre-warm start of one employee's desk (item `pk=PREWARM#<employee_id>, sk=PREWARM`)."""
@@ -75,7 +78,7 @@ class StartRecord:
 
     @property
     def incident_id(self) -> str:
-        return f"inc-start-{self.workspace_id}-{self.shift_date.replace('-', '')}"
+        return f"{START_INCIDENT_PREFIX}{self.workspace_id}-{self.shift_date.replace('-', '')}"
 
 
 class DeskState(Protocol):
