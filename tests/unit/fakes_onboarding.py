@@ -237,6 +237,9 @@ class FakeFleet:
         self.stop_failures: dict[str, str] = {}
         self._ids = itertools.count(1)
 
+    def tags_of(self, workspace_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {ws: dict(self.desks[ws].tags) for ws in workspace_ids if ws in self.desks}
+
     def _call(self, operation: str) -> None:
         self.calls[operation] += 1
         if self.throttle[operation] > 0:
@@ -492,6 +495,7 @@ class World:
             bus=self.bus,
             timers=self.timers,
             bundles=FakeCatalog(),
+            tags=self.fleet,
             transient=(Throttled,),
         )
 

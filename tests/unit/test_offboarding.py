@@ -20,6 +20,7 @@ LATER = NOW + dt.timedelta(minutes=1)
 def _ready_desk(world: World, employee_id: str = "e-1001", **desk: Any) -> str:
     handle_hire(hire(employee_id), event_time=NOW, policy=policy(), resolution=resolution(), ports=world.hr, now=NOW)
     world.timers.pending.pop(f"provision-{employee_id}")  # it fired: the desk was made
+    desk = {"tags": dict(policy().tags)} | desk  # made by the automation: the policy's tags, ManagedBy among them
     workspace_id = world.fleet.seed("d-1111111111", f"user{employee_id.replace('-', '')}", **desk)
     stored = world.desks.items[employee_id]
     world.desks.items[employee_id] = stored.model_copy(
@@ -240,13 +241,19 @@ def test_a_scheduled_desk_whose_last_day_came_is_cancelled() -> None:
     assert world.desks.items["e-1001"].lifecycle is Lifecycle.CANCELLED
 
 
-def _migrated_without_record(world: World, workspace_id: str, *, source_state: str | None) -> str:
-    """A MigrateWorkspace whose desk write never happened: the record stays on the source, now gone."""
+def _migrated_without_record(
+    world: World, workspace_id: str, *, source_state: str | None, by_hand: bool = False
+) -> str:
+    """A MigrateWorkspace whose desk write never happened: the record stays on the source, now gone. The new desk
+    keeps the source's tags, as MigrateWorkspace does; `by_hand`: a desk someone made for the user instead."""
+    tags = dict(world.fleet.desks[workspace_id].tags)
     if source_state is None:
         del world.fleet.desks[workspace_id]
     else:
         world.fleet.desks[workspace_id].state = source_state
-    return world.fleet.seed("d-1111111111", "usere1001", "wsb-powerbndl1")
+    new = world.fleet.seed("d-1111111111", "usere1001", "wsb-powerbndl1")
+    world.fleet.desks[new].tags = {} if by_hand else tags
+    return new
 
 
 def test_a_stop_of_a_recorded_workspace_that_is_gone_stops_the_user_s_desk() -> None:
@@ -263,6 +270,21 @@ def test_a_stop_of_a_recorded_workspace_that_is_gone_stops_the_user_s_desk() -> 
     assert (desk.lifecycle, desk.workspace_id) == (Lifecycle.STOPPED, new)
     assert ("e-1001", "workspace_followed", {"from": old, "to": new}) in world.desks.events
     assert [d.action for d in result.decisions] == ["workspace_followed", "stopped"]
+
+
+def test_a_desk_made_by_hand_in_place_of_a_gone_one_is_refused_not_stopped() -> None:
+    world = World()
+    old = _ready_desk(world)
+    _depart(world)
+    new = _migrated_without_record(world, old, source_state="TERMINATING", by_hand=True)
+
+    result = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+
+    assert result.failed == []
+    assert world.fleet.desks[new].state == "AVAILABLE"
+    assert [d.action for d in result.decisions] == ["stop_refused_unmanaged"]
+    [refusal] = world.bus.of("Provisioning Failed")
+    assert (refusal.error_code, new in refusal.reason) == ("UnmanagedDesk", True)
 
 
 def test_a_terminate_of_a_recorded_workspace_that_is_gone_terminates_the_user_s_desk() -> None:

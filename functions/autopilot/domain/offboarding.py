@@ -33,7 +33,14 @@ from autopilot.domain.onboarding import (
     timer_name,
 )
 from autopilot.domain.policy import Policy
-from autopilot.domain.ports import BundleCatalog, DeskRecords, DomainEventPublisher, TimerScheduler, WorkSpacesFleet
+from autopilot.domain.ports import (
+    BundleCatalog,
+    DeskRecords,
+    DomainEventPublisher,
+    ResourceTags,
+    TimerScheduler,
+    WorkSpacesFleet,
+)
 from autopilot.domain.transfers import GONE_STATES, apply_transfers
 
 STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
@@ -77,6 +84,7 @@ class LifecyclePorts:
     bus: DomainEventPublisher
     timers: TimerScheduler
     bundles: BundleCatalog
+    tags: ResourceTags  # a WorkSpace found in place of the recorded one is acted on only if it is ours
     transient: tuple[type[Exception], ...] = ()
 
 
@@ -114,7 +122,7 @@ def stop_desks(
         to_stop[workspace_id] = (message_id, desk)
     if not to_stop:
         return
-    resolved = _resolve(to_stop, "stop", ports=ports, result=result, now=now)
+    resolved = _resolve(to_stop, "stop", policy=policy, ports=ports, result=result, now=now)
     call: list[str] = []
     for workspace_id, (message_id, desk, info) in resolved.items():
         if info is None or info.state in STOPPED_STATES | GONE_STATES:
@@ -192,7 +200,7 @@ def terminate_desks(
         to_terminate[workspace_id] = (message_id, desk)
     if not to_terminate:
         return
-    resolved = _resolve(to_terminate, "terminate", ports=ports, result=result, now=now)
+    resolved = _resolve(to_terminate, "terminate", policy=policy, ports=ports, result=result, now=now)
     call = [workspace_id for workspace_id, (_, _, info) in resolved.items() if info and info.state not in GONE_STATES]
     failures: dict[str, ItemFailure] = {}
     if call:
@@ -213,13 +221,20 @@ def terminate_desks(
 
 
 def _resolve(
-    recorded: dict[str, tuple[str, Desk]], action: str, *, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
+    recorded: dict[str, tuple[str, Desk]],
+    action: str,
+    *,
+    policy: Policy,
+    ports: LifecyclePorts,
+    result: BatchResult,
+    now: dt.datetime,
 ) -> dict[str, tuple[str, Desk, WorkspaceInfo | None]]:
     """The recorded desks as AWS describes them (one DescribeWorkspaces per 25), keyed by the WorkSpace to act on.
     A recorded WorkSpace that is gone (not found, TERMINATING, TERMINATED) is not taken as stopped or terminated
     before the user's desk is looked up (one call per such desk): a MigrateWorkspace whose desk write never
     happened left the record on its source, and the user's desk is the new one. The desk record is managed (the
-    callers checked its origin), and so is the WorkSpace that replaced it. Info None: nothing of the user exists.
+    callers checked its origin); the WorkSpace found in its place is acted on only when it carries the ManagedBy
+    tag (a desk made by hand for the same user is refused, visibly). Info None: nothing of the user exists.
     Messages that could not be resolved (throttled) are failed for redelivery and left out."""
     try:
         infos = {info.workspace_id: info for info in ports.fleet.describe(list(recorded))}
@@ -237,6 +252,14 @@ def _resolve(
                 result.failed.append(message_id)
                 continue
             if found is not None and found.workspace_id != workspace_id:
+                try:
+                    ours = _carries_managed_tag(found.workspace_id, policy, ports)
+                except ports.transient:
+                    result.failed.append(message_id)
+                    continue
+                if not ours:
+                    _refuse_unmanaged(desk, found.workspace_id, action, ports=ports, result=result, now=now)
+                    continue
                 target, info = found.workspace_id, found
                 ports.desks.record_event(
                     desk.employee_id, at=now, kind="workspace_followed", detail={"from": workspace_id, "to": target}
@@ -270,6 +293,11 @@ def _workspace_of(desk: Desk, ports: LifecyclePorts) -> str | None:
         return desk.workspace_id
     found = ports.fleet.find(desk.directory_id, desk.username)  # created, but the id was never recorded
     return found.workspace_id if found is not None else None
+
+
+def _carries_managed_tag(workspace_id: str, policy: Policy, ports: LifecyclePorts) -> bool:
+    key, value = policy.managed_tag
+    return ports.tags.tags_of([workspace_id]).get(workspace_id, {}).get(key) == value
 
 
 def _refuse_unmanaged(

@@ -126,6 +126,12 @@ class WorkSpacesFleet(Protocol):
     def migrate(self, workspace_id: str, bundle_id: str) -> str: ...
 
 
+class ResourceTags(Protocol):
+    """The tags of WorkSpaces (adapters.tagging.Tagging): which desks carry the ManagedBy tag."""
+
+    def tags_of(self, workspace_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]: ...
+
+
 class RegistrationCodes(Protocol):
     """The registration code users type in the WorkSpaces client, per directory."""
 

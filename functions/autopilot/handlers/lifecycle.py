@@ -19,6 +19,7 @@ from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.mailer import WorkSpacesLookups
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import state_table
+from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
@@ -70,6 +71,7 @@ def ports(account: str) -> Composition:
             bus=bus,
             timers=timers,
             bundles=WorkSpacesLookups(client("workspaces")),
+            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
             transient=TRANSIENT,
         ),
     )
