@@ -10,25 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.dynamodb import batch_get
 from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.ports import AuditEntry
 
 HISTORY_TTL = dt.timedelta(days=400)
-BATCH_GET_MAX = 100  # BatchGetItem's limit
-UNPROCESSED_RETRIES = 5
 _sequence = itertools.count()
-
-
-class UnprocessedItems(TransientAwsError):
-    """DynamoDB kept refusing part of a batch (throttling): worth retrying later, as a whole."""
 
 
 def desk_key(employee_id: str) -> dict[str, str]:
@@ -166,28 +160,11 @@ class DeskStore:
 
     def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
         """The desks that exist among `employee_ids`: BatchGetItem, 100 keys a request, consistent reads."""
-        wanted = list(dict.fromkeys(employee_ids))
-        found: dict[str, Desk] = {}
-        client = self._table.meta.client
-        for start in range(0, len(wanted), BATCH_GET_MAX):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [desk_key(employee_id) for employee_id in wanted[start : start + BATCH_GET_MAX]],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in itertools.count():
-                response = client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table.name, []):
-                    desk = _from_item(item)
-                    found[desk.employee_id] = desk
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                if attempt >= UNPROCESSED_RETRIES:
-                    raise UnprocessedItems(f"BatchGetItem left {len(request[self._table.name]['Keys'])} keys unread")
-                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled partition: back off like the SDK would
-        return found
+        keys = [desk_key(employee_id) for employee_id in employee_ids]
+        desks = (
+            _from_item(item) for item in batch_get(self._table.meta.client, self._table.name, keys, consistent=True)
+        )
+        return {desk.employee_id: desk for desk in desks}
 
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
         """Append to the desk's audit trail (ids and decisions only)."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -28,18 +27,16 @@ from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
 from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.dynamodb import batch_get
 from autopilot.adapters.workspaces import BATCH, WorkspaceInfo, WorkSpaces
 from autopilot.clock import now
 from autopilot.contracts.outputs import StepRecord
 from autopilot.domain.adoption import RosterEntry
 from autopilot.domain.desks import Desk
-from autopilot.domain.errors import TransientAwsError
 from autopilot.domain.fleet_watch import Observation
 from autopilot.domain.prewarm import StartRecord
 
-BATCH_GET = 100  # BatchGetItem's maximum keys per call
 GONE_TTL = dt.timedelta(days=30)
-UNPROCESSED_ATTEMPTS = 8
 # Above this many unknown desks, one scan of the desk records is cheaper than one query per desk.
 SCAN_THRESHOLD = 50
 
@@ -60,23 +57,6 @@ def _time(value: Any) -> dt.datetime | None:
 
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, Decimal | int) else None
-
-
-def batch_get(resource: Any, table_name: str, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
-    """Every item of `keys` that exists, 100 keys a call; unprocessed keys are retried with backoff."""
-    items: list[dict[str, Any]] = []
-    for start in range(0, len(keys), BATCH_GET):
-        pending: dict[str, Any] = {table_name: {"Keys": list(keys[start : start + BATCH_GET])}}
-        for attempt in range(UNPROCESSED_ATTEMPTS):
-            response = resource.batch_get_item(RequestItems=pending)
-            items += response.get("Responses", {}).get(table_name, [])
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        else:
-            raise TransientAwsError(f"BatchGetItem left keys unprocessed after {UNPROCESSED_ATTEMPTS} attempts")
-    return items
 
 
 def _conditional_put(table: Any, item: dict[str, Any], condition: Any) -> bool:

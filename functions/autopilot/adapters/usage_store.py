@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -24,12 +23,11 @@ from botocore.exceptions import ClientError
 
 from autopilot import clock
 from autopilot.adapters.aws import RETRY_CONFIG, cached
-from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.adapters.dynamodb import batch_get
+from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.running_modes import ReportRow, UsageRecord
 
 TTL = dt.timedelta(days=400)
-BATCH_GET = 100  # BatchGetItem: at most 100 keys a call
-MAX_UNPROCESSED_ROUNDS = 8
 _RENAMES = {"workspace_id": "ws", "employee_id": "employee"}
 
 
@@ -67,25 +65,10 @@ class UsageStore:
         """The usage records that exist for these desks and months (BatchGetItem, 100 keys a call)."""
         keys = [usage_key(ws, month) for ws in dict.fromkeys(workspace_ids) for month in dict.fromkeys(months)]
         found: dict[tuple[str, str], UsageRecord] = {}
-        for start in range(0, len(keys), BATCH_GET):
-            for item in self._batch_get(keys[start : start + BATCH_GET]):
-                record = UsageRecord.model_validate(_fields(item))
-                found[(record.workspace_id, record.month)] = record
+        for item in batch_get(self._table.meta.client, self._table.name, keys, consistent=True):
+            record = UsageRecord.model_validate(_fields(item))
+            found[(record.workspace_id, record.month)] = record
         return found
-
-    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """Through the table resource's client, which (de)serialises Python values like the resource does."""
-        items: list[dict[str, Any]] = []
-        name = self._table.name
-        request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
-        for round_ in range(MAX_UNPROCESSED_ROUNDS):
-            response = self._table.meta.client.batch_get_item(RequestItems=request)
-            items += response.get("Responses", {}).get(name, [])
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return items
-            time.sleep(min(0.05 * 2**round_, 1.0))  # DynamoDB asks for a backoff before retrying unprocessed keys
-        raise TransientAwsError(f"BatchGetItem left {len(request[name]['Keys'])} keys unprocessed")
 
     def get(self, workspace_id: str, month: str) -> UsageRecord | None:
         item = self._table.get_item(Key=usage_key(workspace_id, month), ConsistentRead=True).get("Item")

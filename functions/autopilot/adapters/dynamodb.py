@@ -1,0 +1,35 @@
+"""DynamoDB reads shared by the stores: BatchGetItem in calls of 100 keys, unprocessed keys retried with backoff."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from autopilot.domain.errors import TransientAwsError
+
+BATCH_GET = 100  # BatchGetItem's maximum keys per call
+UNPROCESSED_ATTEMPTS = 8
+
+
+def batch_get(
+    reader: Any, table_name: str, keys: Sequence[dict[str, str]], *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """Every item of `keys` that exists. `reader` is the DynamoDB service resource or a table's `meta.client`: both
+    (de)serialise Python values. Raises TransientAwsError when DynamoDB keeps keys unprocessed (throttling)."""
+    items: list[dict[str, Any]] = []
+    unique = list({tuple(sorted(key.items())): key for key in keys}.values())  # BatchGetItem refuses duplicates
+    for start in range(0, len(unique), BATCH_GET):
+        pending: dict[str, Any] = {
+            table_name: {"Keys": unique[start : start + BATCH_GET], "ConsistentRead": consistent}
+        }
+        for attempt in range(UNPROCESSED_ATTEMPTS):
+            response = reader.batch_get_item(RequestItems=pending)
+            items += response.get("Responses", {}).get(table_name, [])
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            time.sleep(min(2.0, 0.05 * 2**attempt))  # DynamoDB asks for a backoff before a retry
+        else:
+            raise TransientAwsError(f"BatchGetItem left keys unprocessed after {UNPROCESSED_ATTEMPTS} attempts")
+    return items
