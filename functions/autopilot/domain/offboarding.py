@@ -13,7 +13,7 @@ desk is onboarding.apply_departure, shared with that hire.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ from autopilot.domain.transfers import GONE_STATES, apply_transfers
 STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
 RETRY_LATER = dt.timedelta(minutes=15)
+PAST = {"stop": "stopped", "terminate": "terminated"}  # the decision once done
 # Desks a stop or terminate timer may act on (with a last day recorded); anything else was rehired or is done.
 LEAVING_STATES = frozenset(
     {Lifecycle.SCHEDULED, Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED}
@@ -101,25 +102,9 @@ def stop_desks(
     items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
 ) -> None:
     """Stop the desks whose last day has come (one StopWorkspaces per 25). `items` are (message id, desk)."""
-    to_stop: dict[str, tuple[str, Desk]] = {}
-    for message_id, desk in items:
-        if desk.last_day is None or desk.lifecycle not in LEAVING_STATES - {Lifecycle.STOPPED}:
-            result.decide(desk.employee_id, "stop_skipped", lifecycle=desk.lifecycle.value)  # rehired or done
-            continue
-        if desk.lifecycle is Lifecycle.SCHEDULED:
-            ports.timers.cancel(timer_name("provision", desk.employee_id))
-            _save(desk.moved_to(Lifecycle.CANCELLED, at=now, email=None), ports, result, message_id)
-            result.decide(desk.employee_id, "cancelled")
-            continue
-        workspace_id = _workspace_of(desk, ports)
-        if workspace_id is None:
-            _save(_to_stopped(desk, now), ports, result, message_id)
-            result.decide(desk.employee_id, "stopped", workspace_id=None)
-            continue
-        if desk.origin not in MANAGED_ORIGINS:
-            _refuse_unmanaged(desk, workspace_id, "stop", ports=ports, result=result, now=now)
-            continue
-        to_stop[workspace_id] = (message_id, desk)
+    to_stop = _leaving_workspaces(
+        items, "stop", LEAVING_STATES - {Lifecycle.STOPPED}, _to_stopped, ports=ports, result=result, now=now
+    )
     if not to_stop:
         return
     resolved = _resolve(to_stop, "stop", policy=policy, ports=ports, result=result, now=now)
@@ -175,29 +160,14 @@ def terminate_desks(
     items: Sequence[tuple[str, Desk]], *, policy: Policy, ports: LifecyclePorts, result: BatchResult, now: dt.datetime
 ) -> None:
     """Terminate the desks whose retention is over (one DescribeWorkspaces and one TerminateWorkspaces per 25)."""
-    to_terminate: dict[str, tuple[str, Desk]] = {}
-    for message_id, desk in items:
-        if desk.last_day is None or desk.lifecycle not in LEAVING_STATES:
-            result.decide(desk.employee_id, "terminate_skipped", lifecycle=desk.lifecycle.value)  # rehired or done
-            continue
-        if desk.lifecycle is Lifecycle.SCHEDULED:
-            ports.timers.cancel(timer_name("provision", desk.employee_id))
-            _save(desk.moved_to(Lifecycle.CANCELLED, at=now, email=None), ports, result, message_id)
-            result.decide(desk.employee_id, "cancelled")
-            continue
-        workspace_id = _workspace_of(desk, ports)
-        if workspace_id is None:
-            _save(_to_terminated(desk, now), ports, result, message_id)
-            result.decide(desk.employee_id, "terminated", workspace_id=None)
-            continue
-        if desk.origin not in MANAGED_ORIGINS:
-            _refuse_unmanaged(desk, workspace_id, "terminate", ports=ports, result=result, now=now)
-            continue
-        if policy.dry_run:
+    to_terminate = _leaving_workspaces(
+        items, "terminate", LEAVING_STATES, _to_terminated, ports=ports, result=result, now=now
+    )
+    if policy.dry_run:
+        for workspace_id, (_, desk) in to_terminate.items():
             ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": "TerminateWorkspaces"})
             result.decide(desk.employee_id, "dry_run_terminate", workspace_id=workspace_id)
-            continue
-        to_terminate[workspace_id] = (message_id, desk)
+        return
     if not to_terminate:
         return
     resolved = _resolve(to_terminate, "terminate", policy=policy, ports=ports, result=result, now=now)
@@ -218,6 +188,41 @@ def terminate_desks(
         _save(_to_terminated(desk, now, workspace_id=workspace_id), ports, result, message_id)
         ports.desks.record_event(desk.employee_id, at=now, kind="terminated", detail={"workspace_id": workspace_id})
         result.decide(desk.employee_id, "terminated", workspace_id=workspace_id)
+
+
+def _leaving_workspaces(
+    items: Sequence[tuple[str, Desk]],
+    action: str,
+    states: frozenset[Lifecycle],
+    ended: Callable[[Desk, dt.datetime], Desk],
+    *,
+    ports: LifecyclePorts,
+    result: BatchResult,
+    now: dt.datetime,
+) -> dict[str, tuple[str, Desk]]:
+    """The WorkSpaces `action` (stop or terminate) must act on, keyed by id, with their message and desk. Settled on
+    the way: a desk rehired or done is skipped, a desk never made is cancelled, a desk without a WorkSpace is `ended`
+    at once, and a WorkSpace the automation does not manage is refused, visibly."""
+    due: dict[str, tuple[str, Desk]] = {}
+    for message_id, desk in items:
+        if desk.last_day is None or desk.lifecycle not in states:
+            result.decide(desk.employee_id, f"{action}_skipped", lifecycle=desk.lifecycle.value)  # rehired or done
+            continue
+        if desk.lifecycle is Lifecycle.SCHEDULED:
+            ports.timers.cancel(timer_name("provision", desk.employee_id))
+            _save(desk.moved_to(Lifecycle.CANCELLED, at=now, email=None), ports, result, message_id)
+            result.decide(desk.employee_id, "cancelled")
+            continue
+        workspace_id = _workspace_of(desk, ports)
+        if workspace_id is None:
+            _save(ended(desk, now), ports, result, message_id)
+            result.decide(desk.employee_id, PAST[action], workspace_id=None)
+            continue
+        if desk.origin not in MANAGED_ORIGINS:
+            _refuse_unmanaged(desk, workspace_id, action, ports=ports, result=result, now=now)
+            continue
+        due[workspace_id] = (message_id, desk)
+    return due
 
 
 def _resolve(
