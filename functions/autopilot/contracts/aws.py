@@ -1,66 +1,63 @@
-"""Events AWS services send. The top level of each `detail` is strict (a renamed or added field fails
-loudly into the dead-letter path with the field's name); nested objects AWS owns tolerate additions."""
+"""Events AWS services send, read tolerantly: each model names only the fields a handler acts on, checks the ids
+it uses loosely (AwsWorkspaceId, not botocore's request pattern) and ignores everything else, at every level,
+envelope included. AWS adds fields to its events without notice (S3 added `event-version`, WorkSpaces
+`clientVersion`); a strict model would turn each addition into failed invocations, retries, dead letters and a
+page, and lose the work. An event that still cannot be acted on is dropped by its handler, logged with its
+event id and counted (handlers/aws_events.py). The samples AWS documents are in events/aws/.
+
+The recurring tick at the end is ours (the schedule's Input is written by the template), so it stays strict."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, field_validator
 
-from autopilot.contracts.common import AwsModel, Envelope, StrictModel, WorkspaceId
+from autopilot.contracts.common import AwsDetail, AwsEnvelope, AwsModel, AwsWorkspaceId, Envelope, StrictModel
 
 
 # --- S3 "Object Created" (EventBridge notifications enabled on the feed bucket) -------------------------
 class S3Bucket(AwsModel):
-    name: str
+    name: str = Field(min_length=1)
 
 
 class S3Object(AwsModel):
     key: str = Field(min_length=1, max_length=1024)
-    size: int | None = None
+    # Read to fetch exactly the version that was written; absent on an unversioned bucket.
     etag: str | None = None
     version_id: str | None = Field(default=None, alias="version-id")
-    sequencer: str | None = None
 
 
-class ObjectCreated(StrictModel):
-    version: str
+class ObjectCreated(AwsDetail):
     bucket: S3Bucket
     object: S3Object
-    request_id: str = Field(alias="request-id")
-    requester: str
-    source_ip_address: str | None = Field(default=None, alias="source-ip-address")
-    reason: str
 
 
-class ObjectCreatedEvent(Envelope):
+class ObjectCreatedEvent(AwsEnvelope):
     source: Literal["aws.s3"]
     detail_type: Literal["Object Created"] = Field(alias="detail-type")
     detail: ObjectCreated
 
 
 # --- WorkSpaces "WorkSpaces Access" (a successful login; best-effort delivery) ---------------------------
-class WorkSpacesAccess(StrictModel):
-    workspace_id: WorkspaceId = Field(alias="workspaceId")
-    directory_id: Annotated[str, StringConstraints(pattern=r"^domain/(d|wsd)-[0-9a-z]{8,63}$")] = Field(
-        alias="directoryId"
-    )
+class WorkSpacesAccess(AwsDetail):
+    """The desk and the time of the login. The client's IP address, platform and version are never read: the
+    first is personal data, and none of them is acted on."""
+
+    workspace_id: AwsWorkspaceId = Field(alias="workspaceId")
     login_time: dt.datetime = Field(alias="loginTime")
-    action_type: Literal["successfulLogin"] = Field(default="successfulLogin", alias="actionType")
-    client_platform: str | None = Field(default=None, alias="clientPlatform")
-    client_version: str | None = Field(default=None, alias="clientVersion")
-    client_product: str | None = Field(default=None, alias="workspacesClientProductName")
-    client_ip_address: str | None = Field(default=None, alias="clientIpAddress")
+    # `domain/d-…` in AWS's documentation; informative only (the desk record knows its directory).
+    directory_id: str | None = Field(default=None, alias="directoryId")
 
     @property
     def plain_directory_id(self) -> str:
-        """`domain/d-…` as sent by WorkSpaces, without its prefix."""
-        return self.directory_id.removeprefix("domain/")
+        """`domain/d-…` as sent by WorkSpaces, without its prefix ("" when absent)."""
+        return (self.directory_id or "").removeprefix("domain/")
 
 
-class WorkSpacesAccessEvent(Envelope):
+class WorkSpacesAccessEvent(AwsEnvelope):
     source: Literal["aws.workspaces"]
     detail_type: Literal["WorkSpaces Access"] = Field(alias="detail-type")
     detail: WorkSpacesAccess
@@ -68,22 +65,16 @@ class WorkSpacesAccessEvent(Envelope):
 
 # --- CloudWatch "CloudWatch Alarm State Change" (durable delivery) --------------------------------------
 class Metric(AwsModel):
-    name: str
-    namespace: str
-    dimensions: dict[str, str] = Field(default_factory=dict)
+    dimensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class MetricStat(AwsModel):
-    metric: Metric
-    period: int
-    stat: str
+    metric: Metric = Field(default_factory=Metric)
+    period: int | None = None
 
 
 class AlarmMetric(AwsModel):
-    id: str
     metric_stat: MetricStat | None = Field(default=None, alias="metricStat")
-    expression: str | None = None
-    return_data: bool | None = Field(default=None, alias="returnData")
 
 
 class AlarmConfiguration(AwsModel):
@@ -100,33 +91,39 @@ class AlarmState(AwsModel):
     @field_validator("reason_data", mode="before")
     @classmethod
     def _json_string(cls, value: object) -> object:
-        # CloudWatch sends reasonData as a JSON *string*.
+        # CloudWatch sends reasonData as a JSON *string*; its content is a hint (the evaluated datapoints), so
+        # one we cannot read is ignored rather than a reason to drop the alarm.
         if isinstance(value, str):
-            return json.loads(value) if value else None
-        return value
+            try:
+                value = json.loads(value) if value else None
+            except ValueError:
+                return None
+        return value if isinstance(value, dict) else None
 
 
-class AlarmStateChange(StrictModel):
-    alarm_name: str = Field(alias="alarmName")
-    configuration: AlarmConfiguration
+class AlarmStateChange(AwsDetail):
+    alarm_name: str = Field(alias="alarmName", min_length=1)
+    configuration: AlarmConfiguration = Field(default_factory=AlarmConfiguration)
     previous_state: AlarmState | None = Field(default=None, alias="previousState")
     state: AlarmState
-    operation: str | None = None
 
     def dimension(self, name: str) -> str | None:
+        """The first metric's `name` dimension, when it is a string."""
         for metric in self.configuration.metrics:
-            if metric.metric_stat and name in metric.metric_stat.metric.dimensions:
-                return metric.metric_stat.metric.dimensions[name]
+            value = metric.metric_stat.metric.dimensions.get(name) if metric.metric_stat else None
+            if isinstance(value, str):
+                return value
         return None
 
 
-class AlarmStateChangeEvent(Envelope):
+class AlarmStateChangeEvent(AwsEnvelope):
     source: Literal["aws.cloudwatch"]
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmStateChange
 
 
 # --- Recurring ticks (EventBridge Scheduler with an envelope-shaped Input) ------------------------------
+# Ours: the Input is written in template.yaml, so an unknown field is our own mistake and is refused.
 Task = Literal["fleet_watch", "prewarm", "unused_desks", "optimize_running_modes"]
 
 

@@ -7,11 +7,33 @@ import datetime as dt
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from autopilot.contracts.common import EmployeeId, Envelope, Label, StrictModel, Username
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FULL_DAY_NAMES = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
+
+
+def _day_name(value: object) -> object:
+    """HR systems write days as `mon`, `MON`, `Mon`, `Monday` or `monday`: all become `mon`. Anything else is
+    left as it came, for the Literal below to refuse with the day names it accepts."""
+    if not isinstance(value, str):
+        return value
+    day = value.strip().lower()
+    return FULL_DAY_NAMES.get(day, day) if day in WEEKDAYS or day in FULL_DAY_NAMES else value
+
+
+# The canonical form is the three-letter lower-case name (domain/shift_windows.py).
+Weekday = Annotated[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], BeforeValidator(_day_name)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,63}$")]
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -21,7 +43,11 @@ class Shift(StrictModel):
     """When a shift worker works, in the site's local time."""
 
     timezone: str
-    days: list[Weekday] = Field(min_length=1, max_length=7)
+    days: list[Weekday] = Field(
+        min_length=1,
+        max_length=7,
+        description="Days worked: mon..sun; MON, Mon, Monday and monday are accepted and stored as mon.",
+    )
     start: dt.time
     end: dt.time
 

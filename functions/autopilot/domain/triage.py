@@ -9,13 +9,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from autopilot.domain.errors import InvalidInput
 from autopilot.domain.policy import Remediation
 
 DEFAULT_PERIOD = 300
 MIN_LOOKBACK = dt.timedelta(minutes=15)
-DIRECTORY_ID = re.compile(r"^(d-[0-9a-f]{8,63}|wsd-[0-9a-z]{8,63})$")
-WORKSPACE_ID = re.compile(r"^ws-[0-9a-z]{8,63}$")
+# Ids as AWS writes them in an alarm's dimensions: a loose shape, not botocore's request patterns (AWS's own
+# documented samples carry shorter ids; contracts/common.py).
+DIRECTORY_ID = re.compile(r"^(d|wsd)-[0-9A-Za-z]{1,63}$")
+WORKSPACE_ID = re.compile(r"^ws-[0-9A-Za-z]{1,63}$")
 GONE = frozenset({"TERMINATING", "TERMINATED"})
 
 
@@ -61,20 +62,20 @@ class Triage:
 
 def alarm_subject(
     alarm_name: str, prefix: str, directory_dimension: str | None, workspace_dimension: str | None
-) -> AlarmSubject:
-    """The directory (DirectoryId dimension, else the alarm name's suffix) or desk the alarm is about."""
+) -> AlarmSubject | None:
+    """The directory (DirectoryId dimension, else the alarm name's suffix) or desk the alarm is about; None when
+    it names neither (an alarm that is not one of ours, or a dimension that is no id): nothing to act on."""
     if workspace_dimension:
         if not WORKSPACE_ID.match(workspace_dimension):
-            raise InvalidInput(f"alarm {alarm_name}: WorkspaceId dimension {workspace_dimension!r} is not a desk id")
-        return AlarmSubject(directory_id=directory_dimension, workspace_id=workspace_dimension)
+            return None
+        directory = directory_dimension if directory_dimension and DIRECTORY_ID.match(directory_dimension) else None
+        return AlarmSubject(directory_id=directory, workspace_id=workspace_dimension)
     candidate = directory_dimension or (alarm_name.removeprefix(prefix) if alarm_name.startswith(prefix) else "")
     if DIRECTORY_ID.match(candidate):
         return AlarmSubject(directory_id=candidate, workspace_id=None)
     if WORKSPACE_ID.match(candidate):
         return AlarmSubject(directory_id=None, workspace_id=candidate)
-    raise InvalidInput(
-        f"alarm {alarm_name}: no directory id in its DirectoryId dimension nor after the prefix {prefix!r}"
-    )
+    return None
 
 
 def alarm_window(

@@ -1,5 +1,7 @@
 """notify: domain events of the autopilot bus and state changes of the automation's own alarms -> one
-message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/alerts.py, docs/runbook.md)."""
+message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/alerts.py, docs/runbook.md). The alarm
+event is AWS's: read tolerantly, and one that is not about the automation's own alarms is dropped and counted
+(aws_events.py). Autopilot-bus events are ours and stay strict."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent
 from autopilot.domain import alerts
 from autopilot.domain.errors import InvalidInput
+from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -49,14 +52,20 @@ def ports() -> Composition:
     )
 
 
-def trigger_of(event: dict[str, Any], settings: NotifySettings) -> alerts.AlertTrigger:
+ALARM_KIND = "AlarmStateChange"
+
+
+def trigger_of(event: dict[str, Any], settings: NotifySettings) -> alerts.AlertTrigger | aws_events.Dropped:
     if not isinstance(event, dict):
         raise InvalidInput(f"the event is not a JSON object but {type(event).__name__}")
     source = event.get("source")
     if source == "aws.cloudwatch":
-        detail = AlarmStateChangeEvent.model_validate(event).detail
+        parsed = aws_events.read(event, AlarmStateChangeEvent, ALARM_KIND)
+        if isinstance(parsed, aws_events.Dropped):
+            return parsed
+        detail = parsed.detail
         if not detail.alarm_name.startswith(settings.automation_alarm_prefix):
-            raise InvalidInput(f"notify: alarm {detail.alarm_name} is not one of the automation's own alarms")
+            return aws_events.drop(event, ALARM_KIND, ["alarmName: not one of the automation's own alarms"])
         return alerts.AutomationAlarm(
             alarm_name=detail.alarm_name,
             state=detail.state.value,
@@ -78,6 +87,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     composition = ports()
     settings = composition.settings
     trigger = trigger_of(event, settings)
+    if isinstance(trigger, aws_events.Dropped):
+        return trigger.as_response()
     links = alerts.Links(region=settings.region, account=str(event.get("account", "")), runbook=settings.runbook_url)
     delivery = alerts.notify(trigger, composition.ports, links, clock.now())
     if delivery.thread in ("new", "update"):

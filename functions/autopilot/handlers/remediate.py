@@ -1,6 +1,7 @@
 """remediate: ConnectionFailure alarm state changes, desks fleet_watch saw go UNHEALTHY/ERROR, and the
 runbook's own re-check timers -> incidents and guarded runbook steps (domain/remediation.py,
-docs/remediation.md)."""
+docs/remediation.md). The alarm event is AWS's: read tolerantly, and one naming no directory or desk we can act
+on is dropped and counted (aws_events.py). Timers and autopilot-bus events are ours and stay strict."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from autopilot.domain import remediation
 from autopilot.domain.errors import InvalidInput
 from autopilot.domain.remediation import Action, ActionFailure
 from autopilot.domain.triage import alarm_subject, alarm_window
+from autopilot.handlers import aws_events
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.handlers.provision import TRANSIENT
 from autopilot.observability import logger, metrics, tracer
@@ -124,12 +126,25 @@ def function_arn(context: LambdaContext) -> str:
     return ":".join(str(context.invoked_function_arn).split(":")[:7])
 
 
-def trigger_of(event: dict[str, Any], settings: RemediateSettings, now: dt.datetime) -> remediation.Trigger:
+ALARM_KIND = "AlarmStateChange"
+
+
+def trigger_of(
+    event: dict[str, Any], settings: RemediateSettings, now: dt.datetime
+) -> remediation.Trigger | aws_events.Dropped:
     if not isinstance(event, dict):
         raise InvalidInput(f"the event is not a JSON object but {type(event).__name__}")
     source = event.get("source")
     if source == "aws.cloudwatch":
-        alarm = AlarmStateChangeEvent.model_validate(event).detail
+        parsed = aws_events.read(event, AlarmStateChangeEvent, ALARM_KIND)
+        if isinstance(parsed, aws_events.Dropped):
+            return parsed
+        alarm = parsed.detail
+        subject = alarm_subject(
+            alarm.alarm_name, settings.alarm_prefix, alarm.dimension("DirectoryId"), alarm.dimension("WorkspaceId")
+        )
+        if subject is None:
+            return aws_events.drop(event, ALARM_KIND, ["no directory or desk id in the alarm's dimensions or name"])
         stats = [m.metric_stat for m in alarm.configuration.metrics if m.metric_stat is not None]
         reason = alarm.state.reason_data or {}
         evaluated = [
@@ -140,9 +155,7 @@ def trigger_of(event: dict[str, Any], settings: RemediateSettings, now: dt.datet
         return remediation.AlarmTrigger(
             alarm_name=alarm.alarm_name,
             state=alarm.state.value,
-            subject=alarm_subject(
-                alarm.alarm_name, settings.alarm_prefix, alarm.dimension("DirectoryId"), alarm.dimension("WorkspaceId")
-            ),
+            subject=subject,
             window=alarm_window(
                 state_at=alarm.state.timestamp, now=now, period=stats[0].period if stats else None, evaluated=evaluated
             ),
@@ -172,6 +185,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     composition = ports(account_of(context))
     now = clock.now()
     trigger = trigger_of(event, composition.settings, now)
+    if isinstance(trigger, aws_events.Dropped):
+        return trigger.as_response()
     policy, _ = current_policy(composition.settings.policy_parameter_name, composition.bus)
     outcome = remediation.handle(
         trigger,

@@ -1,5 +1,6 @@
 """sessions: a successful login (WorkSpaces Access) -> the desk's last login (read by the unused-desk report)
-and the resolution of the desk's open incident (domain/sessions.py, docs/remediation.md)."""
+and the resolution of the desk's open incident (domain/sessions.py, docs/remediation.md). AWS owns the event: it
+is read tolerantly, and one without a usable desk id or login time is dropped and counted (aws_events.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.config import Settings
 from autopilot.contracts.aws import WorkSpacesAccessEvent
 from autopilot.domain import sessions
+from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
+
+KIND = "WorkSpacesAccess"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,10 @@ def ports() -> Composition:
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    access = WorkSpacesAccessEvent.model_validate(event).detail
+    parsed = aws_events.read(event, WorkSpacesAccessEvent, KIND)
+    if isinstance(parsed, aws_events.Dropped):
+        return parsed.as_response()
+    access = parsed.detail
     login = sessions.Login(
         workspace_id=access.workspace_id, directory_id=access.plain_directory_id, login_time=access.login_time
     )
