@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from autopilot.contracts.catalogue import INPUT_EVENTS, OUTPUT_EVENTS
+from autopilot.contracts.common import AwsEnvelope
 from tools import export_schemas
 
 
@@ -44,8 +45,16 @@ def test_output_schemas_name_their_detail_type() -> None:
         assert schema["additionalProperties"] is False, f"{model.__name__} must refuse unknown fields"
 
 
-def test_input_detail_schemas_refuse_unknown_fields() -> None:
+def test_input_detail_schemas_refuse_unknown_fields_in_our_contracts_and_allow_them_in_aws_events() -> None:
+    # AWS adds fields to the events it owns: those contracts say so (docs/architecture.md, issue 14).
     for model in INPUT_EVENTS:
         detail = model.model_fields["detail"].annotation
         if isinstance(detail, type) and issubclass(detail, BaseModel):
-            assert detail.model_json_schema()["additionalProperties"] is False, model.__name__
+            schema = detail.model_json_schema()
+            if issubclass(model, AwsEnvelope):
+                assert "additionalProperties" not in schema, model.__name__
+                assert "additionalProperties" not in model.model_json_schema(by_alias=True), model.__name__
+            else:
+                assert schema["additionalProperties"] is False, model.__name__
+    aws = {model.__name__ for model in INPUT_EVENTS if issubclass(model, AwsEnvelope)}
+    assert aws == {"ObjectCreatedEvent", "WorkSpacesAccessEvent", "AlarmStateChangeEvent"}

@@ -1,7 +1,9 @@
 """Every handler on the local cloud, fed hostile events: the invocation fails with a validation error (or the SQS
 item is reported as a batch item failure), writes nothing to the state table, and the event reaches the
 dead-letter path with a reason (Lambda's async retries then the on-failure destination AsyncFailureDLQ for
-EventBridge targets; the queue's DLQ after maxReceiveCount for SQS items)."""
+EventBridge targets; the queue's DLQ after maxReceiveCount for SQS items). The exception is an event AWS sends
+that claims to be the one a function subscribes to but cannot be acted on: it is dropped (answered normally,
+counted as AwsEventDropped), still writing nothing and dead-lettering nothing (issue 14)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from autopilot.contracts.catalogue import EmployeeHiredEvent
+from autopilot.contracts.catalogue import (
+    AlarmStateChangeEvent,
+    EmployeeHiredEvent,
+    ObjectCreatedEvent,
+    WorkSpacesAccessEvent,
+)
+from autopilot.contracts.common import AwsEnvelope
 from localcloud.world import LocalCloud
 
 # Modest and deterministic: the same examples on every run, no deadline (the tier runs in well under two minutes).
@@ -67,6 +75,20 @@ NEAR_MISSES = st.fixed_dictionaries(
 )
 
 
+# The AWS event each function subscribes to (read tolerantly; dropped when it cannot be acted on).
+AWS_SUBSCRIPTIONS: dict[str, type[AwsEnvelope]] = {
+    "HrFeedIngestFunction": ObjectCreatedEvent,
+    "SessionsFunction": WorkSpacesAccessEvent,
+    "RemediateFunction": AlarmStateChangeEvent,
+    "NotifyFunction": AlarmStateChangeEvent,
+}
+AWS_KINDS = {
+    ObjectCreatedEvent: ("aws.s3", "Object Created"),
+    WorkSpacesAccessEvent: ("aws.workspaces", "WorkSpaces Access"),
+    AlarmStateChangeEvent: ("aws.cloudwatch", "CloudWatch Alarm State Change"),
+}
+
+
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud(start="2026-12-01T05:00:00Z") as world:
@@ -93,6 +115,14 @@ def refused(error: str | None) -> bool:
     return error is not None and any(kind in error for kind in REFUSALS)
 
 
+def refused_or_dropped(function: str, event: Any, invocation: Any) -> bool:
+    """Refused with a validation error; or, for the AWS event the function subscribes to, dropped."""
+    model = AWS_SUBSCRIPTIONS.get(function)
+    if invocation.ok:
+        return model is not None and model.identifies(event) and invocation.result.get("dropped") is not None
+    return refused(invocation.error)
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 @settings(FUZZ, max_examples=12)
 @given(event=JUNK | NEAR_MISSES)
@@ -101,8 +131,7 @@ def test_any_junk_event_fails_with_a_validation_error_and_writes_nothing(
 ) -> None:
     before = state(cloud)
     invocation = cloud.invoke(function, event)
-    assert not invocation.ok
-    assert refused(invocation.error), invocation.error
+    assert refused_or_dropped(function, event, invocation), (invocation.error, invocation.result)
     assert state(cloud) == before
 
 
@@ -114,9 +143,28 @@ def test_a_junk_object_fails_with_a_validation_error_and_writes_nothing(
 ) -> None:
     before = state(cloud)
     invocation = cloud.invoke(function, event)
-    assert not invocation.ok
-    assert refused(invocation.error), invocation.error
+    assert refused_or_dropped(function, event, invocation), (invocation.error, invocation.result)
     assert state(cloud) == before
+
+
+@pytest.mark.parametrize("function", sorted(AWS_SUBSCRIPTIONS))
+@settings(FUZZ, max_examples=12)
+@given(detail=JUNK, event_id=st.text(max_size=20) | st.none())
+def test_the_aws_event_a_function_takes_with_junk_inside_is_dropped_writing_nothing(
+    cloud: LocalCloud, function: str, detail: Any, event_id: str | None
+) -> None:
+    source, detail_type = AWS_KINDS[AWS_SUBSCRIPTIONS[function]]
+    event = {"version": "0", "source": source, "detail-type": detail_type, "account": "123456789012", "detail": detail}
+    if event_id is not None:
+        event["id"] = event_id
+    before_state, before_letters = state(cloud), letters(cloud)
+
+    invocation = cloud.invoke(function, event)
+
+    assert invocation.ok, invocation.error
+    assert invocation.result["dropped"]
+    assert state(cloud) == before_state
+    assert letters(cloud) == before_letters
 
 
 HIRE = json.loads((EVENTS / "hr_employee_hired_office.json").read_text(encoding="utf-8"))

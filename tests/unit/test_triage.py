@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autopilot.domain.errors import InvalidInput
 from autopilot.domain.policy import Remediation, Systemic
 from autopilot.domain.triage import (
+    AlarmSubject,
     Counts,
     alarm_subject,
     alarm_window,
@@ -27,25 +27,43 @@ NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 RULES = Remediation()
 
 
+def subject_of(name: str, directory: str | None, workspace: str | None) -> AlarmSubject:
+    found = alarm_subject(name, PREFIX, directory, workspace)
+    assert found is not None
+    return found
+
+
 def test_the_directory_comes_from_the_dimension_first() -> None:
-    subject = alarm_subject(PREFIX + "d-9999999999", PREFIX, "d-0123456789", None)
+    subject = subject_of(PREFIX + "d-9999999999", "d-0123456789", None)
     assert (subject.directory_id, subject.workspace_id) == ("d-0123456789", None)
 
 
 def test_without_a_dimension_the_directory_is_the_alarm_name_suffix() -> None:
-    assert alarm_subject(PREFIX + "d-0123456789", PREFIX, None, None).directory_id == "d-0123456789"
+    assert subject_of(PREFIX + "d-0123456789", None, None).directory_id == "d-0123456789"
 
 
 def test_a_per_desk_alarm_names_its_desk() -> None:
-    subject = alarm_subject(PREFIX + "ws-abcdefgh1", PREFIX, None, "ws-abcdefgh1")
+    subject = subject_of(PREFIX + "ws-abcdefgh1", None, "ws-abcdefgh1")
     assert subject.workspace_id == "ws-abcdefgh1"
-    assert alarm_subject(PREFIX + "ws-abcdefgh1", PREFIX, None, None).workspace_id == "ws-abcdefgh1"
+    assert subject_of(PREFIX + "ws-abcdefgh1", None, None).workspace_id == "ws-abcdefgh1"
 
 
 @pytest.mark.parametrize("name", [PREFIX + "corp.example.com", "someone-elses-alarm", PREFIX])
-def test_an_alarm_without_a_directory_is_refused_with_its_name(name: str) -> None:
-    with pytest.raises(InvalidInput, match="no directory id"):
-        alarm_subject(name, PREFIX, None, None)
+def test_an_alarm_without_a_directory_has_no_subject(name: str) -> None:
+    # Nothing to act on: the handler drops the alarm event and counts it (handlers/aws_events.py).
+    assert alarm_subject(name, PREFIX, None, None) is None
+
+
+def test_a_workspace_dimension_that_is_no_desk_id_has_no_subject() -> None:
+    assert alarm_subject(PREFIX + "d-0123456789", PREFIX, None, "i-12345678901234567") is None
+
+
+def test_ids_as_aws_documents_them_are_subjects() -> None:
+    # Shorter than botocore's request patterns allow (AWS's sample login names ws-xyskdga; events/aws/).
+    assert alarm_subject("any", PREFIX, None, "ws-xyskdga") == AlarmSubject(
+        directory_id=None, workspace_id="ws-xyskdga"
+    )
+    assert subject_of(PREFIX + "d-123456789", None, None).directory_id == "d-123456789"
 
 
 def test_the_window_covers_the_evaluated_datapoints_and_at_least_fifteen_minutes() -> None:

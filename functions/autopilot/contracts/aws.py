@@ -48,8 +48,14 @@ class WorkSpacesAccess(AwsDetail):
 
     workspace_id: AwsWorkspaceId = Field(alias="workspaceId")
     login_time: dt.datetime = Field(alias="loginTime")
-    # `domain/d-…` in AWS's documentation; informative only (the desk record knows its directory).
+    # `domain/d-…` in AWS's documentation, `d-…` in its earlier samples; informative only (the desk record knows
+    # its directory), so anything but a string is ignored rather than a reason to drop the login.
     directory_id: str | None = Field(default=None, alias="directoryId")
+
+    @field_validator("directory_id", mode="before")
+    @classmethod
+    def _string_or_nothing(cls, value: object) -> object:
+        return value if isinstance(value, str) else None
 
     @property
     def plain_directory_id(self) -> str:
