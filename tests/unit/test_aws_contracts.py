@@ -125,8 +125,9 @@ def emitted_metrics(output: str) -> list[dict[str, Any]]:
 
 
 def test_an_aws_event_that_cannot_be_acted_on_is_dropped_with_its_id_and_counted(
-    recorded: RecordingLogger, capsys: pytest.CaptureFixture[str]
+    recorded: RecordingLogger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "workspaces-autopilot")  # as the template's Globals set it
     event = load(LOGIN)
     event["detail"]["workspaceId"] = 42
 
@@ -143,10 +144,10 @@ def test_an_aws_event_that_cannot_be_acted_on_is_dropped_with_its_id_and_counted
     }
     [metric] = emitted_metrics(capsys.readouterr().out)
     assert metric["AwsEventDropped"] == [1.0]
-    assert metric["kind"] == "WorkSpacesAccess"
+    assert (metric["kind"], metric["service"]) == ("WorkSpacesAccess", "workspaces-autopilot")
     definition = metric["_aws"]["CloudWatchMetrics"][0]
     assert definition["Namespace"] == "WorkSpacesAutopilot"
-    assert definition["Dimensions"] == [["kind"]]
+    assert definition["Dimensions"] == [["kind", "service"]]  # what the dashboard's SEARCH expects
     assert definition["Metrics"] == [{"Name": "AwsEventDropped", "Unit": "Count"}]
 
 
