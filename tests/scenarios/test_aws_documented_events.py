@@ -148,3 +148,25 @@ def test_the_documented_notification_for_another_bucket_is_dropped_and_counted(c
     assert invocation.ok, invocation.error
     assert invocation.result == {"dropped": "ObjectCreated", "event_id": "17793124-05d4-b198-2fde-7ededc63b103"}
     assert '"AwsEventDropped"' in invocation.logs
+
+
+@pytest.mark.parametrize(
+    "datapoints",
+    [
+        pytest.param([{"timestamp": "2026-12-07T07:45:00"}], id="a time without its offset"),
+        pytest.param([{"timestamp": "07/12/26 07:45:00"}], id="a time in another format"),
+        pytest.param({"timestamp": "2026-12-07T07:45:00.000+0000"}, id="an object instead of a list"),
+        pytest.param(6, id="a number instead of a list"),
+    ],
+)
+def test_evaluated_datapoints_aws_writes_differently_do_not_fail_the_triage(cloud: LocalCloud, datapoints: Any) -> None:
+    # reasonData is a JSON string inside the event: its content is a hint for the window, never a reason to fail.
+    alarm = load(EVENTS / "alarm_connection_failure_alarm.json")
+    reason = json.loads(alarm["detail"]["state"]["reasonData"])
+    reason["evaluatedDatapoints"] = datapoints
+    alarm["detail"]["state"]["reasonData"] = json.dumps(reason)
+
+    invocation = cloud.invoke("RemediateFunction", alarm)
+
+    assert invocation.ok, invocation.error
+    assert invocation.result["trigger"] == "AlarmTrigger"

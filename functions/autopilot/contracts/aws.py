@@ -106,6 +106,22 @@ class AlarmState(AwsModel):
                 return None
         return value if isinstance(value, dict) else None
 
+    @property
+    def evaluated_at(self) -> list[dt.datetime]:
+        """When the datapoints CloudWatch evaluated were taken (reasonData.evaluatedDatapoints), as far as they are
+        written as times with an offset: a hint for the triage window, so the others are left out."""
+        points = (self.reason_data or {}).get("evaluatedDatapoints")
+        found = []
+        for point in points if isinstance(points, list) else []:
+            stamp = point.get("timestamp") if isinstance(point, dict) else None
+            try:
+                moment = dt.datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+            except ValueError:
+                continue
+            if moment is not None and moment.tzinfo is not None:
+                found.append(moment)
+        return found
+
 
 class AlarmStateChange(AwsDetail):
     alarm_name: str = Field(alias="alarmName", min_length=1)

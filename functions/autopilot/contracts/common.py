@@ -21,7 +21,6 @@ BundleId = Annotated[str, StringConstraints(pattern=r"^wsb-[0-9a-z]{8,63}$")]
 # botocore's request patterns. AWS's own sample login event carries `ws-xyskdga`, seven characters where
 # botocore's WorkspaceId pattern wants eight or more (events/aws/README.md).
 AwsWorkspaceId = Annotated[str, StringConstraints(pattern=r"^ws-[0-9A-Za-z]{1,63}$")]
-AwsDirectoryId = Annotated[str, StringConstraints(pattern=r"^(d|wsd)-[0-9A-Za-z]{1,63}$")]
 # A directory user name (sAMAccountName-like); WorkSpaces accepts 1..63 characters.
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 # A label chosen by HR (department, role, site): lower-case words, never a raw AWS id.

@@ -146,18 +146,15 @@ def trigger_of(
         if subject is None:
             return aws_events.drop(event, ALARM_KIND, ["no directory or desk id in the alarm's dimensions or name"])
         stats = [m.metric_stat for m in alarm.configuration.metrics if m.metric_stat is not None]
-        reason = alarm.state.reason_data or {}
-        evaluated = [
-            dt.datetime.fromisoformat(str(point["timestamp"]))
-            for point in reason.get("evaluatedDatapoints", [])
-            if isinstance(point, dict) and point.get("timestamp")
-        ]
         return remediation.AlarmTrigger(
             alarm_name=alarm.alarm_name,
             state=alarm.state.value,
             subject=subject,
             window=alarm_window(
-                state_at=alarm.state.timestamp, now=now, period=stats[0].period if stats else None, evaluated=evaluated
+                state_at=alarm.state.timestamp,
+                now=now,
+                period=stats[0].period if stats else None,
+                evaluated=alarm.state.evaluated_at,
             ),
         )
     if source == "autopilot.timers":
