@@ -425,6 +425,23 @@ def test_policy_publish_of_an_invalid_policy_names_the_keys_exits_2_and_writes_n
     assert nothing_stored()
 
 
+def test_a_time_zone_missing_from_the_zone_database_is_refused_by_check_and_publish(
+    stack: dict[str, str], tmp_path: Any
+) -> None:
+    # Issue 15: `Europe/Pariss` was accepted, then every hire at that site failed with ZoneInfoNotFoundError.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        POLICY.replace("sites: {hq: {directory: corp.example.com}}", "sites: {hq: {directory: corp.example.com, timezone: Europe/Pariss}}"),
+        encoding="utf-8",
+    )
+    assert "Europe/Pariss" in policy.read_text(encoding="utf-8")
+    for command in ("check", "publish"):
+        result = run("policy", command, str(policy))
+        assert result.exit_code == 2, command
+        assert "sites.hq.timezone: unknown IANA time zone 'Europe/Pariss'" in result.stderr, command
+    assert nothing_stored()
+
+
 def test_policy_publish_over_the_standard_tier_size_exits_2_unless_advanced(
     stack: dict[str, str], tmp_path: Any
 ) -> None:
