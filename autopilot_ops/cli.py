@@ -388,7 +388,7 @@ def feed() -> None:
     """Roster feeds held for approval (a mass departure)."""
 
 
-FEED_COLUMNS = ["feed", "status", "file", "received", "hires", "departures", "transfers", "rejected lines"]
+FEED_COLUMNS = ["feed", "status", "file", "received", "hires", "departures", "transfers", "rejected lines", "reason"]
 
 
 def _feed_row(f: dict[str, Any]) -> tuple[object, ...]:
@@ -402,13 +402,14 @@ def _feed_row(f: dict[str, Any]) -> tuple[object, ...]:
         f["departures"],
         f["transfers"],
         rejected,
+        f.get("reason") or "",
     )
 
 
 @feed.command("held")
 @json_option
 def feed_held(as_json: bool) -> None:
-    """Feeds waiting for a person: release or discard each."""
+    """Feeds waiting for a person: held (release or discard each) and rejected in the last 7 days (resend)."""
     session = _session()
     rows = feeds.held(session.backend(), session.progress)
     _emit(
@@ -580,8 +581,8 @@ def plan(roster_file: Path, policy_file: Path | None, hours: int, feed_date: dt.
     def render(out: Console) -> None:
         if data["held"]:
             out.print(
-                f"[bold red]This file would be HELD[/bold red]: {len(data['departures'])} departures > "
-                f"offboarding.max_departures_per_feed {data['max_departures_per_feed']}"
+                f"[bold red]This file would be HELD[/bold red]: {data['held_because']}. None of the rows below "
+                "would be applied until an operator releases it (`autopilot feed release ID`)."
             )
         out.print(
             _table(

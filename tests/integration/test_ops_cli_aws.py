@@ -431,7 +431,7 @@ def test_a_time_zone_missing_from_the_zone_database_is_refused_by_check_and_publ
     # Issue 15: `Europe/Pariss` was accepted, then every hire at that site failed with ZoneInfoNotFoundError.
     policy = tmp_path / "policy.yaml"
     policy.write_text(
-        POLICY.replace("sites: {hq: {directory: corp.example.com}}", "sites: {hq: {directory: corp.example.com, timezone: Europe/Pariss}}"),
+        POLICY.replace("{directory: corp.example.com}", "{directory: corp.example.com, timezone: Europe/Pariss}"),
         encoding="utf-8",
     )
     assert "Europe/Pariss" in policy.read_text(encoding="utf-8")

@@ -280,6 +280,27 @@ def test_plan_shows_desks_given_stopped_resized_and_the_monthly_cost(cli: Any, f
     assert "Monthly cost" in cli("plan", str(roster)).stdout
 
 
+def test_plan_of_a_file_that_would_be_held_says_which_rows_it_would_not_apply(cli: Any, folder: Path) -> None:
+    document = yaml.safe_load((folder / "policy.yaml").read_text(encoding="utf-8"))
+    document["onboarding"] = {**document.get("onboarding", {}), "max_hires_per_feed": 1}
+    tight = folder / "tight.yaml"
+    tight.write_text(yaml.safe_dump(document), encoding="utf-8")
+    roster = folder / "two-hires.csv"
+    new = [
+        "E50020,new020,new020@example.com,Eve,Twenty,finance,accountant,paris-hq,2026-12-15",
+        "E50021,new021,new021@example.com,Fay,Twentyone,finance,accountant,paris-hq,2026-12-15",
+    ]
+    roster.write_text("\n".join([HEADER, *STAFF, *new]) + "\n", encoding="utf-8")
+
+    data = as_json(cli("plan", str(roster), "--policy", str(tight), "--json"))
+
+    assert data["held"] is True
+    assert data["held_because"] == "2 hires > onboarding.max_hires_per_feed 1"
+    assert data["not_applied"]["hires"] == ["E50020", "E50021"]
+    assert all(h["action"].startswith("not applied while the file is held") for h in data["hires"])
+    assert "would be HELD" in cli("plan", str(roster), "--policy", str(tight)).stdout
+
+
 def test_plan_of_a_missing_or_unreadable_roster_is_bad_input(cli: Any, folder: Path) -> None:
     assert_bad_input(cli("plan", str(folder / "missing.csv")), "missing.csv")
     bad = folder / "bad.csv"

@@ -12,6 +12,7 @@ import pytest
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FeedRejected,
     FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
@@ -112,6 +113,11 @@ EVENTS: dict[str, DomainEvent] = {
     ),
     "policy_error": PolicyRejected(parameter="/workspaces-autopilot/dev/policy", errors=["sites: required"]),
     "feed_held": FeedHeld(feed_id="roster-2026-12-01.csv", departures=40, threshold=25, held_at=NOW),
+    "feed_rejected": FeedRejected(
+        feed_id="feed-0123456789abcdef01234567",
+        reason="roster rosters/staff.csv: bad header: the delimiter is a semicolon",
+        rejected_at=NOW,
+    ),
     "unused_desks": UnusedDesksFound(
         unused_days=30, desks=[UnusedDesk(workspace_id=WS, employee_id=EMP, last_login=None, idle_days=45)]
     ),

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FeedRejected,
     FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
@@ -49,6 +50,7 @@ Kind = Literal[
     "provisioning_failed",
     "policy_error",
     "feed_held",
+    "feed_rejected",
     "unused_desks",
     "fleet_report",
     "running_modes",
@@ -63,6 +65,7 @@ KINDS: tuple[Kind, ...] = (
     "provisioning_failed",
     "policy_error",
     "feed_held",
+    "feed_rejected",
     "unused_desks",
     "fleet_report",
     "running_modes",
@@ -77,6 +80,7 @@ SEVERITY: dict[Kind, Severity] = {
     "provisioning_failed": "warning",
     "policy_error": "critical",
     "feed_held": "warning",
+    "feed_rejected": "warning",
     "unused_desks": "info",
     "fleet_report": "info",
     "running_modes": "info",
@@ -293,6 +297,8 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
         return _policy_error(event, links)
     if isinstance(event, FeedHeld):
         return _feed_held(event, links)
+    if isinstance(event, FeedRejected):
+        return _feed_rejected(event, links)
     if isinstance(event, UnusedDesksFound):
         return _unused_desks(event, time, links)
     if isinstance(event, FleetReportPublished):
@@ -644,26 +650,63 @@ def _policy_error(event: PolicyRejected, links: Links) -> Alert:
 
 
 def _feed_held(event: FeedHeld, links: Links) -> Alert:
+    too_many = []
+    if event.departures > event.threshold:
+        too_many.append(
+            f"offboard {event.departures} employees, more than `offboarding.max_departures_per_feed` "
+            f"({event.threshold})"
+        )
+    if event.max_hires is not None and event.hires > event.max_hires:
+        too_many.append(f"hire {event.hires} employees, more than `onboarding.max_hires_per_feed` ({event.max_hires})")
+    counted = (
+        f"{event.departures} departures (threshold {event.threshold})"
+        if event.departures > event.threshold or event.max_hires is None
+        else f"{event.hires} hires (threshold {event.max_hires})"
+    )
     return Alert(
         kind="feed_held",
         severity=SEVERITY["feed_held"],
-        title=f"HR feed held: {event.departures} departures (threshold {event.threshold})",
+        title=f"HR feed held: {counted}",
         description=(
-            f"**Feed** `{event.feed_id}` held {_when(event.held_at)}: it would offboard {event.departures} "
-            f"employees, more than `offboarding.max_departures_per_feed` ({event.threshold}). Nothing from this "
-            "feed was applied."
+            f"**Feed** `{event.feed_id}` held {_when(event.held_at)}: it would "
+            f"{' and '.join(too_many) or 'exceed a limit'}. Nothing from this feed was applied."
         ),
         next_steps=[
-            "Confirm with HR that the departures are real (not a truncated export), then release the held feed "
-            "(operator CLI: release_feed) or discard it (discard_feed) and ask HR for a corrected file.",
+            "Confirm with HR that the departures and hires are real (not a truncated or wrong export): "
+            "`autopilot plan FILE` lists every row the file would apply. Then `autopilot feed release ID`, or "
+            "`autopilot feed discard ID` and ask HR for a corrected file.",
             f"Runbook: {links.runbook_for('feed_held')}",
         ],
         thread_id=f"feed-{event.feed_id}",
         key="held",
         event_type=event.DETAIL_TYPE,
         context=_context(
-            feed_id=event.feed_id, departures=event.departures, threshold=event.threshold, held_at=event.held_at
+            feed_id=event.feed_id,
+            departures=event.departures,
+            threshold=event.threshold,
+            hires=event.hires,
+            max_hires=event.max_hires,
+            held_at=event.held_at,
         ),
+    )
+
+
+def _feed_rejected(event: FeedRejected, links: Links) -> Alert:
+    return Alert(
+        kind="feed_rejected",
+        severity=SEVERITY["feed_rejected"],
+        title="HR feed rejected: nothing from the file was applied",
+        description=f"**Feed** `{event.feed_id}` rejected {_when(event.rejected_at)}: {event.reason}.",
+        next_steps=[
+            "Ask HR for the file again with the fix named above, and upload it again (the same key is fine: the "
+            "feed bucket is versioned, so the new version is a new feed).",
+            "The dead letter on AsyncFailureDLQ carries the same reason: `autopilot dlq list`.",
+            f"Runbook: {links.runbook_for('feed_rejected')}",
+        ],
+        thread_id=f"feed-{event.feed_id}",
+        key="rejected",
+        event_type=event.DETAIL_TYPE,
+        context=_context(feed_id=event.feed_id, rejected_at=event.rejected_at),
     )
 
 
