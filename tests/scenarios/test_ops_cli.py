@@ -181,6 +181,20 @@ def test_status_reads_as_text_without_json(cli: Any) -> None:
     assert "offboarding_scheduled" in result.stdout
 
 
+def test_status_finds_a_desk_by_its_directory_user_name(cli: Any) -> None:
+    # Issue 15: `status helpline003` answered `no desk for helpline003`.
+    data = as_json(cli("status", "staff002", "--json"))
+    assert (data["desk"]["employee_id"], data["desk"]["username"]) == ("E50002", "staff002")
+    assert as_json(cli("status", "STAFF002", "--json"))["desk"]["employee_id"] == "E50002"  # AD names ignore case
+    assert "user staff002" in cli("status", "staff002").stdout
+
+
+def test_desks_show_the_user_name(cli: Any) -> None:
+    text = cli("desks").stdout
+    assert "staff002" in text
+    assert "user" in text
+
+
 def test_status_of_an_unknown_id_is_one_line_and_exit_2(cli: Any) -> None:
     assert_bad_input(cli("status", "E404", "--json"), "no desk for E404")
 
@@ -209,7 +223,15 @@ def test_incidents_lists_open_and_resolved_ones(cli: Any, cloud: LocalCloud) -> 
     }
     only_open = as_json(cli("incidents", "--open", "--json"))
     assert [i["subject"] for i in only_open] == [workspace_of(cloud, "agent002")]
-    assert "RESOLVED" in cli("incidents").stdout
+    text = cli("incidents").stdout
+    assert "RESOLVED" in text
+    assert all(i["incident_id"] in text for i in every)  # whole ids: the table is where they are copied from
+    assert "…" not in text
+
+
+def test_an_ambiguous_incident_prefix_is_refused_listing_the_candidates(cli: Any) -> None:
+    every = sorted(i["incident_id"] for i in as_json(cli("incidents", "--json")))
+    assert_bad_input(cli("incident", "ack", "inc-ws"), "ambiguous", *every)
 
 
 def test_incidents_with_an_unknown_option_is_one_line_and_exit_2(cli: Any) -> None:
@@ -348,7 +370,9 @@ def test_report_to_a_folder_that_does_not_exist_is_bad_input(cli: Any, folder: P
 
 def test_incident_ack_leaves_the_incident_to_a_person(cli: Any, cloud: LocalCloud) -> None:
     (incident,) = as_json(cli("incidents", "--open", "--json"))
-    data = as_json(cli("incident", "ack", incident["incident_id"], "--json"))
+    prefix = incident["incident_id"][:-6]  # a unique prefix is enough
+    data = as_json(cli("incident", "ack", prefix, "--json"))
+    assert data["incident_id"] == incident["incident_id"]
     assert data["waiting"] == "human"
     assert data["acknowledged"] is True
     assert data["timeline"][-1]["kind"] == "acknowledged"
