@@ -302,3 +302,25 @@ def test_workspace_ready_is_no_longer_an_alert() -> None:
     ready = WorkSpaceReady(workspace_id=WS, employee_id=EMP, directory_id=DIR, ready_at=NOW, provisioning_seconds=60)
     with pytest.raises(InvalidInput, match="WorkSpace Ready"):
         Harness().event(ready)
+
+
+# --- what is known, and nothing more (issue 15) ------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["connection_failure", "remediation_step", "escalation", "incident_resolved"])
+def test_a_desk_with_no_hr_record_is_named_so_not_by_its_workspace_id_as_employee(kind: str) -> None:
+    event = EVENTS[kind].model_copy(update={"employee_id": WS})  # adoption's stand-in id for an unclaimed desk
+    harness = Harness()
+    harness.event(event)
+
+    message = harness.notifier.messages[0]
+    text = message["subject"] + message["default"] + message["email"]
+    assert "no HR record (adopted desk)" in message["email"]
+    assert f"employee {WS}" not in text
+    assert f"**Employee** `{WS}`" not in text
+    assert "employee_id" not in message["attributes"]
+
+
+def test_runbook_links_are_absolute_urls_built_from_the_base_url() -> None:
+    links = Links(region="eu-west-1", account="123456789012", runbook_base_url="https://git.example.com/ops/autopilot")
+
+    assert links.runbook_for("feed_rejected") == "https://git.example.com/ops/autopilot/docs/runbook.md#feed_rejected"
+    assert Links(region="eu-west-1", account="1").runbook_for("escalation").startswith("https://")

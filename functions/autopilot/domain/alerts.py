@@ -87,6 +87,8 @@ SEVERITY: dict[Kind, Severity] = {
     "automation_failure": "critical",
 }
 ThreadState = Literal["new", "update", "duplicate"]
+# The template parameter RunbookBaseUrl's default; set it to where your copy of the repository is browsable.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/workspaces-autopilot/workspaces-autopilot/blob/main"
 SUBJECT_LIMIT = 100  # SNS Subject: at most 100 ASCII characters, no line breaks
 LIST_LIMIT = 20
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,63}")
@@ -115,14 +117,16 @@ class NotifyPorts:
 
 @dataclass(frozen=True)
 class Links:
-    """Where an alert points: the runbook in the repository, the console of the account's region."""
+    """Where an alert points: the runbook where on-call can open it, the console of the account's region."""
 
     region: str
     account: str
-    runbook: str = "docs/runbook.md"
+    # Where the repository is browsable (template parameter RunbookBaseUrl): links are absolute, so they can be
+    # clicked in chat and e-mail; `docs/runbook.md#<kind>` is appended.
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
 
     def runbook_for(self, kind: Kind) -> str:
-        return f"{self.runbook}#{kind}"
+        return f"{self.runbook_base_url.rstrip('/')}/docs/runbook.md#{kind}"
 
     def desk_console(self, workspace_id: str) -> str:
         return (
@@ -308,9 +312,27 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
     raise InvalidInput(f"notify: no alert is defined for {event.DETAIL_TYPE!r} (remove it from the notify rule)")
 
 
+NO_HR_RECORD = "no HR record (adopted desk)"
+
+
+def _hr_id(employee_id: str | None, workspace_id: str | None) -> str | None:
+    """The HR employee id, or None. Adoption records a desk no roster or HR event claims under its WorkSpace id
+    (adoption.synthetic_employee_id): that is not an employee, and `employee ws-…` misleads on-call."""
+    return None if employee_id is not None and employee_id == workspace_id else employee_id
+
+
+def _who(employee_id: str | None, workspace_id: str | None) -> str:
+    if employee_id is not None and employee_id == workspace_id:
+        return NO_HR_RECORD
+    return f"employee {employee_id or 'unknown'}"
+
+
 def _desk_facts(workspace_id: str | None, employee_id: str | None, directory_id: str) -> str:
     desk = f"**Desk** `{workspace_id}`" if workspace_id else "**Desk** (none)"
-    employee = f"**Employee** `{employee_id}`" if employee_id else "**Employee** unknown (desk not in the records)"
+    if employee_id is not None and employee_id == workspace_id:
+        employee = f"**Employee** {NO_HR_RECORD}"
+    else:
+        employee = f"**Employee** `{employee_id}`" if employee_id else "**Employee** unknown (desk not in the records)"
     return f"{desk} · {employee} · **Directory** `{directory_id}`"
 
 
@@ -387,21 +409,21 @@ def _incident_opened(event: IncidentOpened, incident: Incident | None, links: Li
     return Alert(
         kind="connection_failure",
         severity=SEVERITY["connection_failure"],
-        title=f"Users cannot connect to desk {event.workspace_id} (employee {event.employee_id or 'unknown'})",
+        title=f"Users cannot connect to desk {event.workspace_id} ({_who(event.employee_id, event.workspace_id)})",
         description=description,
         next_steps=[first, *_desk_links("connection_failure", event.workspace_id, event.directory_id, links)],
         thread_id=event.incident_id,
         key="opened",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             cause=event.cause,
             failures=event.failures,
@@ -482,14 +504,14 @@ def _remediation_step(event: RemediationStep, incident: Incident | None, links: 
         key=f"step:{step.action}:{step.outcome}:{step.at.isoformat()}",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             action=step.action,
             outcome=step.outcome,
@@ -524,7 +546,7 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
         kind="escalation",
         severity=SEVERITY["escalation"],
         title=f"Escalated: desk {event.workspace_id or event.directory_id} needs a human "
-        f"(employee {event.employee_id or 'unknown'})",
+        f"({_who(event.employee_id, event.workspace_id)})",
         description=description,
         next_steps=[
             "Open the desk in the console, look at its state and recent changes; contact the employee by id "
@@ -536,14 +558,14 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
         key="escalated",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             reason=event.reason,
         ),
@@ -576,14 +598,14 @@ def _resolved(event: IncidentResolved, links: Links) -> Alert:
         key="resolved",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             resolved_by=event.resolved_by,
             opened_at=event.opened_at,
@@ -712,7 +734,7 @@ def _feed_rejected(event: FeedRejected, links: Links) -> Alert:
 
 def _unused_desks(event: UnusedDesksFound, time: dt.datetime, links: Links) -> Alert:
     lines = [
-        f"- `{d.workspace_id}` employee `{d.employee_id or 'unknown'}`: "
+        f"- `{d.workspace_id}` {_who(d.employee_id, d.workspace_id)}: "
         + (f"last login {_when(d.last_login)}" if d.last_login else "never logged in")
         + (f" ({d.idle_days} days)" if d.idle_days is not None else "")
         for d in event.desks[:LIST_LIMIT]

@@ -26,7 +26,10 @@ from autopilot.observability import logger, metrics, tracer
 class NotifySettings(Settings):
     alerts_topic_arn: str = Field(alias="ALERTS_TOPIC_ARN", min_length=1)
     automation_alarm_prefix: str = Field(alias="AUTOMATION_ALARM_PREFIX", min_length=1)
-    runbook_url: str = Field(alias="RUNBOOK_URL", default="docs/runbook.md")
+    # Absolute, so that alert links can be clicked (template parameter RunbookBaseUrl, https only).
+    runbook_base_url: str = Field(
+        alias="RUNBOOK_BASE_URL", default=alerts.DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s#?]+$"
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     composition = ports()
     settings = composition.settings
     trigger = trigger_of(event, settings)
-    links = alerts.Links(region=settings.region, account=str(event.get("account", "")), runbook=settings.runbook_url)
+    links = alerts.Links(
+        region=settings.region, account=str(event.get("account", "")), runbook_base_url=settings.runbook_base_url
+    )
     delivery = alerts.notify(trigger, composition.ports, links, clock.now())
     if delivery.thread in ("new", "update"):
         metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
