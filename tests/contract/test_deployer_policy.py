@@ -73,7 +73,8 @@ def test_the_deployer_policy_is_a_well_formed_identity_policy() -> None:
     for statement in document["Statement"]:
         assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, statement["Sid"]
         assert statement["Effect"] in ("Allow", "Deny")
-        assert "NotAction" not in statement and "Principal" not in statement
+        assert "NotAction" not in statement
+        assert "Principal" not in statement
         for action in _listed(statement["Action"]):
             assert _ACTION.match(action), action
             assert action.split(":")[1] != "*", f"{statement['Sid']}: a whole service ({action}) is not least privilege"
@@ -101,7 +102,7 @@ def test_every_resource_type_of_the_template_can_be_deployed(expanded: dict[str,
     allowed = _allowed(_document())
 
     unknown = sorted(types - NEEDED.keys())
-    assert unknown == [], f"new resource types: add their deploy actions here and to iam/deployer-policy.json: {unknown}"
+    assert unknown == [], f"new resource types: add their actions here and to iam/deployer-policy.json: {unknown}"
     missing = sorted(
         f"{kind}: {action}"
         for kind in types
@@ -119,7 +120,10 @@ def test_every_resource_type_of_the_template_can_be_deployed(expanded: dict[str,
         ("arn:aws:iam::123456789012:role/workspaces-autopilot-dev-NotifyFunctionRole-1AB2C3", "iam:CreateRole"),
         ("arn:aws:sqs:eu-west-1:123456789012:workspaces-autopilot-dev-lifecycle-dlq", "sqs:CreateQueue"),
         ("arn:aws:dynamodb:eu-west-1:123456789012:table/workspaces-autopilot-dev-state", "dynamodb:CreateTable"),
-        ("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/workspaces-autopilot-dev-notify", "logs:CreateLogGroup"),
+        (
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/workspaces-autopilot-dev-notify",
+            "logs:CreateLogGroup",
+        ),
     ],
 )
 def test_the_stacks_names_are_covered_and_other_names_are_not(arn: str, action: str) -> None:
