@@ -324,3 +324,26 @@ def test_runbook_links_are_absolute_urls_built_from_the_base_url() -> None:
 
     assert links.runbook_for("feed_rejected") == "https://git.example.com/ops/autopilot/docs/runbook.md#feed_rejected"
     assert Links(region="eu-west-1", account="1").runbook_for("escalation").startswith("https://")
+
+
+class FakeUsers:
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
+        return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
+
+
+def test_the_user_name_is_in_the_alert_only_when_the_policy_allows_it() -> None:
+    allowed = Harness()
+    allowed.ports.users = FakeUsers({WS: "helpline003"})
+    alerts.notify(EventTrigger(event=opened(), time=NOW), allowed.ports, LINKS, NOW, user_names=True)
+    withheld = Harness()
+    withheld.ports.users = FakeUsers({WS: "helpline003"})
+    alerts.notify(EventTrigger(event=opened(), time=NOW), withheld.ports, LINKS, NOW, user_names=False)
+
+    shown = allowed.notifier.messages[0]
+    assert "**User** `helpline003`" in allowed.body()["content"]["description"]
+    assert "helpline003" in shown["email"]
+    assert "helpline003" not in shown["subject"] + json.dumps(shown["attributes"])  # filters and pagers: ids only
+    assert "helpline003" not in json.dumps(withheld.notifier.messages[0])

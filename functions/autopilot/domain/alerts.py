@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
@@ -108,11 +108,17 @@ class Notifier(Protocol):
     def publish(self, *, subject: str, default: str, email: str, attributes: dict[str, str]) -> str: ...
 
 
+class UserNames(Protocol):
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None: ...
+
+
 @dataclass
 class NotifyPorts:
     incidents: IncidentReader
     threads: Threads
     notifier: Notifier
+    # The directory user name of a desk (its desk record); read only when the policy allows names in alerts.
+    users: UserNames | None = None
 
 
 @dataclass(frozen=True)
@@ -258,8 +264,13 @@ class Delivery:
     message_id: str | None = None
 
 
-def notify(trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.datetime) -> Delivery:
-    """Turn one trigger into at most one message on the on-call topic; a repeat in a thread sends nothing."""
+def notify(
+    trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.datetime, *, user_names: bool = False
+) -> Delivery:
+    """Turn one trigger into at most one message on the on-call topic; a repeat in a thread sends nothing.
+
+    `user_names` (policy `alerts.user_names`) adds the desk's directory user name to the text on-call reads (chat,
+    e-mail), never to the subject or the message attributes, which pagers and filters see."""
     alert = (
         alert_for_alarm(trigger, links)
         if isinstance(trigger, AutomationAlarm)
@@ -267,6 +278,12 @@ def notify(trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.date
     )
     if alert is None:
         return Delivery(kind=None, thread=None)
+    if user_names and ports.users is not None and (alert.workspace_id or alert.employee_id):
+        name = ports.users.user_name(workspace_id=alert.workspace_id, employee_id=alert.employee_id)
+        if name:
+            alert = replace(
+                alert, description=f"{alert.description}\n**User** `{name}`", context={**alert.context, "user": name}
+            )
     thread = ports.threads.claim(alert.thread_id, alert.key, now)
     if thread == "duplicate":
         return Delivery(kind=alert.kind, thread=thread)

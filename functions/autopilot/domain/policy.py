@@ -189,6 +189,12 @@ class Usage(_Section):
     unused_days: int = Field(default=30, ge=1)
 
 
+class Alerts(_Section):
+    # Off by default (docs/security.md "Personal data"): alerts reach chat channels and mailing lists, a wider
+    # audience than the operators; the desk and employee ids are enough to look the person up with the CLI.
+    user_names: bool = False
+
+
 class Policy(_Section):
     version: Literal[1] = 1
     dry_run: bool = False
@@ -201,6 +207,7 @@ class Policy(_Section):
     prewarm: Prewarm = Field(default_factory=Prewarm)
     remediation: Remediation = Field(default_factory=Remediation)
     usage: Usage = Field(default_factory=Usage)
+    alerts: Alerts = Field(default_factory=Alerts)
     optimizer: Optimizer = Field(default_factory=Optimizer)
     tags: dict[str, str] = Field(default_factory=lambda: {"ManagedBy": "workspaces-autopilot"})
 
