@@ -274,6 +274,21 @@ def test_a_roster_refused_as_a_whole_is_dead_lettered_and_alerted_with_its_fix(r
     assert failed_invocations(report, "HrFeedIngestFunction") == []
 
 
+def test_a_rejected_roster_is_listed_by_feed_held_with_its_reason() -> None:
+    # Issue 15: `autopilot feed held` showed nothing for a rejected file.
+    from autopilot_ops import feeds
+    from autopilot_ops.backend import world_backend
+
+    with LocalCloud(start="2026-12-01T05:00:00Z") as cloud:
+        cloud.put_object("rosters/staff.csv", (ROSTERS / "onboarding_semicolon.csv").read_bytes())
+        cloud.advance(dt.timedelta(minutes=30))
+
+        [listed] = feeds.held(world_backend(cloud))
+
+    assert listed["status"] == "REJECTED"
+    assert "the delimiter is a semicolon" in listed["reason"]
+
+
 def test_a_mass_hire_is_held_like_a_mass_departure(tmp_path: Path) -> None:
     report = run(
         {
