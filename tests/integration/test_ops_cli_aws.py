@@ -259,6 +259,19 @@ def test_rejected_roster_rows_and_undeliverable_alerts_are_listed_but_not_redriv
     assert listed.what == "alert: [CRITICAL] Escalated"
 
 
+def test_a_rejected_roster_file_is_explained_with_its_reason_and_not_redriven() -> None:
+    refused = {
+        "kind": "roster_rejected",
+        "feed_id": "feed-1",
+        "key": "rosters/x.csv",
+        "reason": "roster rosters/x.csv: bad header: the delimiter is a semicolon",
+    }
+    letter = dlq.understand("AsyncFailureDLQ", message(refused), RESOURCES)
+    assert letter.destination is None
+    assert letter.what == "roster file rejected: rosters/x.csv (feed feed-1)"
+    assert letter.why == refused["reason"]
+
+
 def test_a_stack_without_the_state_table_is_not_an_autopilot_stack() -> None:
     with pytest.raises(BadInput, match="has no StateTable"):
         resolve_resources(stack="x", region="eu-west-1", account="1", outputs={}, parameters={}, resources={})
