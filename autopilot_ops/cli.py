@@ -162,10 +162,18 @@ def _styled(value: object) -> str:
     return f"[{style}]{escape(text)}[/{style}]" if style else escape(text)
 
 
+# Columns shown whole, never cut with an ellipsis or wrapped: ids an operator copies into the next command.
+ID_COLUMNS = frozenset({"incident", "feed", "workspace", "employee", "desk/directory", "user"})
+
+
 def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        if column in ID_COLUMNS:
+            longest = max([len(column), *(len(str(row[index] or "")) for row in rows)])
+            table.add_column(column, no_wrap=True, min_width=longest)
+        else:
+            table.add_column(column)
     for row in rows:
         table.add_row(*[_styled(value) for value in row])
     return table
@@ -214,8 +222,18 @@ def main(
 # ======================================================================================== desks
 
 
+def _employee_label(desk: dict[str, Any]) -> str:
+    """An adopted desk nobody in HR claimed carries its WorkSpace id as employee id: say so instead."""
+    if desk.get("employee_id") == desk.get("workspace_id"):
+        return NO_HR_RECORD
+    return str(desk["employee_id"])
+
+
+NO_HR_RECORD = "no HR record (adopted desk)"
+
+
 @main.command()
-@click.argument("identifier", metavar="EMPLOYEE_ID|WORKSPACE_ID")
+@click.argument("identifier", metavar="EMPLOYEE_ID|WORKSPACE_ID|USER_NAME")
 @json_option
 def status(identifier: str, as_json: bool) -> None:
     """A desk: its record, its WorkSpace, its timers, its open incident and its recent history."""
@@ -225,7 +243,8 @@ def status(identifier: str, as_json: bool) -> None:
         desk = data["desk"]
         ws = data["workspace"] or {}
         out.print(
-            f"[bold]{escape(desk['employee_id'])}[/bold]  desk {_styled(desk['lifecycle'])}  "
+            f"[bold]{escape(_employee_label(desk))}[/bold]  user {escape(desk.get('username') or '-')}  "
+            f"desk {_styled(desk['lifecycle'])}  "
             f"site {escape(desk['site'])}  profile {escape(desk['profile'])}  origin {escape(desk.get('origin', ''))}"
         )
         out.print(
@@ -283,10 +302,11 @@ def desks(state: str | None, site: str | None, profile: str | None, as_json: boo
     rows = fleet.desks(session.backend(), state=state, site=site, profile=profile, progress=session.progress)
 
     def render(out: Console) -> None:
-        columns = ["employee", "workspace", "state", "site", "profile", "mode", "ready at", "last login"]
+        columns = ["employee", "user", "workspace", "state", "site", "profile", "mode", "ready at", "last login"]
         table_rows = [
             (
-                d["employee_id"],
+                _employee_label(d),
+                d.get("username", ""),
                 d.get("workspace_id", ""),
                 d["lifecycle"],
                 d["site"],
@@ -388,7 +408,7 @@ def feed() -> None:
     """Roster feeds held for approval (a mass departure)."""
 
 
-FEED_COLUMNS = ["feed", "status", "file", "received", "hires", "departures", "transfers", "rejected lines"]
+FEED_COLUMNS = ["feed", "status", "file", "received", "hires", "departures", "transfers", "rejected lines", "reason"]
 
 
 def _feed_row(f: dict[str, Any]) -> tuple[object, ...]:
@@ -402,13 +422,14 @@ def _feed_row(f: dict[str, Any]) -> tuple[object, ...]:
         f["departures"],
         f["transfers"],
         rejected,
+        f.get("reason") or "",
     )
 
 
 @feed.command("held")
 @json_option
 def feed_held(as_json: bool) -> None:
-    """Feeds waiting for a person: release or discard each."""
+    """Feeds waiting for a person: held (release or discard each) and rejected in the last 7 days (resend)."""
     session = _session()
     rows = feeds.held(session.backend(), session.progress)
     _emit(
@@ -580,8 +601,8 @@ def plan(roster_file: Path, policy_file: Path | None, hours: int, feed_date: dt.
     def render(out: Console) -> None:
         if data["held"]:
             out.print(
-                f"[bold red]This file would be HELD[/bold red]: {len(data['departures'])} departures > "
-                f"offboarding.max_departures_per_feed {data['max_departures_per_feed']}"
+                f"[bold red]This file would be HELD[/bold red]: {data['held_because']}. None of the rows below "
+                "would be applied until an operator releases it (`autopilot feed release ID`)."
             )
         out.print(
             _table(

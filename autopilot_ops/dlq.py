@@ -7,8 +7,8 @@ Five dead-letter queues, four shapes of message:
   name the target (TARGET_ARN) and the error; it goes back to that target (a function, invoked asynchronously,
   or a queue). Re-putting it on its bus would deliver it again to every other rule's target too.
 - AsyncFailureDLQ: Lambda's on-failure record of an asynchronous invocation ({requestContext, requestPayload,
-  responsePayload}); the request payload goes back to that function. Roster rows the feed ingest rejected land
-  here too: they are not redriven (fix the row, upload the roster again).
+  responsePayload}); the request payload goes back to that function. Roster rows and whole roster files the feed
+  ingest rejected land here too: they are not redriven (fix the row or the file, upload the roster again).
 - AlertDeliveryDLQ: an alert SNS could not deliver to a subscriber: listed, not redriven (fix the subscription).
 """
 
@@ -184,6 +184,14 @@ def understand(queue: str, message: Mapping[str, Any], resources: StackResources
             destination=None,
             employee_id=body.get("employee_id"),
             note="not redriven: fix the row and upload the roster again",
+        )
+    if isinstance(body, dict) and body.get("kind") == "roster_rejected":
+        return replace(
+            base,
+            what=f"roster file rejected: {body.get('key')} (feed {body.get('feed_id')})",
+            why=str(body.get("reason") or "rejected"),
+            destination=None,
+            note="not redriven: have the file exported again as the reason says and upload it",
         )
     if isinstance(body, dict) and body.get("Type") == "Notification":
         return replace(

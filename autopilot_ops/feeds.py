@@ -6,6 +6,7 @@ hr_feed_ingest Lambda uses, so the CLI decides nothing the automation would not.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +31,22 @@ def feed_view(record: FeedRecord) -> dict[str, Any]:
         "departures": record.departures,
         "transfers": record.transfers,
         "rejected_lines": list(record.rejected_lines),
+        "reason": record.reason,
     }
+
+
+# A rejected file waits for a person too (HR must send it again): listed for a week after it arrived.
+REJECTED_SHOWN_FOR = dt.timedelta(days=7)
 
 
 def held(backend: Backend, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     snapshot = records.scan(backend.table, [records.FEED], progress)
-    waiting = [record for record in snapshot.feeds if record.status is FeedStatus.HELD]
+    since = backend.now() - REJECTED_SHOWN_FOR
+    waiting = [
+        record
+        for record in snapshot.feeds
+        if record.status is FeedStatus.HELD or (record.status is FeedStatus.REJECTED and record.received_at >= since)
+    ]
     waiting.sort(key=lambda record: record.received_at)
     return [feed_view(record) for record in waiting]
 

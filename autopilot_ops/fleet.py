@@ -16,6 +16,7 @@ from autopilot_ops.backend import Backend
 from autopilot_ops.errors import BadInput, NotFound, OpsError
 
 HISTORY_SHOWN = 10
+MIN_PREFIX = 5  # `inc-` and at least one character of the subject
 RETRIES = 3
 # Never shown: the e-mail is kept only until the welcome e-mail is sent, and is nobody's business here.
 PRIVATE_FIELDS = {"email"}
@@ -30,16 +31,30 @@ def desk_view(desk: Desk) -> dict[str, Any]:
 
 
 def find_desk(backend: Backend, identifier: str) -> Desk:
-    """An employee id or a WorkSpace id (`ws-…`)."""
+    """An employee id, a WorkSpace id (`ws-…`) or a directory user name (what the person types at login)."""
     identifier = identifier.strip()
     if not identifier:
-        raise BadInput("give an employee id or a WorkSpace id (ws-…)")
+        raise BadInput("give an employee id, a WorkSpace id (ws-…) or a user name")
     desk = backend.desks.by_workspace(identifier) if identifier.startswith("ws-") else backend.desks.get(identifier)
     if desk is None and not identifier.startswith("ws-"):
-        desk = backend.desks.by_workspace(identifier)
+        desk = backend.desks.by_workspace(identifier) or _by_username(backend, identifier)
     if desk is None:
-        raise NotFound(f"no desk for {identifier} (neither an employee id nor a WorkSpace id the automation knows)")
+        raise NotFound(
+            f"no desk for {identifier} (neither an employee id, a WorkSpace id nor a user name the automation knows)"
+        )
     return desk
+
+
+def _by_username(backend: Backend, username: str) -> Desk | None:
+    """Directory user names are case-insensitive (AD sAMAccountName). One scan of the desk records: the CLI is not
+    a hot path, and no index holds user names (they are personal data; only the desk record carries one)."""
+    wanted = username.lower()
+    found = [desk for desk in backend.desks.all_desks() if desk.username.lower() == wanted]
+    live = [desk for desk in found if desk.lifecycle not in (Lifecycle.TERMINATED, Lifecycle.CANCELLED)] or found
+    if len(live) > 1:
+        candidates = ", ".join(f"{desk.employee_id} ({desk.directory_id})" for desk in live)
+        raise BadInput(f"user name {username} has several desks: {candidates}; give the employee id")
+    return live[0] if live else None
 
 
 def timer_prefixes(desk: Desk, incident: Incident | None) -> list[str]:
@@ -151,10 +166,21 @@ def incidents(
 
 
 def _incident(backend: Backend, incident_id: str) -> Incident:
-    incident = backend.incidents.get(incident_id.strip())
-    if incident is None:
-        raise NotFound(f"no incident {incident_id}")
-    return incident
+    """The incident with this id, or the only one whose id starts with it (a prefix copied from a narrow table)."""
+    wanted = incident_id.strip().rstrip("…")
+    incident = backend.incidents.get(wanted) if wanted else None
+    if incident is not None:
+        return incident
+    if len(wanted) >= MIN_PREFIX:
+        snapshot = records.scan(backend.table, [records.INCIDENT])
+        matches = sorted(i.incident_id for i in snapshot.incidents if i.incident_id.startswith(wanted))
+        if len(matches) == 1:
+            found = backend.incidents.get(matches[0])
+            if found is not None:
+                return found
+        if len(matches) > 1:
+            raise BadInput(f"incident {incident_id} is ambiguous: it starts {len(matches)} ids: {', '.join(matches)}")
+    raise NotFound(f"no incident {incident_id}")
 
 
 def acknowledge(backend: Backend, incident_id: str, *, by: str) -> dict[str, Any]:

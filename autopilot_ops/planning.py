@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.feed_hold import hold_reason
 from autopilot.domain.policy import Policy
 from autopilot.domain.roster import ParsedRoster, RosterEntry, diff_roster
 from autopilot_ops.pricing import DeskPrice, profile_price
@@ -144,11 +145,26 @@ def plan_roster(
             delta += cost(name) - cost(desk.profile)
         transfers.append(row)
 
-    threshold = policy.offboarding.max_departures_per_feed
+    held_because = hold_reason(diff, policy)
+    if held_because is not None:
+        # A held file applies nothing until an operator releases it: say so on every row it would change.
+        for row in (*hires, *departures, *transfers):
+            row["action"] = f"not applied while the file is held (then: {row['action']})"
     return {
         "feed_date": str(today),
-        "held": len(diff.departed) > threshold,
-        "max_departures_per_feed": threshold,
+        "held": held_because is not None,
+        "held_because": held_because,
+        "max_departures_per_feed": policy.offboarding.max_departures_per_feed,
+        "max_hires_per_feed": policy.onboarding.max_hires_per_feed,
+        "not_applied": (
+            {
+                "hires": [row["employee_id"] for row in hires],
+                "departures": [row["employee_id"] for row in departures],
+                "transfers": [row["employee_id"] for row in transfers],
+            }
+            if held_because is not None
+            else None
+        ),
         "hires": hires,
         "departures": departures,
         "transfers": transfers,

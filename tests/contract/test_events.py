@@ -68,6 +68,7 @@ CATALOGUE: dict[str, Route] = {
     "autopilot_incident_escalated.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_incident_resolved.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_feed_held.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
+    "autopilot_feed_rejected.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_policy_rejected.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_unused_desks_found.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),
     "autopilot_fleet_report_published.json": Route(AutopilotEvent, rule="NotifyFunctionDomainEvent"),

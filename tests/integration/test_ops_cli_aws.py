@@ -259,6 +259,19 @@ def test_rejected_roster_rows_and_undeliverable_alerts_are_listed_but_not_redriv
     assert listed.what == "alert: [CRITICAL] Escalated"
 
 
+def test_a_rejected_roster_file_is_explained_with_its_reason_and_not_redriven() -> None:
+    refused = {
+        "kind": "roster_rejected",
+        "feed_id": "feed-1",
+        "key": "rosters/x.csv",
+        "reason": "roster rosters/x.csv: bad header: the delimiter is a semicolon",
+    }
+    letter = dlq.understand("AsyncFailureDLQ", message(refused), RESOURCES)
+    assert letter.destination is None
+    assert letter.what == "roster file rejected: rosters/x.csv (feed feed-1)"
+    assert letter.why == refused["reason"]
+
+
 def test_a_stack_without_the_state_table_is_not_an_autopilot_stack() -> None:
     with pytest.raises(BadInput, match="has no StateTable"):
         resolve_resources(stack="x", region="eu-west-1", account="1", outputs={}, parameters={}, resources={})
@@ -422,6 +435,23 @@ def test_policy_publish_of_an_invalid_policy_names_the_keys_exits_2_and_writes_n
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.strip() == f"autopilot: {policy}: rules.0.profile: unknown profile 'ghost'"
+    assert nothing_stored()
+
+
+def test_a_time_zone_missing_from_the_zone_database_is_refused_by_check_and_publish(
+    stack: dict[str, str], tmp_path: Any
+) -> None:
+    # Issue 15: `Europe/Pariss` was accepted, then every hire at that site failed with ZoneInfoNotFoundError.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        POLICY.replace("{directory: corp.example.com}", "{directory: corp.example.com, timezone: Europe/Pariss}"),
+        encoding="utf-8",
+    )
+    assert "Europe/Pariss" in policy.read_text(encoding="utf-8")
+    for command in ("check", "publish"):
+        result = run("policy", command, str(policy))
+        assert result.exit_code == 2, command
+        assert "sites.hq.timezone: unknown IANA time zone 'Europe/Pariss'" in result.stderr, command
     assert nothing_stored()
 
 

@@ -439,3 +439,32 @@ def test_a_desk_gone_unhealthy_is_remediated(cloud: Cloud) -> None:
     cloud.deliver_bus()
     assert cloud.reboots() == 1
     assert kinds(cloud.alerts())[0] == "connection_failure"
+
+
+def test_the_user_name_reaches_on_call_only_when_the_policy_allows_it(cloud: Cloud) -> None:
+    (desk,) = cloud.seed(1)
+    cloud.fail(desk, 6)
+    cloud.alarm()
+    [withheld] = [a for a in cloud.alerts() if a["kind"] == "connection_failure"]
+    assert "agent000" not in json.dumps(withheld)  # the default policy: ids only
+
+    import yaml
+
+    from autopilot.adapters.policy_source import packaged_policy_text
+    from autopilot.domain.policy import policy_document_json
+
+    document = yaml.safe_load(packaged_policy_text())
+    document["alerts"] = {"user_names": True}
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/workspaces-autopilot/dev/policy", Value=policy_document_json(yaml.safe_dump(document)), Type="String"
+    )
+    reset_caches()
+    cloud.alarm("OK")
+    (other,) = cloud.seed(1, prefix="helpline")
+    cloud.fail(other, 6)
+    cloud.alarm()
+
+    [shown] = [a for a in cloud.alerts() if a["kind"] == "connection_failure"]
+    assert "**User** `helpline000`" in shown["body"]["content"]["description"]
+    assert "helpline000" not in shown["subject"]
+    assert "helpline000" not in json.dumps({k: v for k, v in shown.items() if k not in ("body", "subject")})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,65 @@ def test_a_malformed_roster_row_is_dead_lettered_with_its_line_and_the_others_pr
     assert dead["reason"].startswith("sent by a function: email:")  # the field is named, never its value
     assert "not-an-address" not in str(report["dead_letters"])
     assert alerts(report, "automation_failure")
+
+
+@pytest.mark.parametrize(
+    ("roster", "fix"),
+    [
+        ("onboarding_semicolon.csv", "the delimiter is a semicolon"),
+        ("onboarding_empty.csv", "the file is empty"),
+        ("onboarding_latin1.csv", "save it as UTF-8"),
+    ],
+)
+def test_a_roster_refused_as_a_whole_is_dead_lettered_and_alerted_with_its_fix(roster: str, fix: str) -> None:
+    # Issue 15: the first attempt failed, the retry answered REJECTED with status ok: no dead letter, no alert.
+    report = run(
+        {
+            "name": f"a refused roster: {roster}",
+            "start": "2026-12-01T05:00:00Z",
+            "steps": [{"upload_roster": f"scenarios/rosters/{roster}"}, {"advance": "1h"}],
+        }
+    )
+
+    assert report["workspaces"] == []
+    [dead] = [d for d in report["dead_letters"] if d["queue"] == "AsyncFailureDLQ"]
+    assert fix in dead["reason"]
+    [alert] = alerts(report, "feed_rejected")
+    assert fix in alert["message"]
+    assert alerts(report, "automation_failure")  # the dead letter pages as well
+    assert "Hélène" not in json.dumps(report["alerts"]) + json.dumps(report["dead_letters"])
+    assert failed_invocations(report, "HrFeedIngestFunction") == []
+
+
+def test_a_rejected_roster_is_listed_by_feed_held_with_its_reason() -> None:
+    # Issue 15: `autopilot feed held` showed nothing for a rejected file.
+    from autopilot_ops import feeds
+    from autopilot_ops.backend import world_backend
+
+    with LocalCloud(start="2026-12-01T05:00:00Z") as cloud:
+        cloud.put_object("rosters/staff.csv", (ROSTERS / "onboarding_semicolon.csv").read_bytes())
+        cloud.advance(dt.timedelta(minutes=30))
+
+        [listed] = feeds.held(world_backend(cloud))
+
+    assert listed["status"] == "REJECTED"
+    assert "the delimiter is a semicolon" in listed["reason"]
+
+
+def test_a_mass_hire_is_held_like_a_mass_departure(tmp_path: Path) -> None:
+    report = run(
+        {
+            "name": "a mass hire",
+            "start": "2026-12-01T05:00:00Z",
+            "policy": policy_file(tmp_path, onboarding={"max_hires_per_feed": 20}),
+            "steps": [{"upload_roster": "scenarios/rosters/onboarding_staff_30.csv"}, {"advance": "1h"}],
+        }
+    )
+
+    [alert] = alerts(report, "feed_held")
+    assert "30 hires" in alert["subject"]
+    assert report["workspaces"] == []
+    assert calls(report, "CreateWorkspaces") == 0
 
 
 # --- transfers ----------------------------------------------------------------------------------------------

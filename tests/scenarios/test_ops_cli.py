@@ -181,6 +181,20 @@ def test_status_reads_as_text_without_json(cli: Any) -> None:
     assert "offboarding_scheduled" in result.stdout
 
 
+def test_status_finds_a_desk_by_its_directory_user_name(cli: Any) -> None:
+    # Issue 15: `status helpline003` answered `no desk for helpline003`.
+    data = as_json(cli("status", "staff002", "--json"))
+    assert (data["desk"]["employee_id"], data["desk"]["username"]) == ("E50002", "staff002")
+    assert as_json(cli("status", "STAFF002", "--json"))["desk"]["employee_id"] == "E50002"  # AD names ignore case
+    assert "user staff002" in cli("status", "staff002").stdout
+
+
+def test_desks_show_the_user_name(cli: Any) -> None:
+    text = cli("desks").stdout
+    assert "staff002" in text
+    assert "user" in text
+
+
 def test_status_of_an_unknown_id_is_one_line_and_exit_2(cli: Any) -> None:
     assert_bad_input(cli("status", "E404", "--json"), "no desk for E404")
 
@@ -209,7 +223,15 @@ def test_incidents_lists_open_and_resolved_ones(cli: Any, cloud: LocalCloud) -> 
     }
     only_open = as_json(cli("incidents", "--open", "--json"))
     assert [i["subject"] for i in only_open] == [workspace_of(cloud, "agent002")]
-    assert "RESOLVED" in cli("incidents").stdout
+    text = cli("incidents").stdout
+    assert "RESOLVED" in text
+    assert all(i["incident_id"] in text for i in every)  # whole ids: the table is where they are copied from
+    assert "…" not in text
+
+
+def test_an_ambiguous_incident_prefix_is_refused_listing_the_candidates(cli: Any) -> None:
+    every = sorted(i["incident_id"] for i in as_json(cli("incidents", "--json")))
+    assert_bad_input(cli("incident", "ack", "inc-ws"), "ambiguous", *every)
 
 
 def test_incidents_with_an_unknown_option_is_one_line_and_exit_2(cli: Any) -> None:
@@ -280,6 +302,27 @@ def test_plan_shows_desks_given_stopped_resized_and_the_monthly_cost(cli: Any, f
     assert "Monthly cost" in cli("plan", str(roster)).stdout
 
 
+def test_plan_of_a_file_that_would_be_held_says_which_rows_it_would_not_apply(cli: Any, folder: Path) -> None:
+    document = yaml.safe_load((folder / "policy.yaml").read_text(encoding="utf-8"))
+    document["onboarding"] = {**document.get("onboarding", {}), "max_hires_per_feed": 1}
+    tight = folder / "tight.yaml"
+    tight.write_text(yaml.safe_dump(document), encoding="utf-8")
+    roster = folder / "two-hires.csv"
+    new = [
+        "E50020,new020,new020@example.com,Eve,Twenty,finance,accountant,paris-hq,2026-12-15",
+        "E50021,new021,new021@example.com,Fay,Twentyone,finance,accountant,paris-hq,2026-12-15",
+    ]
+    roster.write_text("\n".join([HEADER, *STAFF, *new]) + "\n", encoding="utf-8")
+
+    data = as_json(cli("plan", str(roster), "--policy", str(tight), "--json"))
+
+    assert data["held"] is True
+    assert data["held_because"] == "2 hires > onboarding.max_hires_per_feed 1"
+    assert data["not_applied"]["hires"] == ["E50020", "E50021"]
+    assert all(h["action"].startswith("not applied while the file is held") for h in data["hires"])
+    assert "would be HELD" in cli("plan", str(roster), "--policy", str(tight)).stdout
+
+
 def test_plan_of_a_missing_or_unreadable_roster_is_bad_input(cli: Any, folder: Path) -> None:
     assert_bad_input(cli("plan", str(folder / "missing.csv")), "missing.csv")
     bad = folder / "bad.csv"
@@ -327,7 +370,9 @@ def test_report_to_a_folder_that_does_not_exist_is_bad_input(cli: Any, folder: P
 
 def test_incident_ack_leaves_the_incident_to_a_person(cli: Any, cloud: LocalCloud) -> None:
     (incident,) = as_json(cli("incidents", "--open", "--json"))
-    data = as_json(cli("incident", "ack", incident["incident_id"], "--json"))
+    prefix = incident["incident_id"][:-6]  # a unique prefix is enough
+    data = as_json(cli("incident", "ack", prefix, "--json"))
+    assert data["incident_id"] == incident["incident_id"]
     assert data["waiting"] == "human"
     assert data["acknowledged"] is True
     assert data["timeline"][-1]["kind"] == "acknowledged"

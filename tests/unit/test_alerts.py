@@ -12,6 +12,7 @@ import pytest
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FeedRejected,
     FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
@@ -112,6 +113,11 @@ EVENTS: dict[str, DomainEvent] = {
     ),
     "policy_error": PolicyRejected(parameter="/workspaces-autopilot/dev/policy", errors=["sites: required"]),
     "feed_held": FeedHeld(feed_id="roster-2026-12-01.csv", departures=40, threshold=25, held_at=NOW),
+    "feed_rejected": FeedRejected(
+        feed_id="feed-0123456789abcdef01234567",
+        reason="roster rosters/staff.csv: bad header: the delimiter is a semicolon",
+        rejected_at=NOW,
+    ),
     "unused_desks": UnusedDesksFound(
         unused_days=30, desks=[UnusedDesk(workspace_id=WS, employee_id=EMP, last_login=None, idle_days=45)]
     ),
@@ -296,3 +302,48 @@ def test_workspace_ready_is_no_longer_an_alert() -> None:
     ready = WorkSpaceReady(workspace_id=WS, employee_id=EMP, directory_id=DIR, ready_at=NOW, provisioning_seconds=60)
     with pytest.raises(InvalidInput, match="WorkSpace Ready"):
         Harness().event(ready)
+
+
+# --- what is known, and nothing more (issue 15) ------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["connection_failure", "remediation_step", "escalation", "incident_resolved"])
+def test_a_desk_with_no_hr_record_is_named_so_not_by_its_workspace_id_as_employee(kind: str) -> None:
+    event = EVENTS[kind].model_copy(update={"employee_id": WS})  # adoption's stand-in id for an unclaimed desk
+    harness = Harness()
+    harness.event(event)
+
+    message = harness.notifier.messages[0]
+    text = message["subject"] + message["default"] + message["email"]
+    assert "no HR record (adopted desk)" in message["email"]
+    assert f"employee {WS}" not in text
+    assert f"**Employee** `{WS}`" not in text
+    assert "employee_id" not in message["attributes"]
+
+
+def test_runbook_links_are_absolute_urls_built_from_the_base_url() -> None:
+    links = Links(region="eu-west-1", account="123456789012", runbook_base_url="https://git.example.com/ops/autopilot")
+
+    assert links.runbook_for("feed_rejected") == "https://git.example.com/ops/autopilot/docs/runbook.md#feed_rejected"
+    assert Links(region="eu-west-1", account="1").runbook_for("escalation").startswith("https://")
+
+
+class FakeUsers:
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
+        return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
+
+
+def test_the_user_name_is_in_the_alert_only_when_the_policy_allows_it() -> None:
+    allowed = Harness()
+    allowed.ports.users = FakeUsers({WS: "helpline003"})
+    alerts.notify(EventTrigger(event=opened(), time=NOW), allowed.ports, LINKS, NOW, user_names=True)
+    withheld = Harness()
+    withheld.ports.users = FakeUsers({WS: "helpline003"})
+    alerts.notify(EventTrigger(event=opened(), time=NOW), withheld.ports, LINKS, NOW, user_names=False)
+
+    shown = allowed.notifier.messages[0]
+    assert "**User** `helpline003`" in allowed.body()["content"]["description"]
+    assert "helpline003" in shown["email"]
+    assert "helpline003" not in shown["subject"] + json.dumps(shown["attributes"])  # filters and pagers: ids only
+    assert "helpline003" not in json.dumps(withheld.notifier.messages[0])

@@ -183,3 +183,45 @@ def test_an_unquoted_stop_time_is_refused_rather_than_read_as_seconds() -> None:
     assert parse_policy(text.replace("stop_at_local: 22:30", "stop_at_local: '22:30'")).offboarding.stop_at_local == (
         dt.time(22, 30)
     )
+
+
+# --- values a function would fail on at run time are refused at check/publish (issue 15) -------------------
+def _with(**sections: object) -> str:
+    document = yaml.safe_load(MINIMAL)
+    for key, value in sections.items():
+        document[key] = {**document.get(key, {}), **value} if isinstance(value, dict) else value
+    return yaml.safe_dump(document)
+
+
+@pytest.mark.parametrize(
+    ("sections", "error"),
+    [
+        (
+            {"sites": {"paris-hq": {"directory": "corp.example.com", "timezone": "Europe/Pariss"}}},
+            "sites.paris-hq.timezone: unknown IANA time zone 'Europe/Pariss'",
+        ),
+        ({"sites": {"paris-hq": {"directory": "d-12"}}}, "sites.paris-hq.directory: 'd-12' is not a directory id"),
+        ({"onboarding": {"sender": "it-desk"}}, "onboarding.sender: not an e-mail address"),
+        ({"onboarding": {"client_download_url": "clients.example.com"}}, "onboarding.client_download_url: must be"),
+        ({"onboarding": {"max_hires_per_feed": 0}}, "onboarding.max_hires_per_feed:"),
+        ({"tags": {"ManagedBy": "autopilot", "aws:owner": "x"}}, "tags.aws:owner: the aws: prefix is reserved"),
+        ({"tags": {"ManagedBy": ""}}, "tags.ManagedBy: must not be empty"),
+        ({"tags": {"ManagedBy": "a", "CostCenter": "x" * 256}}, "tags.CostCenter: a value is at most 255"),
+    ],
+)
+def test_a_value_that_would_fail_at_run_time_is_refused_naming_its_key(sections: dict[str, object], error: str) -> None:
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(_with(**sections))
+
+    assert any(line.startswith(error) for line in refused.value.errors), refused.value.errors
+
+
+def test_known_zones_directory_ids_and_display_name_senders_are_accepted() -> None:
+    policy = parse_policy(
+        _with(
+            sites={"paris-hq": {"directory": "d-1234567890", "timezone": "Europe/Paris"}},
+            onboarding={"sender": "IT desk <it-desk@example.com>"},
+        )
+    )
+
+    assert policy.sites["paris-hq"].timezone == "Europe/Paris"

@@ -110,6 +110,24 @@ def test_only_ready_pre_warming_shift_desks_are_considered() -> None:
     assert world.tick(OPENS).started == []
 
 
+def test_a_new_agent_is_not_pre_warmed_before_the_start_date() -> None:
+    # Issue 15: a desk made 2 days ahead (lead_days) for an agent starting on 2 December was started on 1 December.
+    world = Shifts()
+    world.add("E1", "ws-agent0001", start_date=dt.date(2026, 12, 2))
+
+    assert world.tick(OPENS).due == 0
+    assert world.tick(OPENS + dt.timedelta(days=1)).started == ["ws-agent0001"]
+
+
+def test_a_leaver_is_pre_warmed_on_the_last_day_and_not_after() -> None:
+    world = Shifts()
+    world.add("E1", "ws-agent0001", last_day=dt.date(2026, 12, 1))
+
+    assert world.tick(OPENS).started == ["ws-agent0001"]
+    world.fleet.desks["ws-agent0001"].state = "STOPPED"
+    assert world.tick(OPENS + dt.timedelta(days=1)).due == 0
+
+
 def test_thirty_desks_are_started_in_two_calls() -> None:
     world = Shifts()
     for n in range(30):

@@ -207,6 +207,70 @@ def test_without_a_reject_queue_the_invocation_fails_with_the_line_numbers_after
     assert len(world.hr_bus.entries) == 1
 
 
+# --- a file refused as a whole: dead-lettered and alerted on every attempt (issue 15) ---------------------
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [
+        (_csv(_row("e-1")).replace(",", ";"), "the delimiter is a semicolon"),
+        ("", "the file is empty"),
+        (_csv(_row("e-1"), header=HEADER.replace(",site", "")), "missing columns: site"),
+    ],
+)
+def test_a_file_refused_at_the_header_is_dead_lettered_and_alerted_on_every_attempt(text: str, fix: str) -> None:
+    world = _world_with(text)
+
+    first = ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)
+    again = ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)  # Lambda's retry, or a redelivery
+
+    assert first.status == again.status == "REJECTED"
+    assert world.rejects is not None
+    [letter] = world.rejects.bodies
+    assert (letter["kind"], letter["feed_id"]) == ("roster_rejected", SOURCE.feed_id)
+    assert fix in letter["reason"]
+    [rejected] = world.bus.of("Feed Rejected")
+    assert fix in rejected.reason
+    assert world.feeds.items[SOURCE.feed_id].reason == rejected.reason
+    assert world.hr_bus.entries == []
+
+
+def test_a_semicolon_file_is_told_to_be_exported_with_commas() -> None:
+    world = _world_with(_csv(_row("e-1")).replace(",", ";"))
+
+    ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)
+
+    [rejected] = world.bus.of("Feed Rejected")
+    assert "Excel" in rejected.reason
+    assert "commas" in rejected.reason
+    assert "Ada" not in rejected.reason
+
+
+def test_without_a_reject_queue_a_refused_file_fails_every_attempt_and_is_still_alerted() -> None:
+    world = _world_with("")
+    world.rejects = None
+
+    for _ in range(3):
+        with pytest.raises(InvalidInput, match="empty"):
+            ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)
+    assert world.feeds.items[SOURCE.feed_id].status is FeedStatus.REJECTED
+    assert len(world.bus.of("Feed Rejected")) == 1
+
+
+def test_a_mass_hire_is_held_like_a_mass_departure() -> None:
+    world = _world_with(_csv(*[_row(f"e-{n}") for n in range(4)]))
+    rules = policy()
+    rules = rules.model_copy(update={"onboarding": rules.onboarding.model_copy(update={"max_hires_per_feed": 3})})
+
+    outcome = ingest_feed(SOURCE, policy=rules, ports=world.feed, now=NOW)
+
+    assert (outcome.status, outcome.hires) == ("HELD", 4)
+    assert world.hr_bus.entries == []
+    assert world.roster.entries == {}
+    [held] = world.bus.of("Feed Held")
+    assert (held.hires, held.max_hires) == (4, 3)
+    released = release_feed(SOURCE.feed_id, policy=rules, ports=world.feed, now=NOW)
+    assert (released.status, world.hr_bus.types()) == ("RELEASED", ["Employee Hired"] * 4)
+
+
 def _seed_roster(world: World, count: int) -> None:
     world.roster.apply([_entry(f"e-{n}") for n in range(count)], [])
     world.roster.mark_accepted("feed-old", NOW - dt.timedelta(days=1))
@@ -266,6 +330,7 @@ def test_a_held_feed_overtaken_by_a_later_roster_cannot_be_released() -> None:
 def test_an_unreadable_file_is_rejected_as_a_whole() -> None:
     world = _world_with("")
 
-    with pytest.raises(InvalidInput, match="empty"):
-        ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)
+    outcome = ingest_feed(SOURCE, policy=policy(), ports=world.feed, now=NOW)
+
+    assert outcome.status == "REJECTED"
     assert world.feeds.items[SOURCE.feed_id].status is FeedStatus.REJECTED

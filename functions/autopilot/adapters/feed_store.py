@@ -89,4 +89,9 @@ class S3RosterFiles:
         try:
             return body.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InvalidInput(f"roster {key} is not UTF-8 text") from exc
+            # Most often Latin-1 / Windows-1252 (Excel's plain "CSV" in western locales): name the fix.
+            raise InvalidInput(
+                f"roster {key} is not UTF-8 text (offset {exc.start}: likely "
+                'Latin-1 or Windows-1252); save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)") and upload '
+                "it again"
+            ) from exc

@@ -129,8 +129,19 @@ class FeedHeld(DomainEvent):
     DETAIL_TYPE: ClassVar[str] = "Feed Held"
     feed_id: str
     departures: int = Field(ge=0)
-    threshold: int = Field(ge=0)
+    threshold: int = Field(ge=0)  # offboarding.max_departures_per_feed
     held_at: dt.datetime
+    hires: int = Field(default=0, ge=0)
+    max_hires: int | None = Field(default=None, ge=0)  # onboarding.max_hires_per_feed
+
+
+class FeedRejected(DomainEvent):
+    """A roster file refused as a whole (unreadable, bad header): nothing from it was applied."""
+
+    DETAIL_TYPE: ClassVar[str] = "Feed Rejected"
+    feed_id: str
+    reason: str = Field(min_length=1)  # names the file, the columns and the fix; never a row's content
+    rejected_at: dt.datetime
 
 
 class PolicyRejected(DomainEvent):
@@ -192,6 +203,7 @@ OUTPUT_EVENTS: tuple[type[DomainEvent], ...] = (
     IncidentEscalated,
     IncidentResolved,
     FeedHeld,
+    FeedRejected,
     PolicyRejected,
     UnusedDesksFound,
     RunningModesOptimised,

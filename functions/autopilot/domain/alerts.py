@@ -17,13 +17,14 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from autopilot.contracts.outputs import (
     DomainEvent,
     FeedHeld,
+    FeedRejected,
     FleetReportPublished,
     IncidentEscalated,
     IncidentOpened,
@@ -49,6 +50,7 @@ Kind = Literal[
     "provisioning_failed",
     "policy_error",
     "feed_held",
+    "feed_rejected",
     "unused_desks",
     "fleet_report",
     "running_modes",
@@ -63,6 +65,7 @@ KINDS: tuple[Kind, ...] = (
     "provisioning_failed",
     "policy_error",
     "feed_held",
+    "feed_rejected",
     "unused_desks",
     "fleet_report",
     "running_modes",
@@ -77,12 +80,15 @@ SEVERITY: dict[Kind, Severity] = {
     "provisioning_failed": "warning",
     "policy_error": "critical",
     "feed_held": "warning",
+    "feed_rejected": "warning",
     "unused_desks": "info",
     "fleet_report": "info",
     "running_modes": "info",
     "automation_failure": "critical",
 }
 ThreadState = Literal["new", "update", "duplicate"]
+# The template parameter RunbookBaseUrl's default; set it to where your copy of the repository is browsable.
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/workspaces-autopilot/workspaces-autopilot/blob/main"
 SUBJECT_LIMIT = 100  # SNS Subject: at most 100 ASCII characters, no line breaks
 LIST_LIMIT = 20
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,63}")
@@ -102,23 +108,31 @@ class Notifier(Protocol):
     def publish(self, *, subject: str, default: str, email: str, attributes: dict[str, str]) -> str: ...
 
 
+class UserNames(Protocol):
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None: ...
+
+
 @dataclass
 class NotifyPorts:
     incidents: IncidentReader
     threads: Threads
     notifier: Notifier
+    # The directory user name of a desk (its desk record); read only when the policy allows names in alerts.
+    users: UserNames | None = None
 
 
 @dataclass(frozen=True)
 class Links:
-    """Where an alert points: the runbook in the repository, the console of the account's region."""
+    """Where an alert points: the runbook where on-call can open it, the console of the account's region."""
 
     region: str
     account: str
-    runbook: str = "docs/runbook.md"
+    # Where the repository is browsable (template parameter RunbookBaseUrl): links are absolute, so they can be
+    # clicked in chat and e-mail; `docs/runbook.md#<kind>` is appended.
+    runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL
 
     def runbook_for(self, kind: Kind) -> str:
-        return f"{self.runbook}#{kind}"
+        return f"{self.runbook_base_url.rstrip('/')}/docs/runbook.md#{kind}"
 
     def desk_console(self, workspace_id: str) -> str:
         return (
@@ -250,8 +264,13 @@ class Delivery:
     message_id: str | None = None
 
 
-def notify(trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.datetime) -> Delivery:
-    """Turn one trigger into at most one message on the on-call topic; a repeat in a thread sends nothing."""
+def notify(
+    trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.datetime, *, user_names: bool = False
+) -> Delivery:
+    """Turn one trigger into at most one message on the on-call topic; a repeat in a thread sends nothing.
+
+    `user_names` (policy `alerts.user_names`) adds the desk's directory user name to the text on-call reads (chat,
+    e-mail), never to the subject or the message attributes, which pagers and filters see."""
     alert = (
         alert_for_alarm(trigger, links)
         if isinstance(trigger, AutomationAlarm)
@@ -259,6 +278,12 @@ def notify(trigger: AlertTrigger, ports: NotifyPorts, links: Links, now: dt.date
     )
     if alert is None:
         return Delivery(kind=None, thread=None)
+    if user_names and ports.users is not None and (alert.workspace_id or alert.employee_id):
+        name = ports.users.user_name(workspace_id=alert.workspace_id, employee_id=alert.employee_id)
+        if name:
+            alert = replace(
+                alert, description=f"{alert.description}\n**User** `{name}`", context={**alert.context, "user": name}
+            )
     thread = ports.threads.claim(alert.thread_id, alert.key, now)
     if thread == "duplicate":
         return Delivery(kind=alert.kind, thread=thread)
@@ -293,6 +318,8 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
         return _policy_error(event, links)
     if isinstance(event, FeedHeld):
         return _feed_held(event, links)
+    if isinstance(event, FeedRejected):
+        return _feed_rejected(event, links)
     if isinstance(event, UnusedDesksFound):
         return _unused_desks(event, time, links)
     if isinstance(event, FleetReportPublished):
@@ -302,9 +329,27 @@ def alert_for_event(event: DomainEvent, time: dt.datetime, incidents: IncidentRe
     raise InvalidInput(f"notify: no alert is defined for {event.DETAIL_TYPE!r} (remove it from the notify rule)")
 
 
+NO_HR_RECORD = "no HR record (adopted desk)"
+
+
+def _hr_id(employee_id: str | None, workspace_id: str | None) -> str | None:
+    """The HR employee id, or None. Adoption records a desk no roster or HR event claims under its WorkSpace id
+    (adoption.synthetic_employee_id): that is not an employee, and `employee ws-…` misleads on-call."""
+    return None if employee_id is not None and employee_id == workspace_id else employee_id
+
+
+def _who(employee_id: str | None, workspace_id: str | None) -> str:
+    if employee_id is not None and employee_id == workspace_id:
+        return NO_HR_RECORD
+    return f"employee {employee_id or 'unknown'}"
+
+
 def _desk_facts(workspace_id: str | None, employee_id: str | None, directory_id: str) -> str:
     desk = f"**Desk** `{workspace_id}`" if workspace_id else "**Desk** (none)"
-    employee = f"**Employee** `{employee_id}`" if employee_id else "**Employee** unknown (desk not in the records)"
+    if employee_id is not None and employee_id == workspace_id:
+        employee = f"**Employee** {NO_HR_RECORD}"
+    else:
+        employee = f"**Employee** `{employee_id}`" if employee_id else "**Employee** unknown (desk not in the records)"
     return f"{desk} · {employee} · **Directory** `{directory_id}`"
 
 
@@ -381,21 +426,21 @@ def _incident_opened(event: IncidentOpened, incident: Incident | None, links: Li
     return Alert(
         kind="connection_failure",
         severity=SEVERITY["connection_failure"],
-        title=f"Users cannot connect to desk {event.workspace_id} (employee {event.employee_id or 'unknown'})",
+        title=f"Users cannot connect to desk {event.workspace_id} ({_who(event.employee_id, event.workspace_id)})",
         description=description,
         next_steps=[first, *_desk_links("connection_failure", event.workspace_id, event.directory_id, links)],
         thread_id=event.incident_id,
         key="opened",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             cause=event.cause,
             failures=event.failures,
@@ -476,14 +521,14 @@ def _remediation_step(event: RemediationStep, incident: Incident | None, links: 
         key=f"step:{step.action}:{step.outcome}:{step.at.isoformat()}",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             action=step.action,
             outcome=step.outcome,
@@ -518,7 +563,7 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
         kind="escalation",
         severity=SEVERITY["escalation"],
         title=f"Escalated: desk {event.workspace_id or event.directory_id} needs a human "
-        f"(employee {event.employee_id or 'unknown'})",
+        f"({_who(event.employee_id, event.workspace_id)})",
         description=description,
         next_steps=[
             "Open the desk in the console, look at its state and recent changes; contact the employee by id "
@@ -530,14 +575,14 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
         key="escalated",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             reason=event.reason,
         ),
@@ -570,14 +615,14 @@ def _resolved(event: IncidentResolved, links: Links) -> Alert:
         key="resolved",
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=event.employee_id,
+        employee_id=_hr_id(event.employee_id, event.workspace_id),
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=event.employee_id,
+            employee_id=_hr_id(event.employee_id, event.workspace_id),
             directory_id=event.directory_id,
             resolved_by=event.resolved_by,
             opened_at=event.opened_at,
@@ -644,32 +689,69 @@ def _policy_error(event: PolicyRejected, links: Links) -> Alert:
 
 
 def _feed_held(event: FeedHeld, links: Links) -> Alert:
+    too_many = []
+    if event.departures > event.threshold:
+        too_many.append(
+            f"offboard {event.departures} employees, more than `offboarding.max_departures_per_feed` "
+            f"({event.threshold})"
+        )
+    if event.max_hires is not None and event.hires > event.max_hires:
+        too_many.append(f"hire {event.hires} employees, more than `onboarding.max_hires_per_feed` ({event.max_hires})")
+    counted = (
+        f"{event.departures} departures (threshold {event.threshold})"
+        if event.departures > event.threshold or event.max_hires is None
+        else f"{event.hires} hires (threshold {event.max_hires})"
+    )
     return Alert(
         kind="feed_held",
         severity=SEVERITY["feed_held"],
-        title=f"HR feed held: {event.departures} departures (threshold {event.threshold})",
+        title=f"HR feed held: {counted}",
         description=(
-            f"**Feed** `{event.feed_id}` held {_when(event.held_at)}: it would offboard {event.departures} "
-            f"employees, more than `offboarding.max_departures_per_feed` ({event.threshold}). Nothing from this "
-            "feed was applied."
+            f"**Feed** `{event.feed_id}` held {_when(event.held_at)}: it would "
+            f"{' and '.join(too_many) or 'exceed a limit'}. Nothing from this feed was applied."
         ),
         next_steps=[
-            "Confirm with HR that the departures are real (not a truncated export), then release the held feed "
-            "(operator CLI: release_feed) or discard it (discard_feed) and ask HR for a corrected file.",
+            "Confirm with HR that the departures and hires are real (not a truncated or wrong export): "
+            "`autopilot plan FILE` lists every row the file would apply. Then `autopilot feed release ID`, or "
+            "`autopilot feed discard ID` and ask HR for a corrected file.",
             f"Runbook: {links.runbook_for('feed_held')}",
         ],
         thread_id=f"feed-{event.feed_id}",
         key="held",
         event_type=event.DETAIL_TYPE,
         context=_context(
-            feed_id=event.feed_id, departures=event.departures, threshold=event.threshold, held_at=event.held_at
+            feed_id=event.feed_id,
+            departures=event.departures,
+            threshold=event.threshold,
+            hires=event.hires,
+            max_hires=event.max_hires,
+            held_at=event.held_at,
         ),
+    )
+
+
+def _feed_rejected(event: FeedRejected, links: Links) -> Alert:
+    return Alert(
+        kind="feed_rejected",
+        severity=SEVERITY["feed_rejected"],
+        title="HR feed rejected: nothing from the file was applied",
+        description=f"**Feed** `{event.feed_id}` rejected {_when(event.rejected_at)}: {event.reason}.",
+        next_steps=[
+            "Ask HR for the file again with the fix named above, and upload it again (the same key is fine: the "
+            "feed bucket is versioned, so the new version is a new feed).",
+            "The dead letter on AsyncFailureDLQ carries the same reason: `autopilot dlq list`.",
+            f"Runbook: {links.runbook_for('feed_rejected')}",
+        ],
+        thread_id=f"feed-{event.feed_id}",
+        key="rejected",
+        event_type=event.DETAIL_TYPE,
+        context=_context(feed_id=event.feed_id, rejected_at=event.rejected_at),
     )
 
 
 def _unused_desks(event: UnusedDesksFound, time: dt.datetime, links: Links) -> Alert:
     lines = [
-        f"- `{d.workspace_id}` employee `{d.employee_id or 'unknown'}`: "
+        f"- `{d.workspace_id}` {_who(d.employee_id, d.workspace_id)}: "
         + (f"last login {_when(d.last_login)}" if d.last_login else "never logged in")
         + (f" ({d.idle_days} days)" if d.idle_days is not None else "")
         for d in event.desks[:LIST_LIMIT]

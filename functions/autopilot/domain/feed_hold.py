@@ -6,11 +6,17 @@
                      │          └──► DISCARDED  (discard_feed: nothing happens, the roster stays as it was)
                      └─────► REJECTED           (the file as a whole is unreadable)
 
-More than offboarding.max_departures_per_feed departures in one file holds the WHOLE file: no event is
-published, the roster is not updated, a `Feed Held` event pages on-call. A truncated or wrong export looks
+More than offboarding.max_departures_per_feed departures, or more than onboarding.max_hires_per_feed hires, in
+one file holds the WHOLE file: no event is published, the roster is not updated, a `Feed Held` event pages
+on-call. A truncated or wrong export looks
 exactly like a mass departure; an operator decides (`release_feed` / `discard_feed`, called by the operator
 CLI with the same ports the Lambda uses). A held file that a later roster overtook cannot be released (it
 would undo the later one): upload it again instead.
+
+A file refused as a whole (empty, not UTF-8, wrong delimiter, missing or unknown columns) is REJECTED on every
+attempt path: its reason (which names the fix) goes to the reject queue as a dead letter and a `Feed Rejected`
+event alerts on-call, before the record says REJECTED, so a retry or a redelivery finds it settled. Without a
+reject queue the invocation fails on every attempt instead, and Lambda's on-failure destination dead-letters it.
 
 Nothing personal is stored: the held file stays in the (versioned) feed bucket and is read again on release.
 """
@@ -27,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from autopilot.contracts.common import StrictModel
-from autopilot.contracts.outputs import FeedHeld
+from autopilot.contracts.outputs import FeedHeld, FeedRejected
 from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import (
@@ -64,6 +70,7 @@ class FeedRecord(BaseModel):
     departures: int = 0
     transfers: int = 0
     rejected_lines: list[int] = Field(default_factory=list)
+    reason: str | None = None  # why the file was REJECTED or HELD (counts, columns, the fix; no row content)
     received_at: dt.datetime
     decided_at: dt.datetime | None = None
     version: int = 0
@@ -104,9 +111,11 @@ class FeedOutcome:
     departures: int = 0
     transfers: int = 0
     rejected_lines: list[int] = field(default_factory=list)
+    reason: str | None = None
 
     def as_response(self) -> dict[str, Any]:
         return {
+            "reason": self.reason,
             "feed_id": self.feed_id,
             "status": self.status,
             "hires": self.hires,
@@ -121,6 +130,7 @@ def ingest_feed(source: FeedSource, *, policy: Policy, ports: FeedPorts, now: dt
     record = ports.feeds.get(source.feed_id)
     if record is not None and record.status is not FeedStatus.PROCESSING:
         _fail_again_if_rows_were_rejected(record, ports)
+        _fail_again_if_rejected(record, ports)
         return _outcome(record)
     if record is None:
         try:
@@ -168,12 +178,11 @@ def _held(feed_id: str, ports: FeedPorts) -> FeedRecord:
 
 
 def _process(record: FeedRecord, *, policy: Policy, ports: FeedPorts, now: dt.datetime, force: bool) -> FeedOutcome:
-    text = ports.files.read(record.bucket, record.key, record.version_id)
     try:
+        text = ports.files.read(record.bucket, record.key, record.version_id)
         parsed = parse_roster(text, name=record.key)
-    except InvalidInput:
-        ports.feeds.save(record.model_copy(update={"status": FeedStatus.REJECTED, "decided_at": now}))
-        raise
+    except InvalidInput as refused:
+        return _reject(record, str(refused), ports=ports, now=now)
     diff = diff_roster(ports.roster.load(), parsed, feed_date=now.date())
     counts: dict[str, Any] = {
         "hires": len(diff.hired),
@@ -183,11 +192,22 @@ def _process(record: FeedRecord, *, policy: Policy, ports: FeedPorts, now: dt.da
     }
     if parsed.rejected and ports.rejects is not None:
         ports.rejects.send(_reject_messages(record, parsed))
-    threshold = policy.offboarding.max_departures_per_feed
-    if not force and len(diff.departed) > threshold:
-        record = ports.feeds.save(record.model_copy(update={"status": FeedStatus.HELD, "decided_at": now, **counts}))
+    reason = hold_reason(diff, policy)
+    if not force and reason is not None:
+        record = ports.feeds.save(
+            record.model_copy(update={"status": FeedStatus.HELD, "decided_at": now, "reason": reason, **counts})
+        )
         ports.bus.publish(
-            [FeedHeld(feed_id=record.feed_id, departures=len(diff.departed), threshold=threshold, held_at=now)]
+            [
+                FeedHeld(
+                    feed_id=record.feed_id,
+                    departures=len(diff.departed),
+                    threshold=policy.offboarding.max_departures_per_feed,
+                    hires=len(diff.hired),
+                    max_hires=policy.onboarding.max_hires_per_feed,
+                    held_at=now,
+                )
+            ]
         )
         return _outcome(record)
     ports.hr_bus.put_raw(_hr_entries(diff, ports.hr_source))
@@ -197,6 +217,50 @@ def _process(record: FeedRecord, *, policy: Policy, ports: FeedPorts, now: dt.da
     record = ports.feeds.save(record.model_copy(update={"status": status, "decided_at": now, **counts}))
     _fail_again_if_rows_were_rejected(record, ports)
     return _outcome(record)
+
+
+def hold_reason(diff: RosterDiff, policy: Policy) -> str | None:
+    """Why a file is held whole (too many departures or hires for one file), or None. `autopilot plan` uses it."""
+    reasons = []
+    if len(diff.departed) > policy.offboarding.max_departures_per_feed:
+        reasons.append(
+            f"{len(diff.departed)} departures > offboarding.max_departures_per_feed "
+            f"{policy.offboarding.max_departures_per_feed}"
+        )
+    if len(diff.hired) > policy.onboarding.max_hires_per_feed:
+        reasons.append(
+            f"{len(diff.hired)} hires > onboarding.max_hires_per_feed {policy.onboarding.max_hires_per_feed}"
+        )
+    return "; ".join(reasons) or None
+
+
+def _reject(record: FeedRecord, reason: str, *, ports: FeedPorts, now: dt.datetime) -> FeedOutcome:
+    """Dead letter and alert first, then the record: a crash in between repeats them, never loses them."""
+    if ports.rejects is not None:
+        ports.rejects.send(
+            [
+                {
+                    "kind": "roster_rejected",
+                    "feed_id": record.feed_id,
+                    "bucket": record.bucket,
+                    "key": record.key,
+                    "version_id": record.version_id,
+                    "reason": reason,
+                }
+            ]
+        )
+    ports.bus.publish([FeedRejected(feed_id=record.feed_id, reason=reason, rejected_at=now)])
+    record = ports.feeds.save(
+        record.model_copy(update={"status": FeedStatus.REJECTED, "decided_at": now, "reason": reason})
+    )
+    _fail_again_if_rejected(record, ports)
+    return _outcome(record)
+
+
+def _fail_again_if_rejected(record: FeedRecord, ports: FeedPorts) -> None:
+    """Without a reject queue, a refused file fails every attempt so that Lambda dead-letters the invocation."""
+    if ports.rejects is None and record.status is FeedStatus.REJECTED:
+        raise InvalidInput(record.reason or f"roster feed {record.feed_id} ({record.key}) was rejected")
 
 
 def _fail_again_if_rows_were_rejected(record: FeedRecord, ports: FeedPorts) -> None:
@@ -242,4 +306,5 @@ def _outcome(record: FeedRecord) -> FeedOutcome:
         departures=record.departures,
         transfers=record.transfers,
         rejected_lines=list(record.rejected_lines),
+        reason=record.reason,
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -59,9 +61,34 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# DirectoryId (botocore workspaces service-2.json, shape DirectoryId).
+_DIRECTORY_ID = re.compile(r"^((d-[0-9a-f]{8,63})|(wsd-[0-9a-z]{8,63}))$")
+# A sender SES accepts: `address` or `Display Name <address>` (SES SendEmail, FromEmailAddress).
+_SENDER = re.compile(r"^([^<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$")
+
+
 class Site(_Section):
     directory: str = Field(min_length=1, description="Directory by DNS name or by id (d-…)")
     timezone: str = "UTC"
+
+    @field_validator("directory")
+    @classmethod
+    def _directory_id_shape(cls, value: str) -> str:
+        # An id is sent to the WorkSpaces API as is; a malformed one fails every hire with a ValidationException.
+        if value.startswith(("d-", "wsd-")) and not _DIRECTORY_ID.match(value):
+            raise ValueError(f"{value!r} is not a directory id (d- or wsd- and 8 or more hex characters)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # Checked against the zone database the functions use (zoneinfo), not a spelling: Europe/Pariss would fail
+        # every hire, shift and stop time at that site with ZoneInfoNotFoundError.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
 
 
 class Bundle(_Section):
@@ -104,6 +131,22 @@ class Onboarding(_Section):
     sender: str = "it-desk@example.com"
     max_create_attempts: int = Field(default=5, ge=1, le=20)
     client_download_url: str = "https://clients.amazonworkspaces.com/"
+    # A roster file that would hire more people than this is held whole, like a mass departure (feed_hold.py).
+    max_hires_per_feed: int = Field(default=500, ge=1)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_an_address(cls, value: str) -> str:
+        if not _SENDER.match(value.strip()):
+            raise ValueError("not an e-mail address (SES refuses it when the first welcome e-mail is sent)")
+        return value
+
+    @field_validator("client_download_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        if not re.match(r"^https://[^\s/]+", value):
+            raise ValueError("must be an https:// URL (it is a link in the welcome e-mail)")
+        return value
 
 
 class Offboarding(_Section):
@@ -146,6 +189,12 @@ class Usage(_Section):
     unused_days: int = Field(default=30, ge=1)
 
 
+class Alerts(_Section):
+    # Off by default (docs/security.md "Personal data"): alerts reach chat channels and mailing lists, a wider
+    # audience than the operators; the desk and employee ids are enough to look the person up with the CLI.
+    user_names: bool = False
+
+
 class Policy(_Section):
     version: Literal[1] = 1
     dry_run: bool = False
@@ -158,6 +207,7 @@ class Policy(_Section):
     prewarm: Prewarm = Field(default_factory=Prewarm)
     remediation: Remediation = Field(default_factory=Remediation)
     usage: Usage = Field(default_factory=Usage)
+    alerts: Alerts = Field(default_factory=Alerts)
     optimizer: Optimizer = Field(default_factory=Optimizer)
     tags: dict[str, str] = Field(default_factory=lambda: {"ManagedBy": "workspaces-autopilot"})
 
@@ -182,6 +232,9 @@ class Policy(_Section):
             errors.append("rules: the last rule must match everyone (a rule without `match`)")
         if "ManagedBy" not in self.tags:
             errors.append("tags.ManagedBy: required (IAM scopes every destructive action to it)")
+        elif not self.tags["ManagedBy"]:
+            errors.append("tags.ManagedBy: must not be empty (IAM scopes every destructive action to its value)")
+        errors += _tag_errors(self.tags)
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -201,6 +254,23 @@ class Policy(_Section):
     @property
     def managed_tag(self) -> tuple[str, str]:
         return "ManagedBy", self.tags["ManagedBy"]
+
+
+# WorkSpaces tags (botocore TagKey 1-127, TagValue up to 255 characters; `aws:` is reserved for AWS, and a
+# resource carries at most 50 tags: Tagging AWS resources, "Tag naming limits and requirements").
+MAX_TAGS = 50
+
+
+def _tag_errors(tags: dict[str, str]) -> list[str]:
+    errors = [f"tags: {len(tags)} tags, at most {MAX_TAGS}"] if len(tags) > MAX_TAGS else []
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 127:
+            errors.append(f"tags.{key}: a key is 1 to 127 characters")
+        elif key.lower().startswith("aws:"):
+            errors.append(f"tags.{key}: the aws: prefix is reserved for AWS")
+        if len(value) > 255:
+            errors.append(f"tags.{key}: a value is at most 255 characters")
+    return errors
 
 
 def parse_policy(text: str, *, origin: str = "policy") -> Policy:

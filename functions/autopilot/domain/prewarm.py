@@ -172,7 +172,7 @@ def due_desks(
         if desk.lifecycle != Lifecycle.READY or not desk.prewarm or desk.shift is None or not desk.workspace_id:
             continue
         occurrence = due_shift(desk.shift, now, lead=lead, grace=GRACE, holidays=holidays)
-        if occurrence is None:
+        if occurrence is None or not _employed_on(desk, occurrence.local_date):
             continue
         record = records.get(desk.employee_id)
         if record is not None and record.workspace_id == desk.workspace_id and record.shift_date >= occurrence.key:
@@ -181,6 +181,14 @@ def due_desks(
                 continue
         due.append((desk, occurrence))
     return due
+
+
+def _employed_on(desk: Desk, local_date: dt.date) -> bool:
+    """A desk is made lead_days before the start date and kept until after the last day: only shifts from the
+    start date to the last day (both in the site's local calendar, as HR writes them) are pre-warmed."""
+    if desk.start_date is not None and local_date < desk.start_date:
+        return False
+    return desk.last_day is None or local_date <= desk.last_day
 
 
 def tick(policy: Policy, ports: PrewarmPorts, now: dt.datetime) -> PrewarmReport:

@@ -154,6 +154,9 @@ def _csv_records(text: str, name: str) -> RecordStream:
     missing = sorted(REQUIRED_COLUMNS - set(header))
     unknown = sorted(set(header) - REQUIRED_COLUMNS - OPTIONAL_COLUMNS)
     if missing or unknown:
+        wrong_delimiter = _wrong_delimiter(header)
+        if wrong_delimiter:
+            raise InvalidInput(f"roster {name}: bad header: {wrong_delimiter}")
         problems = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
             [f"unknown columns (refused): {', '.join(unknown)}"] if unknown else []
         )
@@ -176,6 +179,23 @@ def _csv_records(text: str, name: str) -> RecordStream:
             }
         records.append((line, record, None))
     return records
+
+
+_DELIMITERS = {";": "a semicolon (what Excel writes as CSV in French and other locales)", "\t": "a tab", "|": "a pipe"}
+
+
+def _wrong_delimiter(header: list[str]) -> str | None:
+    """A header read as one column that splits into ours on another delimiter: say which one, and the fix."""
+    if len(header) != 1:
+        return None
+    for delimiter, described in _DELIMITERS.items():
+        columns = {column.strip() for column in header[0].split(delimiter)}
+        if len(columns) > 1 and columns & REQUIRED_COLUMNS:
+            return (
+                f"the delimiter is {described}, not a comma; export the file again as CSV with commas "
+                '(in Excel: "CSV UTF-8 (Comma delimited)"), or as JSON lines'
+            )
+    return None
 
 
 def _strip(raw: Mapping[str | None, Any]) -> dict[str, Any]:

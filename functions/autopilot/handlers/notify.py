@@ -15,13 +15,15 @@ from pydantic import Field
 from autopilot import clock
 from autopilot.adapters.alert_threads import AlertThreads
 from autopilot.adapters.aws import cached, client
+from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.adapters.notifier import Notifier
+from autopilot.adapters.policy_source import load_policy
 from autopilot.config import Settings
 from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent
 from autopilot.domain import alerts
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.errors import InvalidInput, PolicyError
 from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
 
@@ -29,7 +31,32 @@ from autopilot.observability import logger, metrics, tracer
 class NotifySettings(Settings):
     alerts_topic_arn: str = Field(alias="ALERTS_TOPIC_ARN", min_length=1)
     automation_alarm_prefix: str = Field(alias="AUTOMATION_ALARM_PREFIX", min_length=1)
-    runbook_url: str = Field(alias="RUNBOOK_URL", default="docs/runbook.md")
+    # Absolute, so that alert links can be clicked (template parameter RunbookBaseUrl, https only).
+    runbook_base_url: str = Field(
+        alias="RUNBOOK_BASE_URL", default=alerts.DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s#?]+$"
+    )
+
+
+class DeskUserNames:
+    """The directory user name from the desk record (by WorkSpace id, else by employee id)."""
+
+    def __init__(self, desks: DeskStore) -> None:
+        self._desks = desks
+
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
+        desk = self._desks.by_workspace(workspace_id) if workspace_id else None
+        if desk is None and employee_id:
+            desk = self._desks.get(employee_id)
+        return desk.username if desk is not None and desk.username else None
+
+
+def user_names_allowed(parameter_name: str) -> bool:
+    """The policy's `alerts.user_names`. An invalid policy keeps names out and the alert still goes: notify is how
+    on-call hears of that policy (policy_error, published by the functions that act on it)."""
+    try:
+        return load_policy(parameter_name).alerts.user_names
+    except PolicyError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -48,6 +75,7 @@ def ports() -> Composition:
             incidents=IncidentStore(table),
             threads=AlertThreads(table),
             notifier=Notifier(client("sns"), settings.alerts_topic_arn),
+            users=DeskUserNames(DeskStore(table)),
         ),
     )
 
@@ -89,8 +117,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     trigger = trigger_of(event, settings)
     if isinstance(trigger, aws_events.Dropped):
         return trigger.as_response()
-    links = alerts.Links(region=settings.region, account=str(event.get("account", "")), runbook=settings.runbook_url)
-    delivery = alerts.notify(trigger, composition.ports, links, clock.now())
+    links = alerts.Links(
+        region=settings.region, account=str(event.get("account", "")), runbook_base_url=settings.runbook_base_url
+    )
+    allowed = user_names_allowed(settings.policy_parameter_name)
+    delivery = alerts.notify(trigger, composition.ports, links, clock.now(), user_names=allowed)
     if delivery.thread in ("new", "update"):
         metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
     result = {"kind": delivery.kind, "thread_state": delivery.thread, "message_id": delivery.message_id}
