@@ -144,6 +144,8 @@ def running_clock_hours(
     hours: set[dt.datetime] = set()
     for first, last in intervals:
         lo, hi = max(first, start), min(last or end, end)
+        if lo >= hi:
+            continue
         hour = floor_hour(lo)
         while hour < hi:
             hours.add(hour)

@@ -1,8 +1,8 @@
 """Running-mode optimisation over a simulated month on the local cloud (issue 10's done-when).
 
 The optimizer runs from its own daily schedule in template.yaml (05:30 UTC). Users log in and out through the
-emulator, and WorkSpaces' `UserConnected` metric is put with `cloudwatch.put_metric_data` at the virtual time,
-hour by hour, as WorkSpaces publishes it while a user is connected.
+emulator; the local cloud publishes AWS/WorkSpaces `UserConnected` and `Stopped` per desk, as WorkSpaces does,
+and its billing meter bills every desk (issue 19).
 
 fleet_watch and prewarm (every 5 minutes, 17,856 runs in a month) are replaced by no-ops here: neither takes
 part in running-mode decisions, and they would make each simulated month take minutes.
@@ -38,7 +38,7 @@ Sessions = dict[str, tuple[int, int, bool]]
 
 
 class Month:
-    """Drives a world hour by hour: logins, disconnects and UserConnected data at the virtual time."""
+    """Drives a world hour by hour: logins and disconnects at the virtual time."""
 
     def __init__(self, cloud: LocalCloud, sessions: Sessions) -> None:
         self.cloud = cloud
@@ -66,24 +66,9 @@ class Month:
                 elif not working and user in self.connected:
                     self.cloud.disconnect(user)
                     self.connected.discard(user)
-            self._put_user_connected(now)
             self.cloud.advance(HOUR)
             if self.cloud.now().hour == 6:
                 self.modes[self.cloud.now()] = {user: self.mode(user) for user in self.sessions}
-
-    def _put_user_connected(self, now: dt.datetime) -> None:
-        data = [
-            {
-                "MetricName": "UserConnected",
-                "Dimensions": [{"Name": "WorkspaceId", "Value": self.workspace(user)}],
-                "Timestamp": now + dt.timedelta(minutes=5),
-                "Value": 1.0,
-                "Unit": "Count",
-            }
-            for user in sorted(self.connected)
-        ]
-        if data:
-            self.cloud.client("cloudwatch").put_metric_data(Namespace="AWS/WorkSpaces", MetricData=data)
 
     def tag(self, user: str, key: str, value: str = "") -> None:
         self.cloud.client("workspaces").create_tags(
@@ -220,3 +205,53 @@ class TestDryRun:
         heavy, light = rows[dry_run_week.workspace("heavy")], rows[dry_run_week.workspace("light")]
         assert (heavy[7], heavy[9]) == ("to_always_on", "dry run")
         assert (light[7], light[9]) == ("to_auto_stop", "dry run")
+
+
+class TestBillingTruth:
+    """April 2026 (30 days) on the bill (issue 19): the switch decision with proration, read from the metrics the
+    local cloud publishes, against what its billing meter bills."""
+
+    @pytest.fixture(scope="class")
+    def april(self) -> Iterator[Month]:
+        policy = POLICIES / "optimizer_live.yaml"
+        with LocalCloud(start="2026-04-01T00:00:00Z", policy=policy, handlers=QUIET) as cloud:
+            cloud.seed_desks(["early", "twin", "late"], site="paris-hq", profile="office")
+            month = Month(
+                cloud,
+                {
+                    "early": (9, 19, False),  # 11 billable hours a day: the break-even on the 8th
+                    "twin": (9, 19, False),  # the same, never switched (skip tag): what "early" would have cost
+                    "late": (14, 17, False),  # 3 connected + 1 h = 4 h a day from the 5th: 88 h by the 27th
+                },
+            )
+            month.tag("twin", "AutopilotSkipOptimizer")
+            late = month.sessions.pop("late")
+            month.hooks[at(5, 0, month=4)] = lambda: month.sessions.__setitem__("late", late)
+            month.run_until(at(1, 6, month=5))
+            yield month
+
+    def bills(self, month: Month) -> dict[str, Any]:
+        bills = month.cloud.meter.bill("2026-04")
+        return {user: bills[month.workspace(user)] for user in month.sessions}
+
+    def test_an_early_crossing_switches_and_reports_the_saving_the_bill_shows(self, april: Month) -> None:
+        assert april.modes[at(9, month=4)]["early"] == "ALWAYS_ON"
+        bills = self.bills(april)
+        early = next(r for r in april.report_csv("2026-04")[1:] if r.split(",")[1] == april.workspace("early"))
+        reported = float(early.split(",")[8])
+        assert early.split(",")[7] == "to_always_on"
+        assert reported == pytest.approx(bills["twin"].cost - bills["early"].cost, abs=0.01)
+        assert reported > 0
+
+    def test_a_late_crossing_does_not_switch(self, april: Month) -> None:
+        assert {modes["late"] for modes in april.modes.values()} == {"AUTO_STOP"}
+        late = next(r for r in april.report_csv("2026-04")[1:] if r.split(",")[1] == april.workspace("late"))
+        hours = int(late.split(",")[5])
+        assert hours >= 87.5
+        assert late.split(",")[7] == "keep"
+
+    def test_the_optimizers_hours_are_the_meters_hours(self, april: Month) -> None:
+        bills = self.bills(april)
+        rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
+        for user in ("twin", "late"):
+            assert int(rows[april.workspace(user)][5]) == bills[user].hours, user

@@ -101,3 +101,11 @@ def test_the_export_has_the_cur_columns_and_adds_up_to_the_bill(tmp_path: Path) 
     assert sum(float(row["line_item_usage_amount"]) for row in hours) == 3
     assert {row["line_item_product_code"] for row in rows} == {"AmazonWorkSpaces"}
     assert rows[0]["bill_billing_period_start_date"] == "2026-04-01T00:00:00Z"
+
+
+def test_a_desk_started_by_the_switch_itself_bills_no_hour_before_it() -> None:
+    # A stopped desk switched to ALWAYS_ON at 05:30 starts at 05:30: nothing of it is billed by the hour.
+    switched = at(9, 5, 30)
+    timeline = desk(modes=[(dt.datetime(2026, 1, 1, tzinfo=UTC), "AUTO_STOP"), (switched, "ALWAYS_ON")])
+    timeline.running = [(switched, None)]
+    assert bill(timeline).hours == 0

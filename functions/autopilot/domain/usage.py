@@ -100,21 +100,21 @@ class ConnectedHours:
         return len(self.hours)
 
 
-def running_hours(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> int:
-    """Hours of the month the desk ran: connected hours, the timeout after each session, and the first
+def running_hour_set(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> set[int]:
+    """Hours of the month (indexes) the desk ran: connected hours, the timeout after each session, and the first
     `carried_in` hours (the timeout of the previous month's last session running on into this month).
 
     Hours past the month's end are billed in the next month, so they are not counted here."""
     limit = hours_in_month(connected.month)
-    covered_until = min(max(carried_in, 0), limit)
-    total = covered_until
-    for hour in sorted(connected.hours):
-        start = max(hour, covered_until)
-        end = min(hour + 1 + timeout_hours, limit)
-        if end > start:
-            total += end - start
-            covered_until = end
-    return total
+    ran = set(range(min(max(carried_in, 0), limit)))
+    for hour in connected.hours:
+        ran.update(range(hour, min(hour + 1 + timeout_hours, limit)))
+    return ran
+
+
+def running_hours(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> int:
+    """How many hours of the month the desk ran (see running_hour_set)."""
+    return len(running_hour_set(connected, timeout_hours, carried_in=carried_in))
 
 
 def carried_over(previous: ConnectedHours, timeout_hours: int) -> int:
@@ -125,11 +125,28 @@ def carried_over(previous: ConnectedHours, timeout_hours: int) -> int:
 
 
 def billable_hours(
-    connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0, maintenance_hours: int = 0
+    connected: ConnectedHours,
+    timeout_hours: int,
+    *,
+    carried_in: int = 0,
+    maintenance_hours: int = 0,
+    ran: ConnectedHours | None = None,
 ) -> int:
-    """Hours AWS bills an AUTO_STOP desk for this month (to date): running hours plus the directory's
-    maintenance window, when the policy says the directory has one."""
-    return running_hours(connected, timeout_hours, carried_in=carried_in) + maintenance_hours
+    """Hours AWS bills an AUTO_STOP desk for this month (to date): every clock hour in which it ran, known from
+    `ran` (hours AWS/WorkSpaces `Stopped` was 0: sessions, their AutoStop timeout, pre-warm starts, maintenance)
+    and from the connected hours plus the timeout after each session; plus the directory's maintenance window,
+    when the policy says the directory has one."""
+    hours = running_hour_set(connected, timeout_hours, carried_in=carried_in)
+    if ran is not None:
+        hours |= ran.hours
+    return len(hours) + maintenance_hours
+
+
+def remaining_share(at: dt.datetime, month: str) -> float:
+    """Share of `month` from the start of `at`'s UTC hour to the month's end: what a switch to ALWAYS_ON at `at` is
+    charged of the monthly price (prorated for the remainder of the month, the started hour whole)."""
+    start = min(max(floor_hour(at), month_start(month)), month_end(month))
+    return (month_end(month) - start) / (month_end(month) - month_start(month))
 
 
 # --- partial months ------------------------------------------------------------------------------------------
