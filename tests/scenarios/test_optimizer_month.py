@@ -11,15 +11,19 @@ part in running-mode decisions, and they would make each simulated month take mi
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner
 
 from autopilot.adapters.usage_store import UsageStore
 from autopilot.domain.running_modes import monthly_report_csv
+from autopilot_ops.backend import world_backend
+from autopilot_ops.cli import Session, main
 from localcloud.world import LocalCloud
 
 UTC = dt.UTC
@@ -199,12 +203,16 @@ class TestDryRun:
         assert dry_run_week.cloud.api_calls.get("workspaces:ModifyWorkspaceProperties", 0) == 0
         last_day = dry_run_week.run_on(dt.date(2026, 3, 31))
         assert last_day["dry_run"]
-        assert (last_day["to_always_on"], last_day["to_auto_stop"], last_day["changed"]) == (1, 1, [])
+        assert (last_day["to_auto_stop"], last_day["changed"]) == (1, [])
         assert last_day["published"]
         rows = {line.split(",")[1]: line.split(",") for line in dry_run_week.report_csv("2026-03")[1:]}
         heavy, light = rows[dry_run_week.workspace("heavy")], rows[dry_run_week.workspace("light")]
-        assert (heavy[7], heavy[9]) == ("to_always_on", "dry run")
         assert (light[7], light[9]) == ("to_auto_stop", "dry run")
+        # Heavy passed its break-even on the last day: switching then adds the monthly price prorated for the last
+        # 19 hours (0.92) to save 0.78 of hours at the month's pace: kept hourly, on the bill (issue 19).
+        assert int(heavy[5]) >= 87.5
+        assert (heavy[7], heavy[9]) == ("keep", "")
+        assert "late" in heavy[10]
 
 
 class TestBillingTruth:
@@ -221,12 +229,12 @@ class TestBillingTruth:
                 {
                     "early": (9, 19, False),  # 11 billable hours a day: the break-even on the 8th
                     "twin": (9, 19, False),  # the same, never switched (skip tag): what "early" would have cost
-                    "late": (14, 17, False),  # 3 connected + 1 h = 4 h a day from the 5th: 88 h by the 27th
+                    "late": (14, 14, False),  # nothing until the 5th (below)
                 },
             )
             month.tag("twin", "AutopilotSkipOptimizer")
-            late = month.sessions.pop("late")
-            month.hooks[at(5, 0, month=4)] = lambda: month.sessions.__setitem__("late", late)
+            # 3 connected hours + 1 h = 4 h a day from the 5th: 88 h by the run of the 27th.
+            month.hooks[at(5, 0, month=4)] = lambda: month.sessions.__setitem__("late", (14, 17, False))
             month.run_until(at(1, 6, month=5))
             yield month
 
@@ -255,3 +263,16 @@ class TestBillingTruth:
         rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
         for user in ("twin", "late"):
             assert int(rows[april.workspace(user)][5]) == bills[user].hours, user
+
+    def test_verify_reads_the_meters_export_back_with_no_error(self, april: Month, tmp_path: Path) -> None:
+        path = april.cloud.meter.write_cur(tmp_path / "cur.csv.gz", "2026-04")
+        session = Session(backend=world_backend(april.cloud), quiet=True)
+        args = ["running-modes", "verify", "--cur", str(path), "--month", "2026-04", "--json"]
+        result = CliRunner().invoke(main, args, obj=session)
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        rows = {row["workspace_id"]: row for row in report["rows"]}
+        for user in ("early", "twin", "late"):
+            row = rows[april.workspace(user)]
+            assert (row["estimated_hours"], row["estimated_cost"]) == (row["billed_hours"], row["billed_cost"]), user
+        assert (report["total"]["hours_error"], report["total"]["cost_error"]) == (0.0, 0.0)

@@ -480,7 +480,18 @@ def optimize_running_modes(
     # An AUTO_STOP desk is billed for every hour it runs, with or without a user (pre-warm, maintenance): read when
     # it ran (Stopped). Another desk never stops: read when a user was connected (UserConnected), to know what
     # it would cost by the hour.
-    hourly = {desk.workspace_id for desk in desks if desk.running_mode == "AUTO_STOP"}
+    first_hour = month_start(month)
+
+    def billed_hourly(ws: str) -> bool:
+        current, previous = stored.get((ws, month)), stored.get((ws, run.previous))
+        if current is not None and not _billed_hourly(current):
+            return False
+        return previous is None or starts[ws] >= first_hour or _billed_hourly(previous)
+
+    # A month paid monthly (we switched the desk to AUTO_STOP in it) is still measured by its sessions.
+    hourly = {
+        desk.workspace_id for desk in desks if desk.running_mode == "AUTO_STOP" and billed_hourly(desk.workspace_id)
+    }
     end = floor_hour(now) + HOUR
     ran_starts = {ws: start for ws, start in starts.items() if ws in hourly}
     connected_starts = {ws: start for ws, start in starts.items() if ws not in hourly}
