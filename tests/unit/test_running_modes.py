@@ -30,7 +30,7 @@ from autopilot.domain.running_modes import (
     monthly_report_csv,
     optimize_running_modes,
 )
-from autopilot.domain.usage import ActivePeriod
+from autopilot.domain.usage import ActivePeriod, expected_hours
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -642,11 +642,10 @@ def test_an_early_break_even_switches_and_reports_what_the_bill_saves() -> None:
     world.days(dt.date(2026, 4, 1), dt.date(2026, 4, 8), daily={"ws-early0001": 10})
     assert world.mode("ws-early0001") == "ALWAYS_ON"
     switch = world.row("2026-04", "ws-early0001")
-    # At the switch (9 April 05:30): 88 h in 8 days 5.5 h; 21 days 18.5 h left at that pace = 231.9 h more.
-    left = (dt.datetime(2026, 5, 1, tzinfo=UTC) - at_utc(9)).total_seconds() / 3600
-    elapsed = (at_utc(9) - at_utc(1, 0, 0)).total_seconds() / 3600
+    # At the switch (9 April 05:30): 11 h every day of the week so far; 21 days 18.5 h left = 239.5 h more.
+    left_days = (dt.datetime(2026, 5, 1, tzinfo=UTC) - at_utc(9)) / dt.timedelta(days=1)
     share = (dt.datetime(2026, 5, 1, tzinfo=UTC) - at_utc(9, 5, 0)).total_seconds() / 3600 / 720
-    assert switch.estimated_saving == pytest.approx(0.30 * 88 / elapsed * left - 36.0 * share, abs=0.01)
+    assert switch.estimated_saving == pytest.approx(0.30 * 11 * left_days - 36.0 * share, abs=0.01)
     # The rest of the month as it happened: the same 11 h a day (counted from UserConnected + the timeout).
     world.days(dt.date(2026, 4, 9), dt.date(2026, 4, 30), daily={"ws-early0001": 10})
     closed = world.row("2026-04", "ws-early0001")
@@ -662,3 +661,20 @@ def test_hours_a_desk_ran_without_a_user_count_towards_the_bill() -> None:
         world.metrics.run("ws-prewarm01", at_utc(day, 6, 0), 2)
     world.run(at_utc(11))
     assert world.row("2026-04", "ws-prewarm01").hours == 20
+
+
+def test_days_ahead_are_expected_like_the_same_weekday_so_far() -> None:
+    # A hybrid worker, in the office on Mondays and Tuesdays only (8 h): April 2026 starts on a Wednesday.
+    world = World()
+    world.fleet.add("ws-hybrid001")
+    for day in (6, 7, 13, 14):
+        world.metrics.use("ws-hybrid001", at_utc(day, 9, 0), 7)  # 7 connected + 1 h = 8 h
+    world.run(at_utc(16))  # Thursday 16 April: 32 h so far; ahead: 2 more weeks of Mondays and Tuesdays
+    usage = expected_hours(
+        world.usage.records[("ws-hybrid001", "2026-04")].running_hours.hours,
+        "2026-04",
+        observed_from=at_utc(1, 0, 0),
+        now=at_utc(16),
+        until=dt.datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    assert usage == pytest.approx(4 * 8)  # 20, 21, 27, 28 April; a flat pace would say 32 / 15.2 x 14.8 = 31.1

@@ -41,6 +41,7 @@ from autopilot.domain.usage import (
     autostop_hours,
     billable_hours,
     carried_over,
+    expected_hours,
     floor_hour,
     hours_in_month,
     is_last_day,
@@ -50,6 +51,7 @@ from autopilot.domain.usage import (
     previous_month,
     prorated_break_even,
     remaining_share,
+    running_hour_set,
 )
 
 Action = Literal["to_always_on", "to_auto_stop", "keep", "skip"]
@@ -255,6 +257,7 @@ class MonthUsage:
     observed_fraction: float  # share of the month observed so far
     maintenance: int = 0  # hours of the directory's maintenance window in `hours` (a fixed amount, not a pace)
     switch_share: float = 0.0  # share of the monthly price a switch to ALWAYS_ON now adds (0: the month is over)
+    expected_more: float | None = None  # hours still to come, by weekday (usage.expected_hours); None: at the pace
 
     @property
     def left_fraction(self) -> float:
@@ -265,7 +268,10 @@ class MonthUsage:
 
     @property
     def projected_more(self) -> float:
-        """Billable hours still to come this month at the pace observed so far (maintenance aside)."""
+        """Billable hours still to come this month: by weekday when known, else at the pace observed so far
+        (maintenance aside)."""
+        if self.expected_more is not None:
+            return self.expected_more
         left = self.left_fraction
         if self.observed_fraction <= 0 or left <= 0:
             return 0.0
@@ -662,7 +668,12 @@ class _Run:
         live = not closing and record.month == self.month
         observed = period.observed_fraction(self.now if live else None)
         share = remaining_share(self.now, record.month) if live else 0.0
-        usage = MonthUsage(record.month, hours, threshold, period, observed, maintenance, share)
+        expected = None
+        if live:
+            billed = running_hour_set(record.connected_hours, timeout, carried_in=record.carried_in)
+            billed |= record.running_hours.hours
+            expected = expected_hours(billed, record.month, observed_from=period.start, now=self.now, until=period.end)
+        usage = MonthUsage(record.month, hours, threshold, period, observed, maintenance, share, expected)
         changes: dict[str, object] = {
             "hours": hours,
             "break_even": round(threshold, 2) if price else None,

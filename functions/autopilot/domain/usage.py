@@ -149,6 +149,42 @@ def remaining_share(at: dt.datetime, month: str) -> float:
     return (month_end(month) - start) / (month_end(month) - month_start(month))
 
 
+def expected_hours(
+    hours: Iterable[int], month: str, *, observed_from: dt.datetime, now: dt.datetime, until: dt.datetime
+) -> float:
+    """Billable hours still to come from `now` to `until` (within `month`), by day of the week: each day ahead is
+    expected to be like the average of the same weekday so far (shifts, hybrid office days and weekends repeat
+    weekly); a weekday not seen yet is expected like the average day. Days are UTC days; only whole days observed
+    count. Without a whole day observed: 0 (no evidence, no switch)."""
+    start = month_start(month)
+    first = max(as_utc(observed_from), start)
+    first_day = first.date() if first.time() == dt.time() else first.date() + dt.timedelta(days=1)  # whole days
+    today = as_utc(now).date()
+    per_date: dict[dt.date, int] = {}
+    for index in hours:
+        moment = start + index * HOUR
+        per_date[moment.date()] = per_date.get(moment.date(), 0) + 1
+    totals = [0.0] * 7
+    counts = [0] * 7
+    day = first_day
+    while day < today:
+        totals[day.weekday()] += per_date.get(day, 0)
+        counts[day.weekday()] += 1
+        day += dt.timedelta(days=1)
+    if not any(counts):
+        return 0.0
+    overall = sum(totals) / sum(counts)
+    expected = 0.0
+    moment, end = as_utc(now), min(as_utc(until), month_end(month))
+    while moment < end:
+        day_end = min(dt.datetime.combine(moment.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC), end)
+        weekday = moment.weekday()
+        average = totals[weekday] / counts[weekday] if counts[weekday] else overall
+        expected += average * ((day_end - moment) / DAY)
+        moment = day_end
+    return expected
+
+
 # --- partial months ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ActivePeriod:
