@@ -155,6 +155,8 @@ def _desk(kind: str, index: int, rng: random.Random) -> SimDesk:
             if day.weekday() >= per_week or _at(day, 24) <= created:
                 continue
             start = rng.uniform(7.5, 10)
+            if _at(day, start) < created:
+                continue  # no session before the desk exists
             lunch = start + length / 2
             sessions += [(_at(day, start), _at(day, lunch)), (_at(day, lunch + 0.75), _at(day, start + length + 0.75))]
     elif kind == "datasci":
@@ -230,6 +232,9 @@ class _Ports:
 
     def put_report_row(self, row: ReportRow) -> None:
         return None
+
+    def report_rows(self, month: str) -> list[ReportRow]:
+        return [ReportRow.of(r) for (_, m), r in self.records.items() if m == month and r.decision is not None]
 
     # DeskRecords: hires and leavers have one (their part of the month prorates the break-even)
     def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]:

@@ -678,3 +678,21 @@ def test_days_ahead_are_expected_like_the_same_weekday_so_far() -> None:
         until=dt.datetime(2026, 5, 1, tzinfo=UTC),
     )
     assert usage == pytest.approx(4 * 8)  # 20, 21, 27, 28 April; a flat pace would say 32 / 15.2 x 14.8 = 31.1
+
+
+def test_a_leavers_last_hours_are_counted_after_the_desk_is_gone() -> None:
+    # Used 09:00-18:00 on the 16th and terminated that evening: the run of the 17th no longer sees it listed.
+    world = World()
+    world.fleet.add("ws-leaver001")
+    for day in range(13, 17):
+        world.metrics.use("ws-leaver001", at_utc(day, 9, 0), 9)
+    world.run(at_utc(16))
+    assert world.row("2026-04", "ws-leaver001").hours == 30  # 13-15 April: 3 x 10 h
+    del world.fleet.desks["ws-leaver001"]
+    world.run(at_utc(17))
+    row = world.row("2026-04", "ws-leaver001")
+    assert (row.hours, row.decision) == (40, "skip")
+    assert row.reason.startswith("terminated")
+    reads = len(world.metrics.requests)
+    world.run(at_utc(18))  # read once only
+    assert len(world.metrics.requests) == reads

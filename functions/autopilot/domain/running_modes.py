@@ -63,6 +63,9 @@ OVERLAP = dt.timedelta(hours=3)
 # Desk records that can have a WorkSpace (the others never reached CreateWorkspaces or are gone).
 LIVE_LIFECYCLES = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)
 MAX_IDS_IN_EVENT = 100
+# The hours ahead are a projection: a switch to ALWAYS_ON must save at least this share of what it adds, so that a
+# projection slightly off (a day off sick, a short week) does not make the desk dearer than staying hourly.
+SWITCH_MARGIN = 0.10
 # Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
 EMPLOYEE_TAG = "AutopilotEmployeeId"
 PROFILE_TAG = "AutopilotProfile"
@@ -91,6 +94,8 @@ class ManagedDesk:
     tags: Mapping[str, str] = field(default_factory=dict)
     # Multi-Region Resilience pairs (DescribeWorkspaces RelatedWorkspaces / StandbyWorkspacesProperties).
     pair_role: Literal["standby", "primary"] | None = None
+    # No longer in DescribeWorkspaces (terminated) but measured this month: its last hours are still read.
+    gone: bool = False
 
 
 class UsageRecord(BaseModel):
@@ -223,6 +228,8 @@ class UsageStore(Protocol):
 
     def put_report_row(self, row: ReportRow) -> None: ...
 
+    def report_rows(self, month: str) -> list[ReportRow]: ...
+
 
 class ReportSource(Protocol):
     def report_rows(self, month: str) -> list[ReportRow]: ...
@@ -319,7 +326,7 @@ def decide(
         hourly = price.hourly * usage.projected_more
         monthly = price.monthly * usage.switch_share
         costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
-        if hourly > monthly:
+        if hourly > monthly * (1 + SWITCH_MARGIN):
             saving = round(hourly - monthly, 2)
             return Decision("to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h; {costs}", saving)
         return Decision("keep", f"{hours} h reached the break-even of {threshold:.1f} h late: {costs}")
@@ -339,6 +346,8 @@ def decide(
 
 def exclusion(desk: ManagedDesk, settings: Optimizer) -> str | None:
     """Why a desk is left alone whatever its usage (None: it is not)."""
+    if desk.gone:
+        return "terminated: its last hours are counted, it is not switched"
     if desk.pair_role == "standby":
         return "standby desk (WorkSpaces standby of another desk)"
     if desk.pair_role == "primary":
@@ -388,6 +397,22 @@ def _settle_intent(desk: ManagedDesk, record: UsageRecord) -> UsageRecord:
     if desk.running_mode == record.intent_to:
         changes |= {"switched_to": record.intent_to, "switched_at": record.intent_at}
     return record.model_copy(update=changes)
+
+
+def _gone(usage: UsageStore, month: str, managed: set[str]) -> list[ManagedDesk]:
+    """Desks measured this month that DescribeWorkspaces no longer lists (terminated since the last run): the hours
+    between that run and the termination are billed too, so they are read once more (a leaver's last day)."""
+    gone = sorted({row.workspace_id for row in usage.report_rows(month)} - managed)
+    stored = usage.load(gone, [month]) if gone else {}
+    desks = []
+    for (workspace_id, _), record in sorted(stored.items()):
+        if record.closed or record.running_mode is None or record.fetched_until is None:
+            continue
+        # Read once after it is gone: later runs find it fetched up to a time after it was last listed.
+        if record.decision == "skip" and record.reason.startswith("terminated"):
+            continue
+        desks.append(ManagedDesk(workspace_id, "", "TERMINATED", record.running_mode, None, record.compute, gone=True))
+    return desks
 
 
 def _billed_hourly(record: UsageRecord) -> bool:
@@ -480,6 +505,7 @@ def optimize_running_modes(
         ports.fleet.managed_desks(resolution.directory_ids, tag_key, tag_value), key=lambda d: d.workspace_id
     )
     records = {desk.workspace_id: desk for lifecycle in LIVE_LIFECYCLES for desk in ports.desks.by_lifecycle(lifecycle)}
+    desks += _gone(ports.usage, month, {desk.workspace_id for desk in desks})
     ids = [desk.workspace_id for desk in desks]
     stored = ports.usage.load(ids, [run.previous, month]) if ids else {}
     starts = {ws: fetch_start(stored.get((ws, month)), stored.get((ws, run.previous)), month) for ws in ids}
