@@ -371,6 +371,11 @@ def run(size: int) -> dict[str, Any]:
                 "oracle": oracle_cost(desk, prices),
                 "ours_hours_error": _relative(ours_hours, ours_bill.hours) if ours_estimated else None,
                 "co_hours_error": _relative(co_estimates[ws], co_bill.hours) if co_hourly_all_month else None,
+                # Its month's hours against what the meter bills the desk left hourly all month, on every desk
+                # that starts the month hourly (its estimate is the same whether it switches or not).
+                "co_hours_error_any": _relative(co_estimates[ws], nothing.hours)
+                if desk.mode == "AUTO_STOP" and not desk.by_hand
+                else None,
             }
         )
     return summarise(rows)
@@ -404,6 +409,9 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         },
         "hours_error_max": {"ours": max(ours_errors, default=0.0), "cost_optimizer": max(co_errors, default=0.0)},
         "hours_error_desks": {"ours": len(ours_errors), "cost_optimizer": len(co_errors)},
+        "cost_optimizer_hours_error_any_hourly_desk": max(
+            (r["co_hours_error_any"] for r in rows if r["co_hours_error_any"] is not None), default=0.0
+        ),
         "more_expensive": {
             "ours": sum(1 for r in rows if r["ours"] > r["nothing"] + 0.005),
             "cost_optimizer": sum(1 for r in rows if r["cost_optimizer"] > r["nothing"] + 0.005),
