@@ -5,10 +5,11 @@ Once a day: month-to-date usage (UserConnected, batched) -> billable hours as AW
 per desk -> (unless dry run) ModifyWorkspaceProperties -> the month's report rows -> a summary event.
 
 - AUTO_STOP -> ALWAYS_ON when the desk's billable hours this month reach its break-even (prorated to the days
-  the desk existed this month) and, on the bill, staying hourly for the rest of the month (at the pace observed)
-  costs more than the monthly price prorated for the rest of the month that the switch adds (AWS bills both: the
-  hours and AutoStop fee already billed stay billed). The saving reported is that difference; once the month is
-  over it is restated from the hours the desk would have been billed by the hour after the switch.
+  the desk existed this month) and, on the bill, staying hourly for the rest of the month (its hours expected by
+  weekday) costs more than the monthly price prorated for the rest of the month that the switch adds, by 10 %
+  (AWS bills both: the hours and AutoStop fee already billed stay billed). The saving reported is that
+  difference; once the month is over it is restated from the hours the desk would have been billed by the hour
+  after the switch.
 - ALWAYS_ON -> AUTO_STOP only at the month's end (AWS bills that month in full anyway): on the month's last UTC
   day, or on the first run of the next month for the desks that were not decided then, when the month's hours
   (what the desk would have been billed by the hour) stayed below the break-even.
