@@ -74,6 +74,14 @@ class Month:
             if self.cloud.now().hour == 6:
                 self.modes[self.cloud.now()] = {user: self.mode(user) for user in self.sessions}
 
+    def start(self, user: str) -> Callable[[], None]:
+        def start() -> None:
+            self.cloud.client("workspaces").start_workspaces(
+                StartWorkspaceRequests=[{"WorkspaceId": self.workspace(user)}]
+            )
+
+        return start
+
     def tag(self, user: str, key: str, value: str = "") -> None:
         self.cloud.client("workspaces").create_tags(
             ResourceId=self.workspace(user), Tags=[{"Key": key, "Value": value}]
@@ -223,15 +231,19 @@ class TestBillingTruth:
     def april(self) -> Iterator[Month]:
         policy = POLICIES / "optimizer_live.yaml"
         with LocalCloud(start="2026-04-01T00:00:00Z", policy=policy, handlers=QUIET) as cloud:
-            cloud.seed_desks(["early", "twin", "late"], site="paris-hq", profile="office")
+            cloud.seed_desks(["early", "twin", "late", "prewarmed"], site="paris-hq", profile="office")
             month = Month(
                 cloud,
                 {
                     "early": (9, 19, False),  # 11 billable hours a day: the break-even on the 8th
                     "twin": (9, 19, False),  # the same, never switched (skip tag): what "early" would have cost
                     "late": (14, 14, False),  # nothing until the 5th (below)
+                    "prewarmed": (0, 0, False),  # never logs in
                 },
             )
+            # Started every morning at 08:00 as pre-warm does (StartWorkspaces), and nobody logs in.
+            for day in range(1, 31):
+                month.hooks[at(day, 8, month=4)] = month.start("prewarmed")
             month.tag("twin", "AutopilotSkipOptimizer")
             # 3 connected hours + 1 h = 4 h a day from the 5th: 88 h by the run of the 27th.
             month.hooks[at(5, 0, month=4)] = lambda: month.sessions.__setitem__("late", (14, 17, False))
@@ -261,8 +273,15 @@ class TestBillingTruth:
     def test_the_optimizers_hours_are_the_meters_hours(self, april: Month) -> None:
         bills = self.bills(april)
         rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
-        for user in ("twin", "late"):
+        for user in ("twin", "late", "prewarmed"):
             assert int(rows[april.workspace(user)][5]) == bills[user].hours, user
+
+    def test_hours_a_pre_warmed_desk_ran_without_a_user_are_counted(self, april: Month) -> None:
+        bills = self.bills(april)
+        rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
+        # 08:00 start (90 s), then the 1 h AutoStop: it runs 08:00-09:01:30, two clock hours a day, all billed.
+        assert bills["prewarmed"].hours == 1 + 30 * 2
+        assert int(rows[april.workspace("prewarmed")][5]) == bills["prewarmed"].hours
 
     def test_verify_reads_the_meters_export_back_with_no_error(self, april: Month, tmp_path: Path) -> None:
         path = april.cloud.meter.write_cur(tmp_path / "cur.csv.gz", "2026-04")
@@ -272,7 +291,7 @@ class TestBillingTruth:
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout)
         rows = {row["workspace_id"]: row for row in report["rows"]}
-        for user in ("early", "twin", "late"):
+        for user in ("early", "twin", "late", "prewarmed"):
             row = rows[april.workspace(user)]
             assert (row["estimated_hours"], row["estimated_cost"]) == (row["billed_hours"], row["billed_cost"]), user
         assert (report["total"]["hours_error"], report["total"]["cost_error"]) == (0.0, 0.0)
