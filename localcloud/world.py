@@ -48,6 +48,7 @@ from autopilot.domain.policy import Policy, parse_policy, policy_document_json
 from localcloud import alarms, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
+from localcloud.meter import Meter
 from localcloud.schedules import Expression
 from localcloud.template import TEMPLATE, expand
 from localcloud.workspaces_emulator import Emulator
@@ -67,6 +68,8 @@ CREDENTIALS = {
 # Lambda's async retries: the second attempt about a minute after the first, the third two minutes later.
 ASYNC_RETRY_DELAYS = (dt.timedelta(minutes=1), dt.timedelta(minutes=2))
 MAX_WORK_PER_INSTANT = 20_000
+# WorkSpaces calls after which the billing meter re-reads every desk (running mode, compute, new desks).
+METERED_CHANGES = frozenset({"ModifyWorkspaceProperties", "CreateWorkspaces", "MigrateWorkspace"})
 PROFILE_TAG = "AutopilotProfile"
 _REGION_NAMES = {"eu-west-1": "EU (Ireland)"}
 _S3_REASONS = {
@@ -207,6 +210,7 @@ class LocalCloud:
         # filled by start()
         self.resolver: Resolver
         self.emulator: Emulator
+        self.meter: Meter
         self.functions: dict[str, lambdas.FunctionSpec] = {}
         self.rules: list[Rule] = []
         self.mappings: list[QueueMapping] = []
@@ -265,6 +269,7 @@ class LocalCloud:
             self._stack.callback(reset_caches)
             self._session = boto3.session.Session(region_name=self.region)
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
+            self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
             self._started = True
         except BaseException:
@@ -697,6 +702,7 @@ class LocalCloud:
             tags=tags,
         )
         self._collect()
+        self.meter.observe(everything=True)
         return created
 
     # ================================================================== doing things
@@ -783,6 +789,7 @@ class LocalCloud:
         desk = self.desk_of(user, site)
         result = self.emulator.login(desk.workspace_id)
         self._collect()
+        self.meter.observe(workspace_ids=[desk.workspace_id])
         if not result.ok:
             self.note("login_refused", workspace_id=desk.workspace_id, user=user, reason=result.reason)
         elif result.connected_at is not None and result.connected_at > self.now():
@@ -822,6 +829,7 @@ class LocalCloud:
     def disconnect(self, user: str, site: str | None = None) -> bool:
         desk = self.desk_of(user, site)
         was_connected = self.emulator.disconnect(desk.workspace_id)
+        self.meter.observe(workspace_ids=[desk.workspace_id])
         self.note("disconnect", workspace_id=desk.workspace_id, user=user, was_connected=was_connected)
         self._drain()
         return was_connected
@@ -897,6 +905,8 @@ class LocalCloud:
         return True
 
     def after_api_call(self, service: str, operation: str, result: Any) -> None:
+        if service == "workspaces" and operation in METERED_CHANGES:
+            self.meter.observe(everything=True)
         if (service, operation) == ("workspaces", "CreateWorkspaces"):
             for created in result.get("PendingRequests", []):
                 self.note(
@@ -1411,6 +1421,10 @@ class LocalCloud:
             # CloudWatch receives these from SQS itself, not through the API: straight into moto's backend.
             cloudwatch_backends[self.account_id][self.region].put_metric_data("AWS/SQS", data)
 
+    def _put_workspaces_metrics(self, data: list[dict[str, Any]]) -> None:
+        # CloudWatch receives these from WorkSpaces itself, not through the API: straight into moto's backend.
+        cloudwatch_backends[self.account_id][self.region].put_metric_data("AWS/WorkSpaces", data)
+
     def _evaluate_alarms(self) -> None:
         backend = cloudwatch_backends[self.account_id][self.region]
         region_name = _REGION_NAMES.get(self.region, self.region)
@@ -1434,6 +1448,7 @@ class LocalCloud:
 
     def _collect(self) -> None:
         """Move new desk transitions, alerts and e-mails into the timeline."""
+        self.meter.observe()
         transitions = self.emulator.fleet.transitions
         for transition in transitions[self._cursor.transitions :]:
             self.timeline.append(

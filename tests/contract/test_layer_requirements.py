@@ -23,3 +23,10 @@ def test_a_dependency_change_in_pyproject_changes_the_layer(tmp_path: Path) -> N
 def test_boto3_is_left_to_the_lambda_runtime() -> None:
     dependencies = tomllib.loads(export_layer_requirements.PYPROJECT.read_text())["project"]["dependencies"]
     assert not any(dependency.split("=")[0].strip().lower().startswith("boto3") for dependency in dependencies)
+
+
+def test_pyarrow_is_an_extra_of_the_cli_never_in_the_lambda_layer() -> None:
+    project = tomllib.loads(export_layer_requirements.PYPROJECT.read_text())["project"]
+    assert any(extra.startswith("pyarrow") for extra in project["optional-dependencies"]["parquet"])
+    assert "pyarrow" not in export_layer_requirements.render().lower()
+    assert "pyarrow" not in export_layer_requirements.LAYER_REQUIREMENTS.read_text(encoding="utf-8").lower()

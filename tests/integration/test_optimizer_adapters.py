@@ -53,6 +53,25 @@ def put_connected(cloudwatch: Any, workspace_id: str, *hours: dt.datetime) -> No
 
 
 # --- UsageMetrics ------------------------------------------------------------------------------------------------
+def test_running_hours_are_the_hours_stopped_was_not_1_throughout(aws: None) -> None:
+    # Stopped per minute-period: 0 while the desk runs (a pre-warm start nobody used), 1 while it is stopped.
+    cloudwatch = boto3.client("cloudwatch")
+    data = [
+        {
+            "MetricName": "Stopped",
+            "Dimensions": [{"Name": "WorkspaceId", "Value": "ws-aaaaaaaa1"}],
+            "Timestamp": DAY_START + dt.timedelta(hours=hour, minutes=minute),
+            "Value": 0.0 if (hour, minute) < (7, 10) and hour >= 6 else 1.0,
+            "Unit": "Count",
+        }
+        for hour in (5, 6, 7, 8)
+        for minute in range(0, 60, 5)
+    ]
+    cloudwatch.put_metric_data(Namespace="AWS/WorkSpaces", MetricData=data)
+    found = UsageMetrics(cloudwatch).running_hours({"ws-aaaaaaaa1": DAY_START}, DAY_START + dt.timedelta(days=1))
+    assert found == {"ws-aaaaaaaa1": [DAY_START + dt.timedelta(hours=6), DAY_START + dt.timedelta(hours=7)]}
+
+
 def test_connected_hours_come_back_per_desk_from_the_metric(aws: None) -> None:
     cloudwatch = boto3.client("cloudwatch")
     morning = [DAY_START + dt.timedelta(hours=h) for h in (9, 10, 11)]

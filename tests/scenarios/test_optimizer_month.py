@@ -1,8 +1,8 @@
 """Running-mode optimisation over a simulated month on the local cloud (issue 10's done-when).
 
 The optimizer runs from its own daily schedule in template.yaml (05:30 UTC). Users log in and out through the
-emulator, and WorkSpaces' `UserConnected` metric is put with `cloudwatch.put_metric_data` at the virtual time,
-hour by hour, as WorkSpaces publishes it while a user is connected.
+emulator; the local cloud publishes AWS/WorkSpaces `UserConnected` and `Stopped` per desk, as WorkSpaces does,
+and its billing meter bills every desk (issue 19).
 
 fleet_watch and prewarm (every 5 minutes, 17,856 runs in a month) are replaced by no-ops here: neither takes
 part in running-mode decisions, and they would make each simulated month take minutes.
@@ -11,15 +11,19 @@ part in running-mode decisions, and they would make each simulated month take mi
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner
 
 from autopilot.adapters.usage_store import UsageStore
 from autopilot.domain.running_modes import monthly_report_csv
+from autopilot_ops.backend import world_backend
+from autopilot_ops.cli import Session, main
 from localcloud.world import LocalCloud
 
 UTC = dt.UTC
@@ -38,7 +42,7 @@ Sessions = dict[str, tuple[int, int, bool]]
 
 
 class Month:
-    """Drives a world hour by hour: logins, disconnects and UserConnected data at the virtual time."""
+    """Drives a world hour by hour: logins and disconnects at the virtual time."""
 
     def __init__(self, cloud: LocalCloud, sessions: Sessions) -> None:
         self.cloud = cloud
@@ -66,24 +70,17 @@ class Month:
                 elif not working and user in self.connected:
                     self.cloud.disconnect(user)
                     self.connected.discard(user)
-            self._put_user_connected(now)
             self.cloud.advance(HOUR)
             if self.cloud.now().hour == 6:
                 self.modes[self.cloud.now()] = {user: self.mode(user) for user in self.sessions}
 
-    def _put_user_connected(self, now: dt.datetime) -> None:
-        data = [
-            {
-                "MetricName": "UserConnected",
-                "Dimensions": [{"Name": "WorkspaceId", "Value": self.workspace(user)}],
-                "Timestamp": now + dt.timedelta(minutes=5),
-                "Value": 1.0,
-                "Unit": "Count",
-            }
-            for user in sorted(self.connected)
-        ]
-        if data:
-            self.cloud.client("cloudwatch").put_metric_data(Namespace="AWS/WorkSpaces", MetricData=data)
+    def start(self, user: str) -> Callable[[], None]:
+        def start() -> None:
+            self.cloud.client("workspaces").start_workspaces(
+                StartWorkspaceRequests=[{"WorkspaceId": self.workspace(user)}]
+            )
+
+        return start
 
     def tag(self, user: str, key: str, value: str = "") -> None:
         self.cloud.client("workspaces").create_tags(
@@ -214,9 +211,87 @@ class TestDryRun:
         assert dry_run_week.cloud.api_calls.get("workspaces:ModifyWorkspaceProperties", 0) == 0
         last_day = dry_run_week.run_on(dt.date(2026, 3, 31))
         assert last_day["dry_run"]
-        assert (last_day["to_always_on"], last_day["to_auto_stop"], last_day["changed"]) == (1, 1, [])
+        assert (last_day["to_auto_stop"], last_day["changed"]) == (1, [])
         assert last_day["published"]
         rows = {line.split(",")[1]: line.split(",") for line in dry_run_week.report_csv("2026-03")[1:]}
         heavy, light = rows[dry_run_week.workspace("heavy")], rows[dry_run_week.workspace("light")]
-        assert (heavy[7], heavy[9]) == ("to_always_on", "dry run")
         assert (light[7], light[9]) == ("to_auto_stop", "dry run")
+        # Heavy passed its break-even on the last day: switching then adds the monthly price prorated for the last
+        # 19 hours (0.92) to save 0.78 of hours at the month's pace: kept hourly, on the bill (issue 19).
+        assert int(heavy[5]) >= 87.5
+        assert (heavy[7], heavy[9]) == ("keep", "")
+        assert "late" in heavy[10]
+
+
+class TestBillingTruth:
+    """April 2026 (30 days) on the bill (issue 19): the switch decision with proration, read from the metrics the
+    local cloud publishes, against what its billing meter bills."""
+
+    @pytest.fixture(scope="class")
+    def april(self) -> Iterator[Month]:
+        policy = POLICIES / "optimizer_live.yaml"
+        with LocalCloud(start="2026-04-01T00:00:00Z", policy=policy, handlers=QUIET) as cloud:
+            cloud.seed_desks(["early", "twin", "late", "prewarmed"], site="paris-hq", profile="office")
+            month = Month(
+                cloud,
+                {
+                    "early": (9, 19, False),  # 11 billable hours a day: the break-even on the 8th
+                    "twin": (9, 19, False),  # the same, never switched (skip tag): what "early" would have cost
+                    "late": (14, 14, False),  # nothing until the 5th (below)
+                    "prewarmed": (0, 0, False),  # never logs in
+                },
+            )
+            # Started every morning at 08:00 as pre-warm does (StartWorkspaces), and nobody logs in.
+            for day in range(1, 31):
+                month.hooks[at(day, 8, month=4)] = month.start("prewarmed")
+            month.tag("twin", "AutopilotSkipOptimizer")
+            # 3 connected hours + 1 h = 4 h a day from the 5th: 88 h by the run of the 27th.
+            month.hooks[at(5, 0, month=4)] = lambda: month.sessions.__setitem__("late", (14, 17, False))
+            month.run_until(at(1, 6, month=5))
+            yield month
+
+    def bills(self, month: Month) -> dict[str, Any]:
+        bills = month.cloud.meter.bill("2026-04")
+        return {user: bills[month.workspace(user)] for user in month.sessions}
+
+    def test_an_early_crossing_switches_and_reports_the_saving_the_bill_shows(self, april: Month) -> None:
+        assert april.modes[at(9, month=4)]["early"] == "ALWAYS_ON"
+        bills = self.bills(april)
+        early = next(r for r in april.report_csv("2026-04")[1:] if r.split(",")[1] == april.workspace("early"))
+        reported = float(early.split(",")[8])
+        assert early.split(",")[7] == "to_always_on"
+        assert reported == pytest.approx(bills["twin"].cost - bills["early"].cost, abs=0.01)
+        assert reported > 0
+
+    def test_a_late_crossing_does_not_switch(self, april: Month) -> None:
+        assert {modes["late"] for modes in april.modes.values()} == {"AUTO_STOP"}
+        late = next(r for r in april.report_csv("2026-04")[1:] if r.split(",")[1] == april.workspace("late"))
+        hours = int(late.split(",")[5])
+        assert hours >= 87.5
+        assert late.split(",")[7] == "keep"
+
+    def test_the_optimizers_hours_are_the_meters_hours(self, april: Month) -> None:
+        bills = self.bills(april)
+        rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
+        for user in ("twin", "late", "prewarmed"):
+            assert int(rows[april.workspace(user)][5]) == bills[user].hours, user
+
+    def test_hours_a_pre_warmed_desk_ran_without_a_user_are_counted(self, april: Month) -> None:
+        bills = self.bills(april)
+        rows = {r.split(",")[1]: r.split(",") for r in april.report_csv("2026-04")[1:]}
+        # 08:00 start (90 s), then the 1 h AutoStop: it runs 08:00-09:01:30, two clock hours a day, all billed.
+        assert bills["prewarmed"].hours == 1 + 30 * 2
+        assert int(rows[april.workspace("prewarmed")][5]) == bills["prewarmed"].hours
+
+    def test_verify_reads_the_meters_export_back_with_no_error(self, april: Month, tmp_path: Path) -> None:
+        path = april.cloud.meter.write_cur(tmp_path / "cur.csv.gz", "2026-04")
+        session = Session(backend=world_backend(april.cloud), quiet=True)
+        args = ["running-modes", "verify", "--cur", str(path), "--month", "2026-04", "--json"]
+        result = CliRunner().invoke(main, args, obj=session)
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        rows = {row["workspace_id"]: row for row in report["rows"]}
+        for user in ("early", "twin", "late", "prewarmed"):
+            row = rows[april.workspace(user)]
+            assert (row["estimated_hours"], row["estimated_cost"]) == (row["billed_hours"], row["billed_cost"]), user
+        assert (report["total"]["hours_error"], report["total"]["cost_error"]) == (0.0, 0.0)

@@ -30,7 +30,7 @@ from autopilot.domain.running_modes import (
     monthly_report_csv,
     optimize_running_modes,
 )
-from autopilot.domain.usage import ActivePeriod
+from autopilot.domain.usage import ActivePeriod, expected_hours
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -93,17 +93,29 @@ class FakeFleet:
 class FakeMetrics:
     def __init__(self) -> None:
         self.connected: dict[str, set[dt.datetime]] = {}
+        self.running: dict[str, set[dt.datetime]] = {}
         self.requests: list[tuple[dict[str, dt.datetime], dt.datetime]] = []
 
     def use(self, workspace_id: str, start: dt.datetime, hours: int) -> None:
+        """A session: connected `hours`, and (were the desk AUTO_STOP) running one more, its 1 h AutoStop."""
         for n in range(hours):
             self.connected.setdefault(workspace_id, set()).add(start + dt.timedelta(hours=n))
+        self.run(workspace_id, start, hours + 1 if hours else 0)
+
+    def run(self, workspace_id: str, start: dt.datetime, hours: int) -> None:
+        """Hours the desk ran (AWS/WorkSpaces Stopped = 0) without anyone connected (pre-warm, maintenance)."""
+        for n in range(hours):
+            self.running.setdefault(workspace_id, set()).add(start + dt.timedelta(hours=n))
 
     def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
         self.requests.append((dict(starts), end))
         return {
             ws: sorted(h for h in self.connected.get(ws, set()) if start <= h < end) for ws, start in starts.items()
         }
+
+    def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
+        self.requests.append((dict(starts), end))
+        return {ws: sorted(h for h in self.running.get(ws, set()) if start <= h < end) for ws, start in starts.items()}
 
 
 class FakeUsageStore:
@@ -196,15 +208,17 @@ class World:
 
 
 def usage(hours: int, *, break_even: float = 87.5, observed: float = 0.5, month: str = "2026-03") -> MonthUsage:
-    return MonthUsage(month, hours, break_even, ActivePeriod.of(month), observed)
+    # A switch now adds the monthly price for the part of the month not observed yet.
+    return MonthUsage(month, hours, break_even, ActivePeriod.of(month), observed, switch_share=1 - observed)
 
 
 # --- decide() ---------------------------------------------------------------------------------------------------
 def test_an_hourly_desk_that_reaches_its_break_even_goes_monthly() -> None:
     decision = decide(running_mode="AUTO_STOP", usage=usage(88), price=STANDARD, closing=False, hold=None)
     assert decision.action == "to_always_on"
-    # 88 h in half a month is 176 h a month: 9.75 + 0.30 * 176 - 36 = 26.55 saved a month.
-    assert decision.estimated_saving == pytest.approx(26.55)
+    # 88 h in half a month: 88 h more by the hour (26.40) against half the monthly price (18.00) on top of what
+    # is billed already: 8.40 saved (it used to report 9.75 + 0.30 x 176 - 36 = 26.55, ignoring the proration).
+    assert decision.estimated_saving == pytest.approx(8.40)
 
 
 def test_an_hourly_desk_below_its_break_even_stays_hourly() -> None:
@@ -591,7 +605,94 @@ def test_a_failure_of_the_run_itself_propagates_and_publishes_nothing() -> None:
         def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
             raise TimeoutError("CloudWatch did not answer")
 
+        def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
+            raise TimeoutError("CloudWatch did not answer")
+
     world.metrics = Unreadable()
     with pytest.raises(TimeoutError):
         world.run(dt.datetime(2026, 3, 10, 5, 30, tzinfo=UTC))
     assert (world.bus.events, world.usage.saves, world.fleet.changes) == ([], 0, [])
+
+
+# --- issue 19: decisions on the bill ------------------------------------------------------------------------
+def at_utc(day: int, hour: int = 5, minute: int = 30, month: int = 4) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+
+def test_a_late_break_even_does_not_switch_when_the_prorated_month_costs_more() -> None:
+    # Issue 19's case (30-day April, STANDARD): the break-even is reached on the 25th, at ~3.5 h a day over the
+    # month. Staying hourly for the 4 days 18.5 h left costs ~16.6 h x 0.30 = 4.99; switching costs the monthly
+    # price prorated from 26 April 05:00, 36 x 115 / 720 = 5.75: keep.
+    world = World()
+    world.fleet.add("ws-late00001")
+    for day in range(4, 26):
+        # 3 connected hours + the 1 h timeout = 4 billable hours a day from the 4th: 88 h after the 25th.
+        world.metrics.use("ws-late00001", at_utc(day, 9, 0), 3)
+    world.run(at_utc(26))
+    row = world.row("2026-04", "ws-late00001")
+    assert row.hours == 88
+    assert (world.mode("ws-late00001"), row.decision) == ("AUTO_STOP", "keep")
+    assert row.estimated_saving == 0
+
+
+def test_an_early_break_even_switches_and_reports_what_the_bill_saves() -> None:
+    world = World()
+    world.fleet.add("ws-early0001")  # no desk record: the policy's default 1 h AutoStop, before and after
+    # 10 connected hours + 1 h timeout = 11 h a day, every day of April: 88 h after 8 days, switched on the 9th.
+    world.days(dt.date(2026, 4, 1), dt.date(2026, 4, 8), daily={"ws-early0001": 10})
+    assert world.mode("ws-early0001") == "ALWAYS_ON"
+    switch = world.row("2026-04", "ws-early0001")
+    # At the switch (9 April 05:30): 11 h every day of the week so far; 21 days 18.5 h left = 239.5 h more.
+    left_days = (dt.datetime(2026, 5, 1, tzinfo=UTC) - at_utc(9)) / dt.timedelta(days=1)
+    share = (dt.datetime(2026, 5, 1, tzinfo=UTC) - at_utc(9, 5, 0)).total_seconds() / 3600 / 720
+    assert switch.estimated_saving == pytest.approx(0.30 * 11 * left_days - 36.0 * share, abs=0.01)
+    # The rest of the month as it happened: the same 11 h a day (counted from UserConnected + the timeout).
+    world.days(dt.date(2026, 4, 9), dt.date(2026, 4, 30), daily={"ws-early0001": 10})
+    closed = world.row("2026-04", "ws-early0001")
+    # What the bill shows: 22 more days x 11 h that are not billed by the hour, against the prorated month.
+    assert closed.estimated_saving == pytest.approx(0.30 * 22 * 11 - 36.0 * share, abs=0.01)
+
+
+def test_hours_a_desk_ran_without_a_user_count_towards_the_bill() -> None:
+    # Pre-warmed before each shift and nobody logged in: 2 running hours a day, no UserConnected at all.
+    world = World()
+    world.fleet.add("ws-prewarm01")
+    for day in range(1, 11):
+        world.metrics.run("ws-prewarm01", at_utc(day, 6, 0), 2)
+    world.run(at_utc(11))
+    assert world.row("2026-04", "ws-prewarm01").hours == 20
+
+
+def test_days_ahead_are_expected_like_the_same_weekday_so_far() -> None:
+    # A hybrid worker, in the office on Mondays and Tuesdays only (8 h): April 2026 starts on a Wednesday.
+    world = World()
+    world.fleet.add("ws-hybrid001")
+    for day in (6, 7, 13, 14):
+        world.metrics.use("ws-hybrid001", at_utc(day, 9, 0), 7)  # 7 connected + 1 h = 8 h
+    world.run(at_utc(16))  # Thursday 16 April: 32 h so far; ahead: 2 more weeks of Mondays and Tuesdays
+    usage = expected_hours(
+        world.usage.records[("ws-hybrid001", "2026-04")].running_hours.hours,
+        "2026-04",
+        observed_from=at_utc(1, 0, 0),
+        now=at_utc(16),
+        until=dt.datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    assert usage == pytest.approx(4 * 8)  # 20, 21, 27, 28 April; a flat pace would say 32 / 15.2 x 14.8 = 31.1
+
+
+def test_a_leavers_last_hours_are_counted_after_the_desk_is_gone() -> None:
+    # Used 09:00-18:00 on the 16th and terminated that evening: the run of the 17th no longer sees it listed.
+    world = World()
+    world.fleet.add("ws-leaver001")
+    for day in range(13, 17):
+        world.metrics.use("ws-leaver001", at_utc(day, 9, 0), 9)
+    world.run(at_utc(16))
+    assert world.row("2026-04", "ws-leaver001").hours == 30  # 13-15 April: 3 x 10 h
+    del world.fleet.desks["ws-leaver001"]
+    world.run(at_utc(17))
+    row = world.row("2026-04", "ws-leaver001")
+    assert (row.hours, row.decision) == (40, "skip")
+    assert row.reason.startswith("terminated")
+    reads = len(world.metrics.requests)
+    world.run(at_utc(18))  # read once only
+    assert len(world.metrics.requests) == reads

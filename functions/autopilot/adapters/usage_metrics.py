@@ -2,7 +2,11 @@
 
 - `UsageMetrics.connected_hours`: AWS/WorkSpaces `UserConnected` (dimension WorkspaceId, Maximum over 1-hour
   periods) through GetMetricData, 500 series a call (the API's maximum), following NextToken when the answer
-  holds more than one page of datapoints. 10,000 desks over a day cost ceil(10,000 / 500) = 20 calls where one
+  holds more than one page of datapoints.
+- `UsageMetrics.running_hours`: AWS/WorkSpaces `Stopped` (Minimum over 1-hour periods; 0 = the desk ran during
+  that hour, however it was started: a session, a pre-warm start, maintenance), the same way. The optimiser reads
+  it for AUTO_STOP desks and `UserConnected` for the others: one series per desk either way.
+  10,000 desks over a day cost ceil(10,000 / 500) = 20 calls where one
   call per desk (what AWS's Cost Optimizer for WorkSpaces does) costs 10,000.
 - `ManagedFleet.managed_desks`: DescribeWorkspaces per directory (pages of 25, the API's maximum), joined with
   the tags of every desk carrying the ManagedBy tag, read in bulk from the Resource Groups Tagging API
@@ -26,6 +30,7 @@ from autopilot.domain.usage import HOUR, floor_hour
 
 NAMESPACE = "AWS/WorkSpaces"
 METRIC = "UserConnected"
+STOPPED = "Stopped"
 MAX_QUERIES = 500  # GetMetricData: at most 500 MetricDataQuery structures a call
 PERIOD_SECONDS = 3600
 DESCRIBE_PAGE = 25
@@ -46,6 +51,15 @@ class UsageMetrics:
         """Per desk, the start of every UTC hour in [its start, end) in which a user was connected.
 
         Desks are sorted by start before they are batched, so a batch reads no further back than it must."""
+        return self._hours(starts, end, self._metric, "Maximum", running=False)
+
+    def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
+        """Per desk, the start of every UTC hour in [its start, end) in which the desk was not stopped all along."""
+        return self._hours(starts, end, STOPPED, "Minimum", running=True)
+
+    def _hours(
+        self, starts: Mapping[str, dt.datetime], end: dt.datetime, metric: str, stat: str, *, running: bool
+    ) -> dict[str, list[dt.datetime]]:
         end = floor_hour(end) if end == floor_hour(end) else floor_hour(end) + HOUR
         order = sorted(starts, key=lambda workspace_id: (starts[workspace_id], workspace_id))
         found: dict[str, list[dt.datetime]] = {workspace_id: [] for workspace_id in order}
@@ -53,23 +67,31 @@ class UsageMetrics:
             start = floor_hour(min(starts[workspace_id] for workspace_id in chunk))
             if start >= end:
                 continue
-            for workspace_id, stamps in self._batch(chunk, start, end).items():
+            for workspace_id, stamps in self._batch(chunk, start, end, metric, stat, running).items():
                 since = floor_hour(starts[workspace_id])
                 found[workspace_id] = sorted(stamp for stamp in stamps if since <= stamp < end)
         return found
 
-    def _batch(self, workspace_ids: Sequence[str], start: dt.datetime, end: dt.datetime) -> dict[str, set[dt.datetime]]:
+    def _batch(
+        self,
+        workspace_ids: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        metric: str,
+        stat: str,
+        running: bool,
+    ) -> dict[str, set[dt.datetime]]:
         queries = [
             {
                 "Id": f"u{index}",
                 "MetricStat": {
                     "Metric": {
                         "Namespace": self._namespace,
-                        "MetricName": self._metric,
+                        "MetricName": metric,
                         "Dimensions": [{"Name": "WorkspaceId", "Value": workspace_id}],
                     },
                     "Period": PERIOD_SECONDS,
-                    "Stat": "Maximum",
+                    "Stat": stat,
                 },
                 "ReturnData": True,
             }
@@ -88,10 +110,11 @@ class UsageMetrics:
                 status = result.get("StatusCode", "Complete")
                 if status in ("InternalError", "Forbidden"):
                     # Raise: a desk silently read as unused would be switched the wrong way.
-                    raise TransientAwsError(f"GetMetricData {status} for {self._metric} (query {result.get('Id')})")
+                    raise TransientAwsError(f"GetMetricData {status} for {metric} (query {result.get('Id')})")
                 workspace_id = workspace_ids[int(str(result["Id"])[1:])]
                 for stamp, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
-                    if value > 0:
+                    # UserConnected: someone connected that hour; Stopped: not stopped for the whole hour.
+                    if (value < 1) if running else (value > 0):
                         stamps[workspace_id].add(floor_hour(stamp))
             token = response.get("NextToken")
             if not token:

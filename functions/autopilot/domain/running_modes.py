@@ -4,8 +4,12 @@ whichever is cheaper.
 Once a day: month-to-date usage (UserConnected, batched) -> billable hours as AWS bills AUTO_STOP -> a decision
 per desk -> (unless dry run) ModifyWorkspaceProperties -> the month's report rows -> a summary event.
 
-- AUTO_STOP -> ALWAYS_ON as soon as the desk's billable hours this month reach its break-even (prorated to the
-  days the desk existed this month).
+- AUTO_STOP -> ALWAYS_ON when the desk's billable hours this month reach its break-even (prorated to the days
+  the desk existed this month) and, on the bill, staying hourly for the rest of the month (its hours expected by
+  weekday) costs more than the monthly price prorated for the rest of the month that the switch adds, by 10 %
+  (AWS bills both: the hours and AutoStop fee already billed stay billed). The saving reported is that
+  difference; once the month is over it is restated from the hours the desk would have been billed by the hour
+  after the switch.
 - ALWAYS_ON -> AUTO_STOP only at the month's end (AWS bills that month in full anyway): on the month's last UTC
   day, or on the first run of the next month for the desks that were not decided then, when the month's hours
   (what the desk would have been billed by the hour) stayed below the break-even.
@@ -38,13 +42,17 @@ from autopilot.domain.usage import (
     autostop_hours,
     billable_hours,
     carried_over,
+    expected_hours,
     floor_hour,
     hours_in_month,
     is_last_day,
+    month_end,
     month_of,
     month_start,
     previous_month,
     prorated_break_even,
+    remaining_share,
+    running_hour_set,
 )
 
 Action = Literal["to_always_on", "to_auto_stop", "keep", "skip"]
@@ -56,6 +64,9 @@ OVERLAP = dt.timedelta(hours=3)
 # Desk records that can have a WorkSpace (the others never reached CreateWorkspaces or are gone).
 LIVE_LIFECYCLES = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)
 MAX_IDS_IN_EVENT = 100
+# The hours ahead are a projection: a switch to ALWAYS_ON must save at least this share of what it adds, so that a
+# projection slightly off (a day off sick, a short week) does not make the desk dearer than staying hourly.
+SWITCH_MARGIN = 0.10
 # Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
 EMPLOYEE_TAG = "AutopilotEmployeeId"
 PROFILE_TAG = "AutopilotProfile"
@@ -84,6 +95,8 @@ class ManagedDesk:
     tags: Mapping[str, str] = field(default_factory=dict)
     # Multi-Region Resilience pairs (DescribeWorkspaces RelatedWorkspaces / StandbyWorkspacesProperties).
     pair_role: Literal["standby", "primary"] | None = None
+    # No longer in DescribeWorkspaces (terminated) but measured this month: its last hours are still read.
+    gone: bool = False
 
 
 class UsageRecord(BaseModel):
@@ -94,6 +107,7 @@ class UsageRecord(BaseModel):
     workspace_id: str
     month: str
     connected: str = "0"  # hex bitmap of the month's UTC hours with a user connected
+    running: str = "0"  # hex bitmap of the month's UTC hours the desk ran (AWS/WorkSpaces Stopped = 0)
     carried_in: int = 0  # first hours of the month still covered by the previous month's last AutoStop timeout
     fetched_until: dt.datetime | None = None
     mode_seen: str | None = None
@@ -102,6 +116,9 @@ class UsageRecord(BaseModel):
     intent_at: dt.datetime | None = None
     switched_to: str | None = None
     switched_at: dt.datetime | None = None
+    # A switch of ours to ALWAYS_ON: billable hours at the switch, and the share of the month's price it added.
+    switch_hours: int | None = None
+    switch_share: float | None = None
     closed: bool = False  # the month-end decision on this month was taken
     # The latest decision for the month (the report row); a switch made in the month stays the month's decision.
     employee_id: str | None = None
@@ -120,9 +137,18 @@ class UsageRecord(BaseModel):
     def connected_hours(self) -> ConnectedHours:
         return ConnectedHours.from_hex(self.month, self.connected)
 
-    def with_connected(self, timestamps: Iterable[dt.datetime], *, fetched_until: dt.datetime) -> UsageRecord:
+    @property
+    def running_hours(self) -> ConnectedHours:
+        return ConnectedHours.from_hex(self.month, self.running)
+
+    def with_connected(
+        self, timestamps: Iterable[dt.datetime], *, fetched_until: dt.datetime, ran: Iterable[dt.datetime] = ()
+    ) -> UsageRecord:
         merged = self.connected_hours.add(timestamps)
-        return self.model_copy(update={"connected": merged.to_hex(), "fetched_until": fetched_until})
+        running = self.running_hours.add(ran)
+        return self.model_copy(
+            update={"connected": merged.to_hex(), "running": running.to_hex(), "fetched_until": fetched_until}
+        )
 
 
 class ReportRow(BaseModel):
@@ -189,6 +215,10 @@ class UsageMetrics(Protocol):
         """Per desk, the start of every hour in [start, end) in which a user was connected."""
         ...
 
+    def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
+        """Per desk, the start of every hour in [start, end) in which the desk ran (was not stopped)."""
+        ...
+
 
 class UsageStore(Protocol):
     def load(self, workspace_ids: Sequence[str], months: Sequence[str]) -> dict[tuple[str, str], UsageRecord]: ...
@@ -198,6 +228,8 @@ class UsageStore(Protocol):
         ...
 
     def put_report_row(self, row: ReportRow) -> None: ...
+
+    def report_rows(self, month: str) -> list[ReportRow]: ...
 
 
 class ReportSource(Protocol):
@@ -231,13 +263,33 @@ class MonthUsage:
     break_even: float  # prorated to the days the desk existed this month
     period: ActivePeriod
     observed_fraction: float  # share of the month observed so far
+    maintenance: int = 0  # hours of the directory's maintenance window in `hours` (a fixed amount, not a pace)
+    switch_share: float = 0.0  # share of the monthly price a switch to ALWAYS_ON now adds (0: the month is over)
+    expected_more: float | None = None  # hours still to come, by weekday (usage.expected_hours); None: at the pace
+
+    @property
+    def left_fraction(self) -> float:
+        """Share of the month the desk still exists after what was observed."""
+        month = month_end(self.month) - month_start(self.month)
+        observed_until = self.period.start + self.observed_fraction * month
+        return max(0.0, (self.period.end - observed_until) / month)
+
+    @property
+    def projected_more(self) -> float:
+        """Billable hours still to come this month: by weekday when known, else at the pace observed so far
+        (maintenance aside)."""
+        if self.expected_more is not None:
+            return self.expected_more
+        left = self.left_fraction
+        if self.observed_fraction <= 0 or left <= 0:
+            return 0.0
+        pace = max(self.hours - self.maintenance, 0) / self.observed_fraction
+        return min(pace * left, left * hours_in_month(self.month))
 
     @property
     def projected_hours(self) -> float:
-        """Hours over a full month at the pace observed so far."""
-        if self.observed_fraction <= 0:
-            return float(self.hours)
-        return min(self.hours / self.observed_fraction, float(hours_in_month(self.month)))
+        """Billable hours over the month at the pace observed so far."""
+        return self.hours + self.projected_more
 
 
 @dataclass(frozen=True)
@@ -268,12 +320,17 @@ def decide(
     if running_mode == "AUTO_STOP" and previous_month:
         return Decision("keep", f"{usage.month} closed at {hours} h (break-even {threshold:.1f} h)")
     if running_mode == "AUTO_STOP":
-        if hours >= threshold:
-            saving = price.autostop_base + price.hourly * usage.projected_hours - price.monthly
-            return Decision(
-                "to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h", round(max(saving, 0.0), 2)
-            )
-        return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
+        if hours < threshold:
+            return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
+        # On the bill: the hours and the AutoStop fee billed so far stay billed either way; what differs is the
+        # rest of the month, by the hour at the pace observed, or the monthly price prorated from now.
+        hourly = price.hourly * usage.projected_more
+        monthly = price.monthly * usage.switch_share
+        costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
+        if hourly > monthly * (1 + SWITCH_MARGIN):
+            saving = round(hourly - monthly, 2)
+            return Decision("to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h; {costs}", saving)
+        return Decision("keep", f"{hours} h reached the break-even of {threshold:.1f} h late: {costs}")
     if running_mode == "ALWAYS_ON":
         if not closing:
             return Decision("keep", f"{hours} h of {threshold:.1f} h so far; ALWAYS_ON desks are reviewed at month end")
@@ -290,6 +347,8 @@ def decide(
 
 def exclusion(desk: ManagedDesk, settings: Optimizer) -> str | None:
     """Why a desk is left alone whatever its usage (None: it is not)."""
+    if desk.gone:
+        return "terminated: its last hours are counted, it is not switched"
     if desk.pair_role == "standby":
         return "standby desk (WorkSpaces standby of another desk)"
     if desk.pair_role == "primary":
@@ -339,6 +398,28 @@ def _settle_intent(desk: ManagedDesk, record: UsageRecord) -> UsageRecord:
     if desk.running_mode == record.intent_to:
         changes |= {"switched_to": record.intent_to, "switched_at": record.intent_at}
     return record.model_copy(update=changes)
+
+
+def _gone(usage: UsageStore, month: str, managed: set[str]) -> list[ManagedDesk]:
+    """Desks measured this month that DescribeWorkspaces no longer lists (terminated since the last run): the hours
+    between that run and the termination are billed too, so they are read once more (a leaver's last day)."""
+    gone = sorted({row.workspace_id for row in usage.report_rows(month)} - managed)
+    stored = usage.load(gone, [month]) if gone else {}
+    desks = []
+    for (workspace_id, _), record in sorted(stored.items()):
+        if record.closed or record.running_mode is None or record.fetched_until is None:
+            continue
+        # Read once after it is gone: later runs find it fetched up to a time after it was last listed.
+        if record.decision == "skip" and record.reason.startswith("terminated"):
+            continue
+        desks.append(ManagedDesk(workspace_id, "", "TERMINATED", record.running_mode, None, record.compute, gone=True))
+    return desks
+
+
+def _billed_hourly(record: UsageRecord) -> bool:
+    """Whether the hours a desk ran count for this month: not once we switched it from ALWAYS_ON to AUTO_STOP in
+    the month (the month is paid monthly; its hours are what it would have cost by the hour, from sessions)."""
+    return record.switched_to != "AUTO_STOP"
 
 
 def fetch_start(current: UsageRecord | None, previous: UsageRecord | None, month: str) -> dt.datetime:
@@ -425,14 +506,39 @@ def optimize_running_modes(
         ports.fleet.managed_desks(resolution.directory_ids, tag_key, tag_value), key=lambda d: d.workspace_id
     )
     records = {desk.workspace_id: desk for lifecycle in LIVE_LIFECYCLES for desk in ports.desks.by_lifecycle(lifecycle)}
+    desks += _gone(ports.usage, month, {desk.workspace_id for desk in desks})
     ids = [desk.workspace_id for desk in desks]
     stored = ports.usage.load(ids, [run.previous, month]) if ids else {}
     starts = {ws: fetch_start(stored.get((ws, month)), stored.get((ws, run.previous)), month) for ws in ids}
-    connected = ports.metrics.connected_hours(starts, floor_hour(now) + HOUR) if starts else {}
+    # An AUTO_STOP desk is billed for every hour it runs, with or without a user (pre-warm, maintenance): read when
+    # it ran (Stopped). Another desk never stops: read when a user was connected (UserConnected), to know what
+    # it would cost by the hour.
+    first_hour = month_start(month)
+
+    def billed_hourly(ws: str) -> bool:
+        current, previous = stored.get((ws, month)), stored.get((ws, run.previous))
+        if current is not None and not _billed_hourly(current):
+            return False
+        return previous is None or starts[ws] >= first_hour or _billed_hourly(previous)
+
+    # A month paid monthly (we switched the desk to AUTO_STOP in it) is still measured by its sessions.
+    hourly = {
+        desk.workspace_id for desk in desks if desk.running_mode == "AUTO_STOP" and billed_hourly(desk.workspace_id)
+    }
+    end = floor_hour(now) + HOUR
+    ran_starts = {ws: start for ws, start in starts.items() if ws in hourly}
+    connected_starts = {ws: start for ws, start in starts.items() if ws not in hourly}
+    connected = ports.metrics.connected_hours(connected_starts, end) if connected_starts else {}
+    ran = ports.metrics.running_hours(ran_starts, end) if ran_starts else {}
     for desk in desks:
         ws = desk.workspace_id
         run.process(
-            desk, records.get(ws), stored.get((ws, month)), stored.get((ws, run.previous)), connected.get(ws, [])
+            desk,
+            records.get(ws),
+            stored.get((ws, month)),
+            stored.get((ws, run.previous)),
+            connected.get(ws, []),
+            ran.get(ws, []),
         )
     outcome = run.outcome
     if outcome.noteworthy:
@@ -470,15 +576,17 @@ class _Run:
         current: UsageRecord | None,
         previous: UsageRecord | None,
         stamps: list[dt.datetime],
+        ran: Sequence[dt.datetime] = (),
     ) -> None:
         self.outcome.desks += 1
         facts = self._facts(record, desk.tags)
-        current = (current or UsageRecord(workspace_id=desk.workspace_id, month=self.month)).with_connected(
-            stamps, fetched_until=self.now
-        )
+        current = current or UsageRecord(workspace_id=desk.workspace_id, month=self.month)
+        current = current.with_connected(stamps, fetched_until=self.now, ran=ran if _billed_hourly(current) else ())
         stored_previous = previous
         if previous is not None:
-            previous = previous.with_connected(stamps, fetched_until=self.now)
+            previous = previous.with_connected(
+                stamps, fetched_until=self.now, ran=ran if _billed_hourly(previous) else ()
+            )
         current, previous, by_hand = observe_mode(desk, current, previous, self.now)
         timeout = self._timeout_hours(desk, facts)
         if previous is not None and stored_previous is not None:
@@ -487,6 +595,7 @@ class _Run:
             if (
                 not stored_previous.closed
                 or previous.connected != stored_previous.connected
+                or previous.running != stored_previous.running
                 or stored_previous.intent_to
             ):
                 closed = self._close_previous(desk, facts, previous, timeout, by_hand)
@@ -574,25 +683,37 @@ class _Run:
     ) -> tuple[UsageRecord, MonthUsage]:
         period = ActivePeriod.of(record.month, created_at=facts.period_created_at, ends_at=facts.period_ends_at)
         price = self.settings.price_for(desk.compute)
+        maintenance = self.maintenance.get(desk.directory_id, 0)
         hours = billable_hours(
             record.connected_hours,
             timeout,
             carried_in=record.carried_in,
-            maintenance_hours=self.maintenance.get(desk.directory_id, 0),
+            maintenance_hours=maintenance,
+            ran=record.running_hours,
         )
         threshold = prorated_break_even(price.break_even_hours, period) if price else float("inf")
-        observed = period.observed_fraction(None if closing or record.month != self.month else self.now)
-        usage = MonthUsage(record.month, hours, threshold, period, observed)
-        updated = record.model_copy(
-            update={
-                "hours": hours,
-                "break_even": round(threshold, 2) if price else None,
-                "employee_id": facts.employee_id or record.employee_id,
-                "compute": desk.compute,
-                "running_mode": record.running_mode if record.closed else desk.running_mode,
-            }
-        )
-        return updated, usage
+        live = not closing and record.month == self.month
+        observed = period.observed_fraction(self.now if live else None)
+        share = remaining_share(self.now, record.month) if live else 0.0
+        expected = None
+        if live:
+            billed = running_hour_set(record.connected_hours, timeout, carried_in=record.carried_in)
+            billed |= record.running_hours.hours
+            expected = expected_hours(billed, record.month, observed_from=period.start, now=self.now, until=period.end)
+        usage = MonthUsage(record.month, hours, threshold, period, observed, maintenance, share, expected)
+        changes: dict[str, object] = {
+            "hours": hours,
+            "break_even": round(threshold, 2) if price else None,
+            "employee_id": facts.employee_id or record.employee_id,
+            "compute": desk.compute,
+            "running_mode": record.running_mode if record.closed else desk.running_mode,
+        }
+        if price and record.switched_to == "ALWAYS_ON" and record.switch_hours is not None:
+            # What the switch saves on the bill: the hours the desk would have been billed by the hour after it
+            # (what it is used, plus the timeout it would have), against the monthly price prorated from it.
+            after = max(usage.projected_hours - record.switch_hours, 0.0)
+            changes["estimated_saving"] = round(price.hourly * after - price.monthly * (record.switch_share or 0), 2)
+        return record.model_copy(update=changes), usage
 
     def _settle(
         self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, decision: Decision, *, closes: bool
@@ -650,13 +771,15 @@ class _Run:
             self.outcome.failed.append(desk.workspace_id)
             return f"failed: {refused.code}", record.model_copy(update={"intent_to": None, "intent_at": None})
         self.outcome.changed.append(desk.workspace_id)
-        done = {
+        done: dict[str, object] = {
             "intent_to": None,
             "intent_at": None,
             "switched_to": target,
             "switched_at": self.now,
             "mode_seen": target,
         }
+        if target == "ALWAYS_ON" and record.month == self.month:
+            done |= {"switch_hours": record.hours, "switch_share": remaining_share(self.now, record.month)}
         return "changed", record.model_copy(update=done | {"running_mode": target})
 
     def _store(self, record: UsageRecord) -> UsageRecord:

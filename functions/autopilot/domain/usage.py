@@ -100,21 +100,21 @@ class ConnectedHours:
         return len(self.hours)
 
 
-def running_hours(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> int:
-    """Hours of the month the desk ran: connected hours, the timeout after each session, and the first
+def running_hour_set(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> set[int]:
+    """Hours of the month (indexes) the desk ran: connected hours, the timeout after each session, and the first
     `carried_in` hours (the timeout of the previous month's last session running on into this month).
 
     Hours past the month's end are billed in the next month, so they are not counted here."""
     limit = hours_in_month(connected.month)
-    covered_until = min(max(carried_in, 0), limit)
-    total = covered_until
-    for hour in sorted(connected.hours):
-        start = max(hour, covered_until)
-        end = min(hour + 1 + timeout_hours, limit)
-        if end > start:
-            total += end - start
-            covered_until = end
-    return total
+    ran = set(range(min(max(carried_in, 0), limit)))
+    for hour in connected.hours:
+        ran.update(range(hour, min(hour + 1 + timeout_hours, limit)))
+    return ran
+
+
+def running_hours(connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0) -> int:
+    """How many hours of the month the desk ran (see running_hour_set)."""
+    return len(running_hour_set(connected, timeout_hours, carried_in=carried_in))
 
 
 def carried_over(previous: ConnectedHours, timeout_hours: int) -> int:
@@ -125,11 +125,64 @@ def carried_over(previous: ConnectedHours, timeout_hours: int) -> int:
 
 
 def billable_hours(
-    connected: ConnectedHours, timeout_hours: int, *, carried_in: int = 0, maintenance_hours: int = 0
+    connected: ConnectedHours,
+    timeout_hours: int,
+    *,
+    carried_in: int = 0,
+    maintenance_hours: int = 0,
+    ran: ConnectedHours | None = None,
 ) -> int:
-    """Hours AWS bills an AUTO_STOP desk for this month (to date): running hours plus the directory's
-    maintenance window, when the policy says the directory has one."""
-    return running_hours(connected, timeout_hours, carried_in=carried_in) + maintenance_hours
+    """Hours AWS bills an AUTO_STOP desk for this month (to date): every clock hour in which it ran, known from
+    `ran` (hours AWS/WorkSpaces `Stopped` was 0: sessions, their AutoStop timeout, pre-warm starts, maintenance)
+    and from the connected hours plus the timeout after each session; plus the directory's maintenance window,
+    when the policy says the directory has one."""
+    hours = running_hour_set(connected, timeout_hours, carried_in=carried_in)
+    if ran is not None:
+        hours |= ran.hours
+    return len(hours) + maintenance_hours
+
+
+def remaining_share(at: dt.datetime, month: str) -> float:
+    """Share of `month` from the start of `at`'s UTC hour to the month's end: what a switch to ALWAYS_ON at `at` is
+    charged of the monthly price (prorated for the remainder of the month, the started hour whole)."""
+    start = min(max(floor_hour(at), month_start(month)), month_end(month))
+    return (month_end(month) - start) / (month_end(month) - month_start(month))
+
+
+def expected_hours(
+    hours: Iterable[int], month: str, *, observed_from: dt.datetime, now: dt.datetime, until: dt.datetime
+) -> float:
+    """Billable hours still to come from `now` to `until` (within `month`), by day of the week: each day ahead is
+    expected to be like the average of the same weekday so far (shifts, hybrid office days and weekends repeat
+    weekly); a weekday not seen yet is expected like the average day. Days are UTC days; only whole days observed
+    count. Without a whole day observed: 0 (no evidence, no switch)."""
+    start = month_start(month)
+    first = max(as_utc(observed_from), start)
+    first_day = first.date() if first.time() == dt.time() else first.date() + dt.timedelta(days=1)  # whole days
+    today = as_utc(now).date()
+    per_date: dict[dt.date, int] = {}
+    for index in hours:
+        moment = start + index * HOUR
+        per_date[moment.date()] = per_date.get(moment.date(), 0) + 1
+    totals = [0.0] * 7
+    counts = [0] * 7
+    day = first_day
+    while day < today:
+        totals[day.weekday()] += per_date.get(day, 0)
+        counts[day.weekday()] += 1
+        day += dt.timedelta(days=1)
+    if not any(counts):
+        return 0.0
+    overall = sum(totals) / sum(counts)
+    expected = 0.0
+    moment, end = as_utc(now), min(as_utc(until), month_end(month))
+    while moment < end:
+        day_end = min(dt.datetime.combine(moment.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC), end)
+        weekday = moment.weekday()
+        average = totals[weekday] / counts[weekday] if counts[weekday] else overall
+        expected += average * ((day_end - moment) / DAY)
+        moment = day_end
+    return expected
 
 
 # --- partial months ------------------------------------------------------------------------------------------
