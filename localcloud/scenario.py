@@ -10,6 +10,7 @@
       - publish: events/hr_employee_hired.json
       - advance: 2h
       - login: {user: jdoe}
+      - policy: scenarios/policies/paris_live.yaml   # publish a new policy mid-run (`autopilot policy publish`)
 
 `run_scenario(path_or_dict)` returns the report (see docs/local-cloud.md). Everything wrong with the input
 (unknown step, malformed file, unknown site, profile or function, missing event file, invalid policy) is a
@@ -152,7 +153,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "crash": CrashStep,
     "invoke": InvokeStep,
 }
-STEP_NAMES = ("publish", "upload_roster", "advance", *STEP_MODELS)
+STEP_NAMES = ("publish", "upload_roster", "policy", "advance", *STEP_MODELS)
 
 
 class FleetDesk(_Model):
@@ -318,6 +319,17 @@ def _parse_step(origin: str, index: int, raw: Any, base: Path | None, policy: Po
             _check_event(where, argument)
             return Step(index, name, [argument], f"publish {argument.get('detail-type') or argument.get('DetailType')}")
         raise ScenarioError(f"{where}: give an event file or an inline event")
+    if name == "policy":
+        if not isinstance(argument, str):
+            raise ScenarioError(f"{where}: give a policy file")
+        policy_path = _resolve_file(argument, base)
+        if policy_path is None:
+            raise ScenarioError(f"{where}: no such file {argument}")
+        try:  # validated now, as `autopilot policy publish` validates before it stores
+            parse_policy(policy_path.read_text(encoding="utf-8"), origin=argument)
+        except PolicyError as exc:
+            raise ScenarioError(f"{argument}: {'; '.join(exc.errors)} ({where})") from exc
+        return Step(index, name, policy_path, f"policy {argument}")
     if name == "upload_roster":
         roster = RosterStep(file=argument) if isinstance(argument, str) else _validate(where, RosterStep, argument)
         assert isinstance(roster, RosterStep)
@@ -403,6 +415,8 @@ def _apply(cloud: LocalCloud, step: Step) -> None:
     elif name == "upload_roster":
         path, key = value
         cloud.put_object(key, path.read_bytes())
+    elif name == "policy":
+        cloud.publish_policy(value)
     elif name == "advance":
         cloud.advance(value)
     elif name == "login":

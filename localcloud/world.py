@@ -219,6 +219,7 @@ class LocalCloud:
         self.buses: dict[str, str] = {}  # logical id -> name
         self.directories: dict[str, str] = {}  # site -> directory id
         self.bundles: dict[str, str] = {}  # alias -> bundle id
+        self._directory_ids: dict[str, str] = {}  # directory name -> id (made when the world is built)
         self.invocations: list[Invocation] = []
         self.timeline: list[dict[str, Any]] = []
         self.api_calls: Counter[str] = Counter()
@@ -578,7 +579,7 @@ class LocalCloud:
         ses = self.client("ses")
         ses.verify_email_identity(EmailAddress=sender)
         ses.verify_domain_identity(Domain=sender.split("@", 1)[1])
-        directory_ids: dict[str, str] = {}
+        directory_ids = self._directory_ids
         for site_name, site in self.policy.sites.items():
             if site.directory.startswith(("d-", "wsd-")):
                 raise LocalCloudError(
@@ -760,6 +761,29 @@ class LocalCloud:
         data = body.encode() if isinstance(body, str) else body
         self.client("s3").put_object(Bucket=bucket or self.feed_bucket, Key=key, Body=data)
         self._drain()
+
+    def publish_policy(self, path: str | Path) -> None:
+        """Publish a new policy mid-run, as `autopilot policy publish` does: validated, stored as compact JSON in the
+        policy parameter (Overwrite). The functions read it within their cache's 5 minutes, as in AWS. Its sites
+        and bundles must be ones the world has (the directories and bundles are made when the world is built)."""
+        policy_path = Path(path)
+        text = policy_path.read_text(encoding="utf-8")
+        policy = parse_policy(text, origin=str(policy_path))
+        unknown = sorted({s.directory for s in policy.sites.values()} - set(self.emulator_directory_names()))
+        unknown += sorted(alias for alias in policy.bundles if alias not in self.bundles)
+        if unknown:
+            names = ", ".join(unknown)
+            raise LocalCloudError(f"policy {policy_path}: names what the world was not built with: {names}")
+        parameter = self.functions_env("POLICY_PARAMETER_NAME")
+        document = policy_document_json(text, origin=str(policy_path))
+        self.client("ssm").put_parameter(Name=parameter, Value=document, Type="String", Overwrite=True)
+        self.policy, self.policy_path, self.policy_text = policy, policy_path, text
+        for site_name, site in policy.sites.items():
+            self.directories.setdefault(site_name, self._directory_ids[site.directory])
+        self.note("policy", file=str(policy_path), dry_run=policy.dry_run)
+
+    def emulator_directory_names(self) -> list[str]:
+        return list(self._directory_ids)
 
     def invoke(self, function: str, event: Any, *, settle: bool = True) -> Invocation:
         """Invoke a function synchronously (RequestResponse), as `sam local invoke` does; no retries."""

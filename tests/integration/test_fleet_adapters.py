@@ -13,12 +13,13 @@ import pytest
 
 from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.adapters.observation_store import DeskLookup, ObservationStore, RosterReader, StartLogStore
+from autopilot.adapters.observation_store import DeskLookup, ObservationStore, StartLogStore
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import StepRecord
 from autopilot.domain.alarms import desired_alarms, reconcile
 from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.fleet_watch import Observation
 from autopilot.domain.prewarm import StartRecord
 from localcloud.workspaces_emulator import Emulator
@@ -129,14 +130,35 @@ def test_a_start_record_is_written_once_per_version(dynamodb: Any) -> None:
     assert log.get_many(["E1", "E2"]) == {"E1": rebuilt}
 
 
-def test_the_roster_is_read_from_its_items(dynamodb: Any) -> None:
-    table = dynamodb.Table(TABLE)
-    table.put_item(Item={"pk": "ROSTER", "sk": "EMP#E1", "username": "jdoe", "department": "call-center"})
-    table.put_item(Item={"pk": "ROSTER", "sk": "EMP#E2", "username": "asmith", "site": "paris-hq"})
-    table.put_item(Item={"pk": "ROSTER", "sk": "META", "feed": "x"})
-    entries = sorted(RosterReader(table).entries(), key=lambda e: e.employee_id)
-    assert [(e.employee_id, e.username) for e in entries] == [("E1", "jdoe"), ("E2", "asmith")]
-    assert entries[0].department == "call-center"
+def test_hires_awaiting_a_desk_are_the_scheduled_and_provisioning_records_without_a_workspace(dynamodb: Any) -> None:
+    store = DeskStore(dynamodb.Table(TABLE))
+    store.create(_desk("E1", None, lifecycle=Lifecycle.SCHEDULED))
+    store.create(_desk("E2", None, lifecycle=Lifecycle.PROVISIONING))
+    store.create(_desk("E3", "ws-00000003", lifecycle=Lifecycle.PROVISIONING))
+    store.create(_desk("E4", "ws-00000004"))
+    assert sorted(d.employee_id for d in DeskLookup(store).awaiting()) == ["E1", "E2"]
+
+
+def test_a_desk_record_is_deleted_only_at_the_version_read(dynamodb: Any) -> None:
+    store = DeskStore(dynamodb.Table(TABLE))
+    first = store.create(_desk("ws-00000009", "ws-00000009", origin="adopted"))
+    store.save(first)
+    with pytest.raises(StaleUpdate):
+        store.delete(first)
+    store.delete(store.get("ws-00000009") or first)
+    assert store.get("ws-00000009") is None
+
+
+def test_an_observation_changes_owner_only_from_the_owner_named(dynamodb: Any) -> None:
+    observations = ObservationStore(dynamodb, TABLE)
+    seen = Observation("ws-00000010", "d-1111111111", "AVAILABLE", "AUTO_STOP", NOW, employee_id="ws-00000010")
+    observations.put(seen)
+    observations.reassign("ws-00000010", previous="E-other", employee_id="E10")
+    assert observations.get_many(["ws-00000010"])["ws-00000010"].employee_id == "ws-00000010"
+    observations.reassign("ws-00000010", previous="ws-00000010", employee_id="E10")
+    assert observations.get_many(["ws-00000010"])["ws-00000010"].employee_id == "E10"
+    observations.reassign("ws-unseen001", previous="ws-unseen001", employee_id="E11")  # nothing observed: no-op
+    assert observations.get_many(["ws-unseen001"]) == {}
 
 
 @pytest.mark.parametrize("count", [3, 80])  # queries for a few, one scan for many

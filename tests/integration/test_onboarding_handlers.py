@@ -253,7 +253,7 @@ def test_a_later_hire_sets_a_scheduler_timer_at_seven_local(world: World) -> Non
 
 
 # --- provision ----------------------------------------------------------------------------------------------
-def test_provision_creates_adopts_and_follows_to_ready_with_a_welcome_email(
+def test_provision_creates_takes_over_and_follows_to_ready_welcoming_only_new_desks(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     directory = next(iter(world.emulator.backend.workspace_directories))
@@ -282,13 +282,10 @@ def test_provision_creates_adopts_and_follows_to_ready_with_a_welcome_email(
     from moto.sesv2.models import sesv2_backends
 
     sent = sesv2_backends[ACCOUNT][REGION].core_backend.sent_messages
-    assert sorted(m.destinations["ToAddresses"][0] for m in sent) == [
-        "e1@example.com",
-        "e2@example.com",
-        "e3@example.com",
-    ]
+    # E2's desk existed already (made by hand, untagged): recorded, not announced.
+    assert sorted(m.destinations["ToAddresses"][0] for m in sent) == ["e1@example.com", "e3@example.com"]
     ready = [e for e in _bus_events(world) if e["detail-type"] == "WorkSpace Ready"]
-    assert len(ready) == 3
+    assert sorted(e["detail"]["employee_id"] for e in ready) == ["E1", "E3"]
     logs = json.dumps([record.__dict__ for record in caplog.records], default=str)
     assert '"employee_id": "E1"' in logs
     assert "@example.com" not in logs

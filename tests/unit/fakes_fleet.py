@@ -13,7 +13,6 @@ import yaml
 
 from autopilot.contracts.hr import Shift
 from autopilot.contracts.outputs import DomainEvent
-from autopilot.domain.adoption import RosterEntry
 from autopilot.domain.alarms import AlarmSpec
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
@@ -189,21 +188,16 @@ class FakeDesks:
         self.records[desk.employee_id] = stored
         return stored
 
+    def awaiting(self) -> list[Desk]:
+        self.calls["awaiting"] += 1
+        pending = (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING)
+        return [d for d in self.records.values() if d.workspace_id is None and d.lifecycle in pending]
+
     def shift_desks(self) -> list[Desk]:
         return [d for d in self.records.values() if d.shift is not None and d.prewarm]
 
     def all_desks(self) -> list[Desk]:
         return list(self.records.values())
-
-
-class FakeRoster:
-    def __init__(self, entries: Iterable[RosterEntry] = ()) -> None:
-        self.list = list(entries)
-        self.calls = 0
-
-    def entries(self) -> list[RosterEntry]:
-        self.calls += 1
-        return list(self.list)
 
 
 class FakeAlarms:
@@ -290,7 +284,6 @@ class World:
     fleet: FakeFleet = field(default_factory=FakeFleet)
     observations: FakeObservations = field(default_factory=FakeObservations)
     desks: FakeDesks = field(default_factory=FakeDesks)
-    roster: FakeRoster = field(default_factory=FakeRoster)
     alarms: FakeAlarms = field(default_factory=FakeAlarms)
     bus: FakeBus = field(default_factory=FakeBus)
     tags: FakeTags = field(init=False)
@@ -319,7 +312,6 @@ class World:
                 fleet=self.fleet,
                 observations=self.observations,
                 desks=self.desks,
-                roster=self.roster,
                 tags=self.tags,
                 alarms=self.alarms,
                 bus=self.bus,

@@ -114,6 +114,16 @@ class FakeDesks:
     def get(self, employee_id: str) -> Desk | None:
         return self.items.get(employee_id)
 
+    def by_workspace(self, workspace_id: str) -> Desk | None:
+        return next((desk for desk in self.items.values() if desk.workspace_id == workspace_id), None)
+
+    def delete(self, desk: Desk) -> None:
+        current = self.items.get(desk.employee_id)
+        if current is None or current.version != desk.version:
+            raise StaleUpdate(f"desk {desk.employee_id} changed")
+        del self.items[desk.employee_id]
+        self.writes += 1
+
     def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
         return self.items.get(employee_id), self.departures.get(employee_id)
 
@@ -160,6 +170,17 @@ class FakeDesks:
 
     def kinds(self, employee_id: str) -> list[str]:
         return [kind for who, kind, _ in self.events if who == employee_id]
+
+
+class FakeOwners:
+    """fleet_watch's owner memory: workspace id -> employee id."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, str] = {}
+
+    def reassign(self, workspace_id: str, *, previous: str, employee_id: str) -> None:
+        if self.owner.get(workspace_id) == previous:
+            self.owner[workspace_id] = employee_id
 
 
 class FakeBus:
@@ -470,6 +491,7 @@ class World:
     files: FakeFiles = field(default_factory=FakeFiles)
     hr_bus: FakeRawSink = field(default_factory=FakeRawSink)
     rejects: FakeQueue | None = field(default_factory=FakeQueue)
+    owners: FakeOwners = field(default_factory=FakeOwners)
 
     @property
     def hr(self) -> HrPorts:
@@ -484,6 +506,8 @@ class World:
             requeue=self.requeue,
             mailer=self.mailer,
             codes=FakeCodes(),
+            tags=self.fleet,
+            owners=self.owners,
             transient=(Throttled, TransientAwsError),
         )
 

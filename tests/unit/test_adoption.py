@@ -6,19 +6,23 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain.adoption import RosterEntry
-from autopilot.domain.desks import Lifecycle
-from tests.unit.fakes_fleet import NOW, FakeDesk, FakeFleet, World, desk_record, policy, shift
+from autopilot.domain.desks import Desk, Lifecycle
+from tests.unit.fakes_fleet import NOW, FakeDesk, FakeFleet, World, desk_record, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
 
 
-def _world(*desks: FakeDesk, roster: tuple[RosterEntry, ...] = ()) -> World:
+def _world(*desks: FakeDesk, hires: tuple[Desk, ...] = ()) -> World:
     world = World(fleet=FakeFleet(desks))
-    world.roster.list = list(roster)
+    world.desks.records.update({hire.employee_id: hire for hire in hires})
     return world
+
+
+def _hire(employee_id: str, username: str) -> Desk:
+    """A hire (roster row or Employee Hired) not provisioned yet: SCHEDULED, no WorkSpace."""
+    return desk_record(employee_id, None, lifecycle=Lifecycle.SCHEDULED, username=username, origin="hired")
 
 
 def test_a_fleet_of_300_managed_desks_is_adopted_in_one_sweep() -> None:
@@ -46,17 +50,14 @@ def test_tags_name_the_employee_and_the_profile() -> None:
     assert world.observations.items["ws-tagged001"].employee_id == "E1001"
 
 
-def test_a_roster_match_by_user_name_is_adopted_with_the_profile_of_the_rules() -> None:
-    agent = RosterEntry(
-        employee_id="E2001", username="Agent042", department="call-center", site="amiens-cc", shift=shift()
-    )
-    world = _world(FakeDesk("ws-roster001", username="agent042"), roster=(agent,))
+def test_a_managed_desk_whose_user_a_hire_awaits_is_linked_to_the_hire_not_adopted_twice() -> None:
+    # Roster first: the hire's record exists (SCHEDULED, no WorkSpace) when the sweep sees the user's desk.
+    hire = _hire("E2001", "Agent042")
+    world = _world(FakeDesk("ws-roster001", username="agent042", tags=dict(MANAGED)), hires=(hire,))
     report = world.sweep()
-    assert report.adopted == ["ws-roster001"]
-    record = world.desks.records["E2001"]
-    assert (record.profile, record.site) == ("agent", "amiens-cc")
-    assert record.shift == agent.shift
-    assert record.prewarm
+    assert (report.adopted, report.linked) == ([], ["ws-roster001"])
+    assert world.desks.records == {"E2001": hire}  # provisioning completes the hire's record
+    assert world.observations.items["ws-roster001"].employee_id == "E2001"
 
 
 def test_adoption_keeps_the_desk_as_it_is() -> None:
@@ -68,7 +69,7 @@ def test_adoption_keeps_the_desk_as_it_is() -> None:
     assert world.fleet.calls["ModifyWorkspaceProperties"] == 0
 
 
-def test_a_desk_neither_tagged_nor_in_the_roster_is_reported_not_adopted() -> None:
+def test_a_desk_neither_tagged_nor_awaited_by_a_hire_is_reported_not_adopted() -> None:
     world = _world(FakeDesk("ws-stranger1", username="contractor"))
     report = world.sweep()
     assert report.unmanaged == ["ws-stranger1"]
@@ -116,41 +117,23 @@ def test_a_pending_desk_is_not_adopted_yet() -> None:
     assert world.sweep(NOW + dt.timedelta(minutes=5)).adopted == ["ws-pending01"]
 
 
-def test_two_roster_employees_with_one_user_name_are_not_guessed() -> None:
-    roster = (RosterEntry("E6001", "jsmith"), RosterEntry("E6002", "JSmith"))
-    world = _world(FakeDesk("ws-ambiguous", username="jsmith"), roster=roster)
+def test_two_hires_awaiting_one_user_name_are_not_guessed() -> None:
+    hires = (_hire("E6001", "jsmith"), _hire("E6002", "JSmith"))
+    world = _world(FakeDesk("ws-ambiguous", username="jsmith"), hires=hires)
     report = world.sweep()
     assert report.unmanaged == ["ws-ambiguous"]
 
 
-def test_dry_run_reports_adoptions_without_recording_them() -> None:
+def test_an_untagged_desk_a_hire_awaits_is_linked_for_provisioning_to_take_over() -> None:
+    world = _world(FakeDesk("ws-byhand001", username="ana"), hires=(_hire("E6003", "ana"),))
+    report = world.sweep()
+    assert (report.linked, report.unmanaged) == (["ws-byhand001"], [])
+
+
+def test_dry_run_records_adoptions_they_change_no_desk() -> None:
     world = _world(FakeDesk("ws-dryrun001", tags=dict(MANAGED)))
     report = world.sweep(rules=policy(dry_run=True))
     assert report.adopted == ["ws-dryrun001"]
     assert report.dry_run
-    assert world.desks.records == {}
-
-
-def test_roster_items_are_read_tolerantly() -> None:
-    entry = RosterEntry.from_item(
-        {"pk": "ROSTER", "sk": "EMP#E7001", "username": "ana", "department": "qa", "shift": {"timezone": "Nowhere/X"}}
-    )
-    assert entry is not None
-    assert (entry.employee_id, entry.username, entry.department, entry.shift) == ("E7001", "ana", "qa", None)
-    assert RosterEntry.from_item({"pk": "ROSTER", "sk": "EMP#E7002"}) is None
-
-
-def test_desks_seen_in_dry_run_are_adopted_as_soon_as_dry_run_is_off() -> None:
-    world = _world(FakeDesk("ws-dryrun001", tags=dict(MANAGED)))
-    world.sweep(rules=policy(dry_run=True))
-    report = world.sweep(NOW + dt.timedelta(minutes=5))
-    assert report.adopted == ["ws-dryrun001"]
     assert world.desks.records["ws-dryrun001"].origin == "adopted"
-
-
-def test_a_roster_shift_stored_as_json_text_is_read() -> None:
-    text = '{"timezone": "Europe/Paris", "days": ["mon"], "start": "08:00:00", "end": "16:00:00"}'
-    entry = RosterEntry.from_item({"pk": "ROSTER", "sk": "EMP#E8001", "username": "ana", "shift": text})
-    assert entry is not None
-    assert entry.shift is not None
-    assert entry.shift.timezone == "Europe/Paris"
+    assert world.fleet.calls["ModifyWorkspaceProperties"] == 0

@@ -317,3 +317,23 @@ def test_only_the_desks_gone_from_aws_are_looked_up_by_user() -> None:
     assert world.fleet.calls["DescribeWorkspaces"] == 2  # one describe of both, one lookup of the gone one
     assert world.fleet.calls["TerminateWorkspaces"] == 1
     assert world.desks.items["e-2"].lifecycle is Lifecycle.TERMINATED  # already gone: nothing else to do
+
+
+def test_a_stop_the_dry_run_reported_is_done_once_dry_run_is_switched_off() -> None:
+    world = World()
+    workspace_id = _ready_desk(world)
+    _depart(world)
+    day = NOW + dt.timedelta(days=20)
+
+    _fire(world, ("stop", "e-1001"), now=day, dry_run=True)
+    _fire(world, ("stop", "e-1001"), now=day + dt.timedelta(minutes=15), dry_run=True)
+    # Reported once; the timer keeps coming back while the dry run lasts.
+    assert world.desks.kinds("e-1001").count("dry_run") == 1
+    again = [t for t in world.timers.pending.values() if t.name.startswith("stop-e-1001-")]
+    assert again
+    assert {t.kind for t in again} == {"stop"}
+
+    result = _fire(world, ("stop", "e-1001"), now=day + dt.timedelta(minutes=30))
+
+    assert [d.action for d in result.decisions] == ["stopped"]
+    assert world.fleet.desks[workspace_id].state in ("STOPPING", "STOPPED")

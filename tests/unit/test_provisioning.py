@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Lifecycle
+from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.onboarding import BatchResult, handle_hire
 from autopilot.domain.provisioning import (
@@ -19,6 +19,8 @@ from autopilot.domain.provisioning import (
     provision_batch,
 )
 from tests.unit.fakes_onboarding import NOW, World, hire, policy, resolution
+
+MANAGED = {"ManagedBy": "workspaces-autopilot"}
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -105,17 +107,89 @@ def test_thirty_hires_are_two_create_calls() -> None:
     assert len(world.fleet.live()) == 30
 
 
-def test_a_desk_that_already_exists_is_adopted_not_created() -> None:
+def test_a_desk_that_already_exists_is_recorded_not_created_and_not_announced() -> None:
     world = World()
     _schedule(world, "e-1")
     existing = world.fleet.seed("d-1111111111", "usere1")
 
-    _run(world, "e-1")
+    result = _run(world, "e-1")
 
     assert world.fleet.calls["CreateWorkspaces"] == 0
     desk = world.desks.get("e-1")
     assert desk is not None
+    # Untagged: recorded, never stopped or terminated (origin found); the user already has it: no e-mail.
     assert (desk.workspace_id, desk.origin, desk.lifecycle) == (existing, "found", Lifecycle.READY)
+    assert world.mailer.sent == []
+    assert world.bus.of("WorkSpace Ready") == []
+    assert [d.action for d in result.decisions] == ["adopted", "taken_over"]
+
+
+def test_an_existing_managed_desk_is_adopted_as_it_is_without_any_message_to_the_user() -> None:
+    world = World()
+    _schedule(world, "e-1")
+    existing = world.fleet.seed(
+        "d-1111111111", "usere1", running_mode="AUTO_STOP", autostop_minutes=180, compute="POWER", tags=dict(MANAGED)
+    )
+
+    _run(world, "e-1")
+
+    desk = world.desks.get("e-1")
+    assert desk is not None
+    assert (desk.workspace_id, desk.origin, desk.lifecycle) == (existing, "adopted", Lifecycle.READY)
+    assert (desk.running_mode, desk.autostop_hours, desk.compute, desk.email) == ("AUTO_STOP", 3, "POWER", None)
+    assert world.mailer.sent == []
+    assert world.bus.events == []
+    assert world.fleet.calls["ModifyWorkspaceProperties"] == 0
+
+
+def test_a_hire_replaces_the_record_fleet_watch_made_before_hr_named_the_user() -> None:
+    # Sweep first: fleet_watch adopted the desk under its workspace id; then the roster names its user.
+    world = World()
+    existing = world.fleet.seed("d-1111111111", "usere1", tags=dict(MANAGED))
+    unnamed = world.desks.create(
+        Desk.model_validate(
+            {
+                "employee_id": existing,
+                "lifecycle": Lifecycle.READY,
+                "site": "paris-hq",
+                "profile": "office",
+                "directory_id": "d-1111111111",
+                "bundle_id": "wsb-standard01",
+                "username": "usere1",
+                "running_mode": "AUTO_STOP",
+                "workspace_id": existing,
+                "origin": "adopted",
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
+    )
+    world.owners.owner[existing] = unnamed.employee_id
+    _schedule(world, "e-1")
+
+    _run(world, "e-1")
+
+    assert sorted(world.desks.items) == ["e-1"]  # one record per WorkSpace
+    desk = world.desks.items["e-1"]
+    assert (desk.workspace_id, desk.origin, desk.lifecycle) == (existing, "adopted", Lifecycle.READY)
+    assert world.owners.owner[existing] == "e-1"
+    assert world.mailer.sent == []
+    assert "merged" in world.desks.kinds("e-1")
+
+
+def test_a_desk_recorded_for_another_employee_is_not_taken_over() -> None:
+    world = World()
+    existing = world.fleet.seed("d-1111111111", "usere1", tags=dict(MANAGED))
+    _schedule(world, "e-2", username="usere1")
+    _schedule(world, "e-1")
+    other = world.desks.items["e-2"]
+    world.desks.items["e-2"] = other.model_copy(update={"lifecycle": Lifecycle.READY, "workspace_id": existing})
+
+    _run(world, "e-1")
+
+    assert world.desks.items["e-1"].lifecycle is Lifecycle.FAILED
+    assert world.desks.items["e-2"].workspace_id == existing
+    assert [e.error_code for e in world.bus.of("Provisioning Failed")] == ["WorkSpaceOfAnotherEmployee"]
 
 
 def test_a_replay_after_a_crash_between_create_and_the_state_write_adopts_the_desk() -> None:
@@ -401,16 +475,41 @@ def test_a_throttled_welcome_email_is_retried_by_redelivery() -> None:
     assert len(world.mailer.sent) == 1
 
 
-def test_dry_run_decides_and_creates_nothing() -> None:
+def test_dry_run_reports_a_create_once_and_looks_again_later() -> None:
     world = World()
     _schedule(world, "e-1")
 
     result = _run(world, "e-1", dry_run=True)
+    again = _run(world, "e-1", now=NOW + dt.timedelta(minutes=15), dry_run=True)
 
-    assert world.fleet.calls == {}
-    assert [d.action for d in result.decisions] == ["dry_run_create"]
+    assert world.fleet.calls == {"DescribeWorkspaces": 2}  # read-only look-ups, nothing created
+    assert [d.action for d in result.decisions + again.decisions] == ["dry_run_create", "dry_run_create"]
     assert world.desks.items["e-1"].lifecycle is Lifecycle.SCHEDULED
-    assert world.desks.kinds("e-1")[-1] == "dry_run"
+    assert world.desks.kinds("e-1").count("dry_run") == 1  # reported once
+    assert [delay for delay, _ in world.requeue.sent] == [900, 900]  # still asked: live creates it
+
+
+def test_switching_dry_run_off_creates_the_desk_the_dry_run_reported() -> None:
+    world = World()
+    _schedule(world, "e-1")
+    _run(world, "e-1", dry_run=True)
+
+    result = _run(world, "e-1", now=NOW + dt.timedelta(minutes=15))
+
+    assert [d.action for d in result.decisions] == ["created"]
+    assert world.desks.items["e-1"].last_error is None
+
+
+def test_dry_run_takes_an_existing_desk_over_it_changes_no_desk() -> None:
+    world = World()
+    _schedule(world, "e-1")
+    existing = world.fleet.seed("d-1111111111", "usere1", tags=dict(MANAGED))
+
+    _run(world, "e-1", dry_run=True)
+
+    desk = world.desks.items["e-1"]
+    assert (desk.workspace_id, desk.origin, desk.lifecycle) == (existing, "adopted", Lifecycle.READY)
+    assert world.mailer.sent == []
 
 
 def test_a_cancelled_desk_is_not_created() -> None:

@@ -53,6 +53,7 @@ def test_a_valid_scenario_loads_with_every_step_kind(tmp_path: Path) -> None:
         {"publish": str(event)},
         {"publish": {"Source": "hr.feed", "DetailType": "Employee Hired", "Detail": {}}},
         {"upload_roster": str(roster)},
+        {"policy": "scenarios/policies/media_measurement.yaml"},
         {"advance": "1d6h"},
         {"login": {"user": "jdoe"}},
         {"disconnect": {"user": "jdoe", "site": "paris-hq"}},
@@ -69,7 +70,8 @@ def test_a_valid_scenario_loads_with_every_step_kind(tmp_path: Path) -> None:
 
     assert [step.name for step in scenario.steps] == [next(iter(step)) for step in steps]
     assert scenario.steps[2].argument == (roster, "rosters/roster.csv")
-    assert scenario.steps[3].argument == dt.timedelta(days=1, hours=6)
+    assert scenario.steps[3].argument.name == "media_measurement.yaml"
+    assert scenario.steps[4].argument == dt.timedelta(days=1, hours=6)
     assert scenario.document.start == dt.datetime(2026, 12, 1, 5, tzinfo=dt.UTC)
 
 
@@ -99,6 +101,8 @@ def test_bulk_fleet_users_are_numbered() -> None:
         ({"start": "yesterday"}, r"<scenario>: start: Input should be a valid datetime"),
         ({"name": ""}, r"<scenario>: name: String should have at least 1 character"),
         ({"policy": "scenarios/policies/none.yaml"}, r"policy: no such file scenarios/policies/none.yaml"),
+        ({"steps": [{"policy": "scenarios/policies/none.yaml"}]}, r"steps\[0\] \(policy\): no such file scenarios/"),
+        ({"steps": [{"policy": {"file": "x.yaml"}}]}, r"steps\[0\] \(policy\): give a policy file"),
     ],
 )
 def test_bad_scenarios_name_the_step_or_field(changes: dict[str, Any], message: str) -> None:
@@ -131,6 +135,14 @@ def test_invalid_policy_names_the_policy_file_and_key(tmp_path: Path) -> None:
 
     with pytest.raises(ScenarioError, match=r"policy.yaml: profiles.office.bundle: unknown bundle 'nope'"):
         load_scenario(_scenario(policy=str(policy), fleet=[]))
+
+
+def test_an_invalid_policy_step_names_the_policy_file_key_and_step(tmp_path: Path) -> None:
+    policy = tmp_path / "live.yaml"
+    policy.write_text("version: 1\nsites: {}\n")
+
+    with pytest.raises(ScenarioError, match=r"live.yaml: .*\(<scenario>: steps\[1\] \(policy\)\)"):
+        load_scenario(_scenario(steps=[{"advance": "1h"}, {"policy": str(policy)}]))
 
 
 def test_a_scenario_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:

@@ -147,6 +147,17 @@ class DeskStore:
             raise
         return stored
 
+    def delete(self, desk: Desk) -> None:
+        """Remove the desk record if nobody changed it since it was read (its history stays, under its TTL)."""
+        try:
+            self._table.delete_item(
+                Key=desk_key(desk.employee_id), ConditionExpression=Attr("version").eq(desk.version)
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StaleUpdate(f"desk {desk.employee_id} changed since version {desk.version}") from exc
+            raise
+
     def save(self, desk: Desk) -> Desk:
         """Replace the desk if nobody changed it since it was read (optimistic lock on `version`)."""
         stored = desk.model_copy(update={"version": desk.version + 1})

@@ -16,13 +16,14 @@ Attribute names stay clear of the table's index keys (`workspace_id`, `lifecycle
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
@@ -31,8 +32,7 @@ from autopilot.adapters.dynamodb import batch_get
 from autopilot.adapters.workspaces import BATCH, WorkspaceInfo, WorkSpaces
 from autopilot.clock import now
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.adoption import RosterEntry
-from autopilot.domain.desks import Desk
+from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.fleet_watch import Observation
 from autopilot.domain.prewarm import StartRecord
 
@@ -173,6 +173,21 @@ class ObservationStore:
         condition = Attr("pk").not_exists() | Attr("observed_ms").lt(item["observed_ms"])
         return _conditional_put(self._table, item, condition)
 
+    def reassign(self, workspace_id: str, *, previous: str, employee_id: str) -> None:
+        """Name the desk's new owner where the observation still names `previous` (a hire that took over a desk
+        adopted before HR named its user); any other observation is left as it is."""
+        try:
+            self._table.update_item(
+                Key=observation_key(workspace_id),
+                UpdateExpression="SET #owner = :new",
+                ConditionExpression=Attr("owner").eq(previous),
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":new": employee_id},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def last_connections(self, workspace_ids: Sequence[str]) -> dict[str, dt.datetime | None]:
         return {ws: obs.last_user_connection for ws, obs in self.get_many(workspace_ids).items()}
 
@@ -231,26 +246,7 @@ class StartLogStore:
         return _conditional_put(self._table, start_item(record), condition)
 
 
-# --- roster and desk records (read side) -------------------------------------------------------------------
-
-
-class RosterReader:
-    """The roster the feed ingest keeps (`pk=ROSTER`); only what adoption needs is read."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def entries(self) -> list[RosterEntry]:
-        return [entry for item in self._items() if (entry := RosterEntry.from_item(item)) is not None]
-
-    def _items(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq("ROSTER") & Key("sk").begins_with("EMP#")}
-        while True:
-            page = self._table.query(**kwargs)
-            yield from page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+# --- desk records (read side) -------------------------------------------------------------------
 
 
 class DeskLookup:
@@ -276,6 +272,13 @@ class DeskLookup:
 
     def create(self, desk: Desk) -> Desk:
         return self._store.create(desk)
+
+    def awaiting(self) -> list[Desk]:
+        """Hires that hold no WorkSpace yet: two ByLifecycle queries (few items: only hires not yet provisioned)."""
+        pending = itertools.chain(
+            self._store.by_lifecycle(Lifecycle.SCHEDULED), self._store.by_lifecycle(Lifecycle.PROVISIONING)
+        )
+        return [desk for desk in pending if desk.workspace_id is None]
 
     def shift_desks(self) -> Iterator[Desk]:
         yield from self._store.shift_desks()

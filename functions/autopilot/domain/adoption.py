@@ -3,20 +3,23 @@
 fleet_watch hands over every desk it sees for the first time (or that it found unmanaged more than a day ago)
 and that has no desk record by workspace id. For each one:
 
-1. The employee: the `AutopilotEmployeeId` tag, else the one roster employee with the desk's user name
-   (case-insensitive), else a synthetic id: the workspace id itself (`ws-…`, so it cannot clash with an HR id
-   and says where it came from).
+1. The employee: the `AutopilotEmployeeId` tag, else the one hire (a SCHEDULED or PROVISIONING desk record with
+   no WorkSpace yet: a roster row or an `Employee Hired`) for the desk's directory and user name (case-
+   insensitive; the user name is read from the desk record, the one place it is kept: docs/security.md), else a
+   synthetic id: the workspace id itself (`ws-…`, so it cannot clash with an HR id and says where it came from).
 2. If that employee already has a desk record, no second record is made: a record without a workspace (say
-   SCHEDULED, after a crash mid-provisioning) or with this workspace is *linked* (the observation remembers the
-   owner; provisioning completes its own record); a record holding another workspace makes this desk a
-   *duplicate*, reported and left alone.
-3. Otherwise the desk is adopted when it carries the policy's ManagedBy tag or matches a roster employee: a
-   Desk record, origin `adopted`, lifecycle READY, the profile from the `AutopilotProfile` tag (when the policy
-   knows it) or from the policy's rules (with the roster's department, role and site when known), and the
-   running mode, compute and AutoStop timeout the desk has now (adoption changes nothing on the desk).
+   SCHEDULED, a hire not provisioned yet) or with this workspace is *linked* (the observation remembers the
+   owner; provisioning completes the hire's record, taking the desk over as it is); a record holding another
+   workspace makes this desk a *duplicate*, reported and left alone.
+3. Otherwise the desk is adopted when it carries the policy's ManagedBy tag: a Desk record, origin `adopted`,
+   lifecycle READY, the profile from the `AutopilotProfile` tag (when the policy knows it) or from the policy's
+   rules, and the running mode, compute and AutoStop timeout the desk has now (adoption changes nothing on the
+   desk, and tells the user nothing). When HR names the user later, the hire's record replaces this one
+   (provisioning.py, `_take_over_existing`): one record per WorkSpace whatever comes first.
 4. Anything else is reported as unmanaged (ids only) and looked at again a day later.
 
-Desks still PENDING are not decided yet: provisioning may be about to record them.
+Desks still PENDING are not decided yet: provisioning may be about to record them. Adoption writes records
+only, so it is done in dry run too.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from autopilot.contracts.hr import Shift
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.policy import Policy
 
@@ -59,47 +61,19 @@ class SeenDesk(Protocol):
     def compute(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class RosterEntry:
-    """An employee of the roster (items `pk=ROSTER, sk=EMP#<employee_id>`, written by the feed ingest)."""
-
-    employee_id: str
-    username: str
-    department: str = ""
-    role: str = ""
-    site: str = ""
-    shift: Shift | None = None
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> RosterEntry | None:
-        """Reads what it needs and tolerates the rest; None for an item without employee id or user name."""
-        employee_id = str(item.get("employee_id") or str(item.get("sk", "")).removeprefix("EMP#"))
-        username = str(item.get("username", ""))
-        if not employee_id or not username:
-            return None
-        parsed_shift: Shift | None = None
-        shift = item.get("shift")  # a map, or the JSON text of one (as the roster store writes it)
-        try:
-            if isinstance(shift, str):
-                parsed_shift = Shift.model_validate_json(shift)
-            elif isinstance(shift, Mapping):
-                parsed_shift = Shift.model_validate(dict(shift))
-        except ValueError:
-            parsed_shift = None  # an unreadable shift only means: no pre-warm for this desk
-        return cls(
-            employee_id=employee_id,
-            username=username,
-            department=str(item.get("department", "")),
-            role=str(item.get("role", "")),
-            site=str(item.get("site", "")),
-            shift=parsed_shift,
-        )
+UserKey = tuple[str, str]  # (directory id, user name in lower case): how WorkSpaces names a desk's user
 
 
-def roster_by_username(entries: Sequence[RosterEntry]) -> dict[str, list[RosterEntry]]:
-    index: dict[str, list[RosterEntry]] = {}
-    for entry in entries:
-        index.setdefault(entry.username.lower(), []).append(entry)
+def user_key(directory_id: str, username: str) -> UserKey:
+    return directory_id, username.lower()
+
+
+def awaiting_by_user(records: Sequence[Desk]) -> dict[UserKey, list[Desk]]:
+    """Desk records HR asked for that hold no WorkSpace yet (a hire not provisioned), by their user."""
+    index: dict[UserKey, list[Desk]] = {}
+    for desk in records:
+        if desk.workspace_id is None and desk.lifecycle in (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING):
+            index.setdefault(user_key(desk.directory_id, desk.username), []).append(desk)
     return index
 
 
@@ -128,53 +102,45 @@ def synthetic_employee_id(workspace_id: str) -> str:
 
 
 def claimed_employee(
-    seen: SeenDesk, tags: Mapping[str, str], roster: Mapping[str, list[RosterEntry]]
-) -> tuple[str | None, RosterEntry | None, str]:
-    """The employee a desk belongs to (tag first, then roster), the roster entry, and a note when unsure."""
-    matches = roster.get(seen.username.lower(), []) if seen.username else []
-    entry = matches[0] if len(matches) == 1 else None
+    seen: SeenDesk, tags: Mapping[str, str], awaiting: Mapping[UserKey, list[Desk]]
+) -> tuple[str | None, str]:
+    """The employee a desk belongs to (the tag first, then a hire awaiting a desk for this user), and a note when
+    unsure."""
     tagged = tags.get(EMPLOYEE_TAG, "").strip()
+    note = ""
     if tagged:
         if _EMPLOYEE_ID.match(tagged):
-            by_id = next((m for m in matches if m.employee_id == tagged), None)
-            return tagged, by_id, ""
+            return tagged, ""
         note = f"tag {EMPLOYEE_TAG} is not a valid employee id"
-    else:
-        note = ""
+    matches = awaiting.get(user_key(seen.directory_id, seen.username), []) if seen.username else []
     if len(matches) > 1:
-        return None, None, f"{len(matches)} roster employees share this user name"
-    if entry is not None:
-        return entry.employee_id, entry, note
-    return None, None, note
+        return None, f"{len(matches)} hires await a desk for this user"
+    if matches:
+        return matches[0].employee_id, note
+    return None, note
 
 
 def wanted_employee_ids(
-    desks: Sequence[SeenDesk], tags: Mapping[str, Mapping[str, str]], roster: Mapping[str, list[RosterEntry]]
+    desks: Sequence[SeenDesk], tags: Mapping[str, Mapping[str, str]], awaiting: Mapping[UserKey, list[Desk]]
 ) -> set[str]:
     """Employee ids whose desk records the decision needs (fetch them, then call `plan`)."""
     wanted = set()
     for seen in desks:
-        employee_id, _, _ = claimed_employee(seen, tags.get(seen.workspace_id, {}), roster)
+        employee_id, _ = claimed_employee(seen, tags.get(seen.workspace_id, {}), awaiting)
         wanted.add(employee_id or synthetic_employee_id(seen.workspace_id))
     return wanted
 
 
-def _site_for(
-    policy: Policy, sites_by_directory: Mapping[str, list[str]], seen: SeenDesk, entry: RosterEntry | None
-) -> str:
+def _site_for(policy: Policy, sites_by_directory: Mapping[str, list[str]], seen: SeenDesk) -> str:
     candidates = sites_by_directory.get(seen.directory_id, [])
-    if entry is not None and entry.site in candidates:
-        return entry.site
     return sorted(candidates)[0] if candidates else sorted(policy.sites)[0]
 
 
-def _profile_for(policy: Policy, tags: Mapping[str, str], entry: RosterEntry | None, site: str) -> str:
+def _profile_for(policy: Policy, tags: Mapping[str, str], site: str) -> str:
     tagged = tags.get(PROFILE_TAG, "").strip()
     if tagged in policy.profiles:
         return tagged
-    name, _ = policy.profile_for(
-        department=entry.department if entry else "", role=entry.role if entry else "", site=site
-    )
+    name, _ = policy.profile_for(department="", role="", site=site)
     return name
 
 
@@ -182,7 +148,7 @@ def decide(
     seen: SeenDesk,
     *,
     tags: Mapping[str, str],
-    roster: Mapping[str, list[RosterEntry]],
+    awaiting: Mapping[UserKey, list[Desk]],
     records: Mapping[str, Desk],
     policy: Policy,
     sites_by_directory: Mapping[str, list[str]],
@@ -192,7 +158,7 @@ def decide(
     """What to do with one desk that has no record by workspace id (see the module note)."""
     if seen.state in NOT_YET:
         return Decision(seen.workspace_id, "deferred", reason=f"desk is {seen.state}")
-    employee_id, entry, note = claimed_employee(seen, tags, roster)
+    employee_id, note = claimed_employee(seen, tags, awaiting)
     claimed = employee_id or synthetic_employee_id(seen.workspace_id)
     existing = records.get(claimed)
     if existing is not None:
@@ -201,11 +167,10 @@ def decide(
         return Decision(seen.workspace_id, "duplicate", claimed, reason="the employee's record holds another desk")
     key, value = policy.managed_tag
     managed = tags.get(key) == value
-    if not managed and entry is None:
-        return Decision(seen.workspace_id, "unmanaged", reason=note or "not tagged managed and no roster match")
-    site = _site_for(policy, sites_by_directory, seen, entry)
-    profile = _profile_for(policy, tags, entry, site)
-    shift = entry.shift if entry else None
+    if not managed:
+        return Decision(seen.workspace_id, "unmanaged", reason=note or "not tagged managed and no hire awaits it")
+    site = _site_for(policy, sites_by_directory, seen)
+    profile = _profile_for(policy, tags, site)
     minutes = seen.autostop_minutes if seen.running_mode == "AUTO_STOP" else None
     desk = Desk(
         employee_id=claimed,
@@ -219,22 +184,20 @@ def decide(
         compute=seen.compute,
         autostop_hours=max(1, minutes // 60) if minutes else None,
         workspace_id=seen.workspace_id,
-        shift=shift,
-        prewarm=bool(shift is not None and policy.profiles[profile].prewarm),
         origin="adopted",
         created_at=now,
         updated_at=now,
         ready_at=now,
         last_login=last_login,
     )
-    return Decision(seen.workspace_id, "adopt", claimed, reason="tagged managed" if managed else "roster", desk=desk)
+    return Decision(seen.workspace_id, "adopt", claimed, reason="tagged managed", desk=desk)
 
 
 def plan(
     desks: Sequence[SeenDesk],
     *,
     tags: Mapping[str, Mapping[str, str]],
-    roster: Mapping[str, list[RosterEntry]],
+    awaiting: Mapping[UserKey, list[Desk]],
     records: Mapping[str, Desk],
     policy: Policy,
     sites_by_directory: Mapping[str, list[str]],
@@ -248,7 +211,7 @@ def plan(
         decision = decide(
             seen,
             tags=tags.get(seen.workspace_id, {}),
-            roster=roster,
+            awaiting=awaiting,
             records=records,
             policy=policy,
             sites_by_directory=sites_by_directory,

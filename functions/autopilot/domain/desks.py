@@ -91,6 +91,11 @@ class Desk(BaseModel):
         return self.model_copy(update={"updated_at": at, **changes})
 
 
+def is_unnamed_adoption(desk: Desk) -> bool:
+    """A desk fleet_watch adopted before HR named its user: its employee id is the workspace id (adoption.py)."""
+    return desk.origin == "adopted" and desk.employee_id == desk.workspace_id
+
+
 @dataclass(frozen=True)
 class Departure:
     """A departure received before its employee had a desk (the state table's DEPARTED item): a hire that arrives

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from autopilot.contracts.outputs import DomainEvent, WorkSpaceStateChanged
 from autopilot.domain import adoption, autostop
-from autopilot.domain.adoption import RosterEntry, SeenDesk
+from autopilot.domain.adoption import SeenDesk
 from autopilot.domain.alarms import AlarmSpec, desired_alarms, reconcile
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
@@ -62,7 +62,7 @@ class Observation:
     connection_state: str | None = None
     last_user_connection: dt.datetime | None = None
     employee_id: str | None = None  # owner of the desk record, once known
-    adoption: str | None = None  # managed | unmanaged | dry_run | None (not decided yet)
+    adoption: str | None = None  # managed | unmanaged | None (not decided yet); dry_run: written before 2026-12
     adoption_checked_at: dt.datetime | None = None
     autostop_tag_hours: int | None = None  # the AutoStop tag last applied (to notice its removal)
     next_id: str | None = None  # ring link (see the module note)
@@ -109,10 +109,7 @@ class DeskLookup(Protocol):
     def by_workspace_ids(self, workspace_ids: Sequence[str]) -> dict[str, Desk]: ...
     def by_employee_ids(self, employee_ids: Iterable[str]) -> dict[str, Desk]: ...
     def create(self, desk: Desk) -> Desk: ...
-
-
-class Roster(Protocol):
-    def entries(self) -> list[RosterEntry]: ...
+    def awaiting(self) -> list[Desk]: ...  # hires with no WorkSpace yet (SCHEDULED, PROVISIONING)
 
 
 class Tags(Protocol):
@@ -135,7 +132,6 @@ class SweepPorts:
     fleet: Fleet
     observations: Observations
     desks: DeskLookup
-    roster: Roster
     tags: Tags
     alarms: AlarmStore
     bus: Publisher
@@ -243,13 +239,13 @@ def ring(workspace_ids: Sequence[str]) -> dict[str, str]:
     return {ws: ordered[(index + 1) % len(ordered)] for index, ws in enumerate(ordered)}
 
 
-def needs_adoption_check(previous: Observation | None, now: dt.datetime, *, dry_run: bool = False) -> bool:
+def needs_adoption_check(previous: Observation | None, now: dt.datetime) -> bool:
     if previous is None or previous.gone or previous.adoption is None:
         return True
     if previous.adoption == "managed":
         return False
-    if previous.adoption == "dry_run" and not dry_run:
-        return True  # dry run switched off: adopt for real now, not a day later
+    if previous.adoption == "dry_run":
+        return True  # reported by an older release's dry run, never recorded: adopt it now
     checked = previous.adoption_checked_at
     return checked is None or now - checked >= adoption.RECHECK_UNMANAGED
 
@@ -390,8 +386,7 @@ def _adopt(
     candidates = [
         ws
         for ws in sorted(seen)
-        if seen[ws].state not in ("TERMINATING", "TERMINATED")
-        and needs_adoption_check(previous.get(ws), now, dry_run=policy.dry_run)
+        if seen[ws].state not in ("TERMINATING", "TERMINATED") and needs_adoption_check(previous.get(ws), now)
     ]
     if not candidates:
         return
@@ -403,13 +398,13 @@ def _adopt(
     if not rest:
         return
     tags = ports.tags.tags_of(rest)
-    roster = adoption.roster_by_username(ports.roster.entries())
+    awaiting = adoption.awaiting_by_user(ports.desks.awaiting())
     desks = [seen[ws] for ws in rest]
-    records = ports.desks.by_employee_ids(adoption.wanted_employee_ids(desks, tags, roster))
+    records = ports.desks.by_employee_ids(adoption.wanted_employee_ids(desks, tags, awaiting))
     decisions = adoption.plan(
         desks,
         tags=tags,
-        roster=roster,
+        awaiting=awaiting,
         records=records,
         policy=policy,
         sites_by_directory=sites_by_directory,
@@ -419,10 +414,7 @@ def _adopt(
     for decision in decisions.decisions:
         ws = decision.workspace_id
         if decision.outcome == "adopt" and decision.desk is not None:
-            if policy.dry_run:
-                report.adopted.append(ws)
-                current[ws] = replace(current[ws], adoption="dry_run", adoption_checked_at=now)
-                continue
+            # Also in dry run: a record changes no desk, and the dry run's reports are then about the real fleet.
             try:
                 ports.desks.create(decision.desk)
             except StaleUpdate:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from autopilot.adapters.workspaces import ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted
@@ -124,8 +124,7 @@ def stop_desks(
             ports.timers.schedule(retry, now=now)
             result.decide(desk.employee_id, "stop_later", workspace_id=workspace_id, state=info.state)
         elif policy.dry_run:
-            ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": "StopWorkspaces"})
-            result.decide(desk.employee_id, "dry_run_stop", workspace_id=workspace_id)
+            _dry_run(desk, "stop", "StopWorkspaces", workspace_id, ports=ports, result=result, now=now)
         else:
             if info.running_mode == "ALWAYS_ON":
                 # StopWorkspaces refuses AlwaysOn desks: switch to AutoStop first (the desk is leaving anyway).
@@ -165,8 +164,7 @@ def terminate_desks(
     )
     if policy.dry_run:
         for workspace_id, (_, desk) in to_terminate.items():
-            ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": "TerminateWorkspaces"})
-            result.decide(desk.employee_id, "dry_run_terminate", workspace_id=workspace_id)
+            _dry_run(desk, "terminate", "TerminateWorkspaces", workspace_id, ports=ports, result=result, now=now)
         return
     if not to_terminate:
         return
@@ -280,6 +278,31 @@ def _resolve(
             continue
         resolved[target] = (message_id, desk, info)
     return resolved
+
+
+def _dry_run(
+    desk: Desk,
+    kind: Literal["stop", "terminate"],
+    action: str,
+    workspace_id: str,
+    *,
+    ports: LifecyclePorts,
+    result: BatchResult,
+    now: dt.datetime,
+) -> None:
+    """Dry run: the call is reported (once: not again while it is the desk's latest history entry) and the timer
+    comes back in 15 minutes, so that switching dry run off does what the dry run reported, and no more."""
+    latest = ports.desks.history(desk.employee_id, limit=1)
+    if not latest or latest[0].get("kind") != "dry_run" or latest[0].get("detail", {}).get("action") != action:
+        ports.desks.record_event(desk.employee_id, at=now, kind="dry_run", detail={"action": action})
+    again = TimerFired(
+        kind=kind,
+        name=timer_name(kind, desk.employee_id, (now + RETRY_LATER).strftime("%Y%m%d%H%M")),
+        due=now + RETRY_LATER,
+        employee_id=desk.employee_id,
+    )
+    ports.timers.schedule(again, now=now)
+    result.decide(desk.employee_id, f"dry_run_{kind}", workspace_id=workspace_id)
 
 
 def _to_stopped(desk: Desk, now: dt.datetime, **changes: Any) -> Desk:

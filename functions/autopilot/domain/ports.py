@@ -27,6 +27,12 @@ class DeskRecords(Protocol):
 
     def get(self, employee_id: str) -> Desk | None: ...
 
+    def by_workspace(self, workspace_id: str) -> Desk | None: ...
+
+    def delete(self, desk: Desk) -> None:
+        """Remove a desk record if nobody changed it since it was read (StaleUpdate otherwise)."""
+        ...
+
     def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
         """The desk and the departure recorded before it existed, in ONE consistent read."""
         ...
@@ -130,6 +136,14 @@ class ResourceTags(Protocol):
     """The tags of WorkSpaces (adapters.tagging.Tagging): which desks carry the ManagedBy tag."""
 
     def tags_of(self, workspace_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]: ...
+
+
+class DeskOwners(Protocol):
+    """fleet_watch's observations (adapters.observation_store.ObservationStore): who owns a desk."""
+
+    def reassign(self, workspace_id: str, *, previous: str, employee_id: str) -> None:
+        """Name the new owner of a desk whose observation still names `previous` (else nothing changes)."""
+        ...
 
 
 class RegistrationCodes(Protocol):

@@ -3,7 +3,9 @@
 Per desk, every pass of a message does what the desk record says is next:
 
     SCHEDULED     take a short lease (conditional write), DescribeWorkspaces(DirectoryId, UserName):
-                  a desk that exists is adopted; the others go into the batch's one CreateWorkspaces call.
+                  a desk that exists is taken over as it is (see `_take_over_existing`: no welcome e-mail, no
+                  `WorkSpace Ready`, READY at once); the others go into the batch's one CreateWorkspaces call
+                  (in dry run: reported once as `dry_run` in the desk's history, looked at again every 15 minutes).
                   Per-item failures: a user not yet in the directory is retried until the end of the start
                   date; other codes are retried with a growing delay up to onboarding.max_create_attempts;
                   then FAILED + `Provisioning Failed` (the AWS error code, a generic reason).
@@ -31,16 +33,18 @@ from typing import Any
 from autopilot.adapters.workspaces import DeskSpec, ItemFailure, WorkspaceInfo
 from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.desks import Desk, Lifecycle, is_unnamed_adoption
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.onboarding import BatchResult, site_timezone, start_deadline, timer_name
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import (
     AuditEntry,
+    DeskOwners,
     DeskRecords,
     DomainEventPublisher,
     ProvisioningRequeue,
     RegistrationCodes,
+    ResourceTags,
     WelcomeMailer,
     WorkSpacesFleet,
 )
@@ -61,6 +65,7 @@ ALREADY_EXISTS = "ResourceExists.WorkSpace"
 READY_STATES = frozenset({"AVAILABLE", "STOPPING", "STOPPED", "STARTING"})
 BROKEN_STATES = frozenset({"ERROR", "TERMINATING", "TERMINATED", "SUSPENDED"})
 OUR_ORIGINS = frozenset({"created", "adopted"})
+DRY_RUN_MARK = "DryRun"  # last_error of a hire whose CreateWorkspaces a dry run reported
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class ProvisionPorts:
     requeue: ProvisioningRequeue
     mailer: WelcomeMailer
     codes: RegistrationCodes
+    tags: ResourceTags  # an existing desk is managed when it carries the ManagedBy tag
+    owners: DeskOwners  # fleet_watch's memory of who owns a desk, corrected when a hire takes an adopted desk over
     # What the adapters raise when a whole call failed (throttling after botocore's retries, 5xx...): the
     # messages concerned are reported failed and SQS redelivers them.
     transient: tuple[type[Exception], ...] = ()
@@ -117,6 +124,7 @@ class _Pass:
         self.audit: list[AuditEntry] = []  # written together at the end of the pass (BatchWriteItem)
         self.ready: list[tuple[str, Desk, WorkspaceInfo, str]] = []  # published together, then saved READY
         self.events: list[DomainEvent] = []  # published with the WorkSpace Ready events
+        self.owners: list[tuple[str, str, str]] = []  # (workspace, unnamed record, hire) merged in this pass
 
     # --- entry ----------------------------------------------------------------------------------------
     def run(self, work: Sequence[ProvisionWork]) -> BatchResult:
@@ -167,6 +175,8 @@ class _Pass:
         self._follow(checks, followed)
         self._publish_ready()
         self.ports.desks.record_events(self.audit)
+        for workspace_id, previous, employee_id in self.owners:
+            self.ports.owners.reassign(workspace_id, previous=previous, employee_id=employee_id)
         self._flush_requeues()
         return self.result
 
@@ -178,14 +188,8 @@ class _Pass:
             self.result.decide(desk.employee_id, "in_flight_elsewhere")
             return None
         if self.policy.dry_run:
-            spec = desk_spec(desk, self.policy)
-            self._audit(
-                desk,
-                "dry_run",
-                {"action": "CreateWorkspaces", "directory_id": spec.directory_id, "bundle_id": spec.bundle_id},
-            )
-            self.result.decide(desk.employee_id, "dry_run_create", bundle_id=spec.bundle_id)
-            return None
+            # Nothing is created: the desk is only looked up (read-only), so an existing desk is still recorded.
+            return desk
         try:
             # origin "created" from now on: if we die after CreateWorkspaces, the desk found later is ours.
             return self.ports.desks.save(
@@ -201,6 +205,7 @@ class _Pass:
     def _reconcile_and_create(self, creates: list[tuple[str, Desk, bool]]) -> list[tuple[str, Desk, WorkspaceInfo]]:
         followed: list[tuple[str, Desk, WorkspaceInfo]] = []
         to_create: list[tuple[str, Desk]] = []
+        existing: list[tuple[str, Desk, WorkspaceInfo]] = []
         for message_id, desk, was_ours in creates:
             try:
                 found = self.ports.fleet.find(desk.directory_id, desk.username)
@@ -208,11 +213,18 @@ class _Pass:
                 self.result.failed.append(message_id)
                 continue
             if found is None:
-                to_create.append((message_id, desk))
+                if self.policy.dry_run:
+                    self._dry_run_create(message_id, desk)
+                else:
+                    to_create.append((message_id, desk))
                 continue
-            adopted = self._adopt(message_id, desk, found, ours=was_ours)
-            if adopted is not None:
-                followed.append((message_id, adopted, found))
+            if was_ours:
+                adopted = self._adopt(message_id, desk, found, origin="created")
+                if adopted is not None:
+                    followed.append((message_id, adopted, found))
+            else:
+                existing.append((message_id, desk, found))
+        followed += self._take_over_existing(existing)
         if not to_create:
             return followed
         try:
@@ -236,12 +248,82 @@ class _Pass:
                 self.result.failed.append(message_id)
         return followed
 
-    def _adopt(self, message_id: str, desk: Desk, found: WorkspaceInfo, *, ours: bool) -> Desk | None:
-        origin = "created" if ours else "found"
+    def _take_over_existing(
+        self, existing: list[tuple[str, Desk, WorkspaceInfo]]
+    ) -> list[tuple[str, Desk, WorkspaceInfo]]:
+        """Hires whose user already has a desk the automation did not create (a fleet being moved in): the hire's
+        record takes the desk over, as it is. The desk is managed (origin `adopted`) when it carries the policy's
+        ManagedBy tag or fleet_watch adopted it already; else it is only recorded (origin `found`, never stopped or
+        terminated). A record fleet_watch made for the desk before HR named its user (employee id = workspace id)
+        is replaced by the hire's: one record per WorkSpace, whatever came first."""
+        if not existing:
+            return []
         try:
-            adopted = self.ports.desks.save(
-                desk.moved_to(Lifecycle.PROVISIONING, at=self.now, workspace_id=found.workspace_id, origin=origin)
+            tags = self.ports.tags.tags_of([found.workspace_id for _, _, found in existing])
+        except self.ports.transient:
+            self.result.failed += [message_id for message_id, _, _ in existing]
+            return []
+        key, value = self.policy.managed_tag
+        followed: list[tuple[str, Desk, WorkspaceInfo]] = []
+        for message_id, desk, found in existing:
+            holder = self.ports.desks.by_workspace(found.workspace_id)
+            if holder is not None and holder.employee_id != desk.employee_id:
+                if not is_unnamed_adoption(holder):
+                    self._fail(
+                        message_id,
+                        desk,
+                        "WorkSpaceOfAnotherEmployee",
+                        f"the user's WorkSpace {found.workspace_id} is recorded for employee {holder.employee_id}",
+                    )
+                    continue
+                try:
+                    self.ports.desks.delete(holder)  # first: a crash after it leaves the hire SCHEDULED, redone
+                except StaleUpdate:
+                    self.result.failed.append(message_id)
+                    continue
+                self._audit(desk, "merged", {"workspace_id": found.workspace_id, "replaces": holder.employee_id})
+                self.owners.append((found.workspace_id, holder.employee_id, desk.employee_id))
+            managed = tags.get(found.workspace_id, {}).get(key) == value or (
+                holder is not None and holder.origin == "adopted"
             )
+            adopted = self._adopt(message_id, desk, found, origin="adopted" if managed else "found")
+            if adopted is not None:
+                followed.append((message_id, adopted, found))
+        return followed
+
+    def _dry_run_create(self, message_id: str, desk: Desk) -> None:
+        """Dry run: CreateWorkspaces is reported, not called, and asked again later, so that switching dry run off
+        creates exactly the desks the dry run reported (and nothing is lost while it lasts)."""
+        spec = desk_spec(desk, self.policy)
+        if desk.last_error != DRY_RUN_MARK:  # reported once, not at every look
+            self._audit(
+                desk,
+                "dry_run",
+                {"action": "CreateWorkspaces", "directory_id": spec.directory_id, "bundle_id": spec.bundle_id},
+            )
+            try:
+                self.ports.desks.save(desk.with_changes(at=self.now, last_error=DRY_RUN_MARK))
+            except StaleUpdate:
+                self.result.failed.append(message_id)
+                return
+        self.result.decide(desk.employee_id, "dry_run_create", bundle_id=spec.bundle_id)
+        self._requeue(message_id, desk, MAX_DELAY, "retry")
+
+    def _adopt(self, message_id: str, desk: Desk, found: WorkspaceInfo, *, origin: str) -> Desk | None:
+        changes: dict[str, Any] = {"workspace_id": found.workspace_id, "origin": origin}
+        if origin != "created":
+            # Recorded as it is: adoption changes nothing on the desk.
+            minutes = found.autostop_minutes if found.running_mode == "AUTO_STOP" else None
+            changes |= {
+                "bundle_id": found.bundle_id or desk.bundle_id,
+                "running_mode": found.running_mode,
+                "compute": found.compute,
+                "autostop_hours": max(1, minutes // 60) if minutes else None,
+                "provisioning_started_at": None,
+                "email": None,  # no welcome e-mail for a desk the user already has
+            }
+        try:
+            adopted = self.ports.desks.save(desk.moved_to(Lifecycle.PROVISIONING, at=self.now, **changes))
         except StaleUpdate:
             self.result.failed.append(message_id)
             return None
@@ -281,7 +363,7 @@ class _Pass:
             if found is None:
                 self.result.failed.append(message_id)
                 return None
-            adopted = self._adopt(message_id, desk, found, ours=True)
+            adopted = self._adopt(message_id, desk, found, origin="created")
             return (message_id, adopted, found) if adopted is not None else None
         if code == MISSING_USER:
             deadline = start_deadline(desk.start_date or self.now.date(), site_timezone(self.policy, desk.site))
@@ -330,7 +412,8 @@ class _Pass:
             self._check(message_id, desk, info)
 
     def _check(self, message_id: str, desk: Desk, info: WorkspaceInfo | None) -> None:
-        if info is not None and info.state in READY_STATES:
+        if info is not None and (info.state in READY_STATES or desk.origin != "created"):
+            # A desk taken over as it is is ready whatever its state: its health is remediation's business.
             self._ready(message_id, desk, info)
             return
         if info is not None and info.state in BROKEN_STATES:
@@ -347,8 +430,9 @@ class _Pass:
     def _ready(self, message_id: str, desk: Desk, info: WorkspaceInfo) -> None:
         """The welcome e-mail now; `WorkSpace Ready` and the READY write with the others of the pass."""
         onboarding = self.policy.onboarding
-        welcome = "not_wanted"
-        if onboarding.welcome_email and desk.email:
+        welcome = "not_wanted" if desk.origin == "created" else "existing_desk"
+        # Only a desk the automation created is announced: a desk the user already has (adopted, found) is not.
+        if onboarding.welcome_email and desk.email and desk.origin == "created":
             try:
                 code = self.ports.codes.registration_code(desk.directory_id)
                 message = build_welcome(
@@ -385,6 +469,7 @@ class _Pass:
                 provisioning_seconds=self._lead_seconds(desk),
             )
             for _, desk, info, _ in self.ready
+            if desk.origin == "created"  # a new desk; an existing one taken over is not news
         ]
         if ready_events or self.events:
             self.ports.bus.publish([*self.events, *ready_events])
@@ -397,6 +482,9 @@ class _Pass:
                 self.result.failed.append(message_id)
                 continue
             self._audit(desk, "ready", {"workspace_id": info.workspace_id, "welcome": welcome})
+            if desk.origin != "created":
+                self.result.decide(desk.employee_id, "taken_over", workspace_id=info.workspace_id, origin=desk.origin)
+                continue
             self.result.decide(
                 desk.employee_id,
                 "ready",

@@ -19,7 +19,6 @@ from autopilot.adapters.observation_store import (
     DeskLookup,
     FleetObserver,
     ObservationStore,
-    RosterReader,
     dynamodb,
 )
 from autopilot.adapters.tagging import Tagging
@@ -46,7 +45,6 @@ class Ports:
     observations: ObservationStore
     desks: DeskLookup
     desk_store: DeskStore
-    roster: RosterReader
     alarms: Alarms
 
 
@@ -62,7 +60,6 @@ def ports() -> Ports:
         observations=ObservationStore(dynamodb(), settings.table_name),
         desks=DeskLookup(desk_store),
         desk_store=desk_store,
-        roster=RosterReader(table),
         alarms=Alarms(client("cloudwatch")),
     )
 
@@ -88,7 +85,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             fleet=p.workspaces,
             observations=p.observations,
             desks=p.desks,
-            roster=p.roster,
             tags=Tagging(client("resourcegroupstaggingapi"), account_id=account_of(context)),
             alarms=p.alarms,
             bus=p.bus,

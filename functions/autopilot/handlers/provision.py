@@ -19,8 +19,10 @@ from autopilot.adapters.aws import cached, client
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.mailer import SesMailer, WorkSpacesLookups
+from autopilot.adapters.observation_store import ObservationStore, dynamodb
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import state_table
+from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.timers import timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
@@ -82,6 +84,8 @@ def ports(account: str) -> Composition:
             ),
             mailer=SesMailer(client("sesv2")),
             codes=WorkSpacesLookups(workspaces),
+            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
+            owners=ObservationStore(dynamodb(), settings.table_name),
             transient=TRANSIENT,
         ),
     )
