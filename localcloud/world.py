@@ -1118,6 +1118,7 @@ class LocalCloud:
             bus=bus,
             source=envelope.get("source"),
             detail_type=envelope.get("detail-type"),
+            account=envelope.get("account"),
             id=envelope.get("id"),
             targets=matched,
         )
