@@ -251,3 +251,12 @@ def test_with_hr_in_another_account_both_its_events_and_the_roster_s_are_routed(
     assert sorted(pattern["account"]) == ["123456789012", "210987654321"]
     assert RULES["hr_bus_loses_nothing_silently"](expanded, resolver) == []
     assert RULES["rules_are_pinned_on_source_and_account"](expanded, resolver) == []
+
+
+def test_the_unrouted_hr_events_alarm_reaches_notify_with_its_own_advice(expanded: Template, resolver: Resolver) -> None:
+    from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
+
+    name = str(resolver.resolve(_res(expanded, "UnroutedHrEventsAlarm")["AlarmName"]))
+    prefix = resolver.resolve(_res(expanded, "NotifyFunction")["Environment"]["Variables"]["AUTOMATION_ALARM_PREFIX"])
+    assert name.startswith(prefix)
+    assert name.endswith(UNROUTED_HR_EVENTS_ALARM_SUFFIX)
