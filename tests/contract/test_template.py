@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
 from autopilot.domain.policy import parse_policy
 from tools.cfn import Resolver
 from tools.template_rules import MANAGED_BY_KEY, MANAGED_BY_VALUE, RULES
@@ -253,8 +254,7 @@ def test_with_hr_in_another_account_both_its_events_and_the_roster_s_are_routed(
     assert RULES["rules_are_pinned_on_source_and_account"](expanded, resolver) == []
 
 
-def test_the_unrouted_hr_events_alarm_reaches_notify_with_its_own_advice(expanded: Template, resolver: Resolver) -> None:
-    from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
+def test_the_unrouted_hr_events_alarm_reaches_notify_with_its_advice(expanded: Template, resolver: Resolver) -> None:
 
     name = str(resolver.resolve(_res(expanded, "UnroutedHrEventsAlarm")["AlarmName"]))
     prefix = resolver.resolve(_res(expanded, "NotifyFunction")["Environment"]["Variables"]["AUTOMATION_ALARM_PREFIX"])
