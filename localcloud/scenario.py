@@ -3,11 +3,13 @@
     name: first shift
     start: 2026-12-01T05:00:00Z
     policy: scenarios/policies/paris.yaml      # optional; the packaged default policy otherwise
+    parameters: {HrAccountId: "210987654321"}   # optional stack parameters; the template's defaults otherwise
     fleet:
       - {user: jdoe, site: paris-hq, profile: office}
       - {count: 100, user_prefix: agent, site: amiens-cc, profile: agent}
     steps:
       - publish: events/hr_employee_hired.json
+      - publish: {event: events/hr_employee_hired.json, account: "210987654321", bus: HrEventBus}
       - advance: 2h
       - login: {user: jdoe}
 
