@@ -74,7 +74,7 @@ lint: venv tools-venv ## ruff, ruff format, mypy, then the static gates on templ
 	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed"; exit 1; fi; \
 	echo "lint clean"
 
-gates: venv tools-venv ## the static gates only: cfn-lint (SAM + expanded), serverless rules, checkov, template rules
+gates: venv tools-venv ## the static gates only: cfn-lint (SAM + expanded), serverless rules, checkov, template rules, IAM database (parliament)
 	$(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV)
 
 expand: venv ## write the SAM-expanded template to .aws-sam/expanded.json

@@ -3,11 +3,13 @@
     name: first shift
     start: 2026-12-01T05:00:00Z
     policy: scenarios/policies/paris.yaml      # optional; the packaged default policy otherwise
+    parameters: {HrAccountId: "210987654321"}   # optional stack parameters; the template's defaults otherwise
     fleet:
       - {user: jdoe, site: paris-hq, profile: office}
       - {count: 100, user_prefix: agent, site: amiens-cc, profile: agent}
     steps:
       - publish: events/hr_employee_hired.json
+      - publish: {event: events/hr_employee_hired.json, account: "210987654321", bus: HrEventBus}
       - advance: 2h
       - login: {user: jdoe}
       - policy: scenarios/policies/paris_live.yaml   # publish a new policy mid-run (`autopilot policy publish`)
@@ -137,6 +139,16 @@ class InvokeStep(_Model):
     event: Any = Field(default_factory=dict)  # a file name, or the payload itself
 
 
+class PublishStep(_Model):
+    """`publish: {event, account?, principal?, bus?}`: the event (a file or inline) put through PutEvents by
+    `account` (a principal of it, or `principal`, an IAM ARN in it) onto `bus` (logical id, name or ARN)."""
+
+    event: Any
+    account: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    principal: str | None = Field(default=None, pattern=r"^arn:aws:(iam|sts)::[0-9]{12}:.+$")
+    bus: str | None = Field(default=None, min_length=1)
+
+
 class RosterStep(_Model):
     file: str = Field(min_length=1)
     key: str | None = None
@@ -178,6 +190,8 @@ class ScenarioDocument(_Model):
     description: str | None = None
     start: dt.datetime
     policy: str | None = None
+    # Stack parameters (template.yaml's Parameters), e.g. {HrAccountId: "210987654321"}; defaults otherwise.
+    parameters: dict[str, str] = Field(default_factory=dict)
     fleet: list[FleetDesk | FleetBulk] = Field(default_factory=list)
     steps: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -315,6 +329,21 @@ def _parse_step(origin: str, index: int, raw: Any, base: Path | None, policy: Po
         if isinstance(argument, str):
             events = read_events(where, argument, base)
             return Step(index, name, events, f"publish {argument}")
+        if isinstance(argument, dict) and "event" in argument:
+            publish = _validate(where, PublishStep, argument)
+            assert isinstance(publish, PublishStep)
+            if publish.account is not None and publish.bus is None:
+                raise ScenarioError(f"{where}: bus: a publish from another account names the bus it puts on")
+            if publish.principal is not None and f"::{publish.account}:" not in publish.principal:
+                raise ScenarioError(f"{where}: principal: not an ARN of account {publish.account}")
+            if isinstance(publish.event, str):
+                events, label = read_events(where, publish.event, base), publish.event
+            else:
+                _check_event(where, publish.event)
+                events = [publish.event]
+                label = str(publish.event.get("detail-type") or publish.event.get("DetailType"))
+            origin = f" from {publish.account}" if publish.account else ""
+            return Step(index, name, (events, publish), f"publish {label}{origin}")
         if isinstance(argument, dict):
             _check_event(where, argument)
             return Step(index, name, [argument], f"publish {argument.get('detail-type') or argument.get('DetailType')}")
@@ -409,7 +438,12 @@ def _check_event(where: str, event: Any) -> None:
 
 def _apply(cloud: LocalCloud, step: Step) -> None:
     name, value = step.name, step.argument
-    if name == "publish":
+    if name == "publish" and isinstance(value, tuple):
+        events, options = value
+        for event in events:
+            account = options.account or cloud.account_id
+            cloud.publish_from(account, event, bus=options.bus or "default", principal=options.principal)
+    elif name == "publish":
         for event in value:
             cloud.publish(event)
     elif name == "upload_roster":
@@ -469,7 +503,7 @@ def open_world(
     say = progress or (lambda _message: None)
     document = scenario.document
     try:
-        cloud = LocalCloud(start=document.start, policy=scenario.policy_path)
+        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, parameters=document.parameters)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
     try:
@@ -496,7 +530,8 @@ def open_world(
                     cloud.note("step_failed", index=step.index, step=step.label, reason=str(exc))
             yield cloud
     except TemplateError as exc:
-        raise ScenarioError(f"template.yaml: {exc}") from exc
+        where = "parameters" if "parameter" in str(exc) else "template.yaml"
+        raise ScenarioError(f"{scenario.origin}: {where}: {exc}") from exc
 
 
 def run_scenario(

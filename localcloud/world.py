@@ -45,7 +45,7 @@ from moto.sqs.models import sqs_backends
 
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.policy import Policy, parse_policy, policy_document_json
-from localcloud import alarms, lambdas, patches, shapes
+from localcloud import alarms, bus_policy, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
 from localcloud.meter import Meter
@@ -129,6 +129,8 @@ class Rule:
     pattern: Any  # moto EventPattern
     targets: tuple[dict[str, Any], ...]
     enabled: bool
+    # `{"$or": [{key: [{"anything-but": [...]}]}, ...]}`: what no other rule of the bus routes (an alarm's queue).
+    catch_all: bool = False
 
 
 @dataclass
@@ -496,7 +498,19 @@ class LocalCloud:
             targets = tuple(props.get("Targets", []))
             for target in targets:
                 self._mark_dead_letter(target.get("DeadLetterConfig", {}).get("Arn"))
-            self.rules.append(Rule(logical_id, name, bus, EventPattern.load(pattern_text), targets, enabled))
+            parsed = json.loads(pattern_text)
+            try:
+                check_pattern_filters(parsed)
+            except ValueError as exc:
+                raise TemplateError(f"{logical_id}: EventPattern: {exc}") from exc
+            catch_all = list(parsed) == ["$or"] and all(
+                all(isinstance(f, dict) and list(f) == ["anything-but"] for f in _filters(alternative))
+                for alternative in parsed["$or"]
+            )
+            if catch_all:  # what no other rule routes is parked there: the end of the line, like a DLQ
+                for target in targets:
+                    self._mark_dead_letter(target.get("Arn"))
+            self.rules.append(Rule(logical_id, name, bus, EventPattern.load(pattern_text), targets, enabled, catch_all))
 
     def _create_mappings(self) -> None:
         r = self.resolver
@@ -740,11 +754,85 @@ class LocalCloud:
 
     def _bus_for(self, envelope: Mapping[str, Any]) -> str:
         """An envelope carries no bus: it goes on the first bus (template order, then default) where a rule
-        matches it, or on the default bus if none does."""
+        matches it, or on the default bus if none does. A catch-all rule does not count: it matches whatever
+        its bus does not route, so it says nothing about where an envelope belongs."""
         for bus in [*self.buses.values(), "default"]:
-            if any(rule.bus == bus and rule.pattern.matches_event(envelope) for rule in self.rules):
+            if any(
+                rule.bus == bus and not rule.catch_all and rule.pattern.matches_event(envelope) for rule in self.rules
+            ):
                 return bus
         return "default"
+
+    def bus_ref(self, value: str) -> str:
+        """A bus named by logical id (`HrEventBus`), name or ARN -> its name."""
+        return self.buses.get(value) or self._bus_name(value)
+
+    def publish_from(
+        self, account: str, entry: Mapping[str, Any], *, bus: str, principal: str | None = None
+    ) -> list[str]:
+        """PutEvents by a principal of `account` onto one of this account's buses (`bus`: logical id, name or
+        ARN). From another account the bus's resource policy decides (localcloud.bus_policy); a refusal raises
+        LocalCloudError with the entry's error code and is in the timeline (`put_events_refused`). EventBridge
+        stamps the sender's account on the event. From this account it is a plain PutEvents (IAM is not
+        enforced)."""
+        if not (account.isdigit() and len(account) == 12):
+            raise LocalCloudError(f"account {account!r} is not a 12-digit account id")
+        if principal is not None and f"::{account}:" not in principal:
+            raise LocalCloudError(f"principal {principal!r} is not in account {account}")
+        source = str(entry.get("Source", entry.get("source", "")))
+        detail_type = str(entry.get("DetailType", entry.get("detail-type", "")))
+        detail = entry.get("Detail", entry.get("detail", {}))
+        name = self.bus_ref(bus)
+        if account == self.account_id:
+            request = {"Source": source, "DetailType": detail_type, "Detail": detail, "EventBusName": name}
+            if entry.get("Resources") or entry.get("resources"):
+                request["Resources"] = entry.get("Resources") or entry.get("resources")
+            return self.publish(request)
+        if name not in self.buses.values():
+            raise LocalCloudError(f"bus {bus!r} is not a bus of the template: another account can reach no other")
+        bus_arn = f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{name}"
+        try:
+            error = bus_policy.put_events_error(
+                self._bus_policy_statements(name, bus_arn),
+                account=account,
+                caller=principal,
+                bus_arn=bus_arn,
+                source=source,
+                detail_type=detail_type,
+            )
+        except bus_policy.UnsupportedPolicy as exc:
+            raise LocalCloudError(str(exc)) from exc
+        if error is not None:
+            refused = {"bus": name, "account": account, "source": source, "detail_type": detail_type}
+            self.note("put_events_refused", **refused, error=error)
+            raise LocalCloudError(f"PutEvents from account {account} refused the entry: {error}")
+        envelope = self._complete_envelope(
+            {
+                "detail-type": detail_type,
+                "source": source,
+                "account": account,
+                "resources": list(entry.get("Resources") or entry.get("resources") or []),
+                "detail": json.loads(detail) if isinstance(detail, str) else dict(detail),
+            }
+        )
+        self._events.append((name, envelope))
+        self._drain()
+        return [envelope["id"]]
+
+    def _bus_policy_statements(self, name: str, bus_arn: str) -> list[Mapping[str, Any]]:
+        """The resource policy of a template bus: its EventBusPolicy resources and the bus's own `Policy`."""
+        r = self.resolver
+        statements: list[Mapping[str, Any]] = []
+        for logical_id, _ in r.of_type("AWS::Events::EventBusPolicy"):
+            props = r.properties(logical_id)
+            if self._bus_name(props.get("EventBusName")) == name:
+                statements += bus_policy.statements_of(props, bus_arn)
+        for logical_id, bus_name in self.buses.items():
+            policy = r.properties(logical_id).get("Policy")
+            if bus_name == name and policy:
+                document = json.loads(policy) if isinstance(policy, str) else policy
+                statements += [s for s in document.get("Statement", []) if isinstance(s, Mapping)]
+        return statements
 
     def _complete_envelope(self, envelope: dict[str, Any]) -> dict[str, Any]:
         envelope.setdefault("version", "0")
@@ -1068,6 +1156,7 @@ class LocalCloud:
             bus=bus,
             source=envelope.get("source"),
             detail_type=envelope.get("detail-type"),
+            account=envelope.get("account"),
             id=envelope.get("id"),
             targets=matched,
         )
@@ -1547,6 +1636,46 @@ class LocalCloud:
     def _uuid(self, kind: str) -> str:
         self._seq += 1
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"localcloud/{self._seed}/{kind}/{self._seq}"))
+
+
+# The filters EventBridge event buses support (content filtering and comparison operators in the EventBridge user
+# guide; docs/local-cloud.md cites the pages). moto's matcher lets an unknown filter match everything.
+PATTERN_FILTERS = frozenset(
+    {"prefix", "suffix", "anything-but", "numeric", "exists", "cidr", "equals-ignore-case", "wildcard"}
+)
+_ANYTHING_BUT_FILTERS = frozenset({"prefix", "suffix", "equals-ignore-case", "wildcard"})
+
+
+def check_pattern_filters(pattern: Any) -> None:
+    """Raise ValueError naming a filter EventBridge does not know (where AWS would refuse the pattern)."""
+    if isinstance(pattern, dict):
+        for key, value in pattern.items():
+            if key == "$or":
+                for alternative in value if isinstance(value, list) else [value]:
+                    check_pattern_filters(alternative)
+            else:
+                check_pattern_filters(value)
+    elif isinstance(pattern, list):
+        for item in pattern:
+            if not isinstance(item, dict):
+                continue
+            for name, value in item.items():
+                if name not in PATTERN_FILTERS:
+                    raise ValueError(
+                        f"unknown filter {name!r} (EventBridge knows {', '.join(sorted(PATTERN_FILTERS))})"
+                    )
+                if name == "anything-but" and isinstance(value, dict):
+                    unknown = set(value) - _ANYTHING_BUT_FILTERS
+                    if unknown:
+                        raise ValueError(f"unknown filter in anything-but: {', '.join(sorted(unknown))}")
+
+
+def _filters(alternative: Any) -> list[Any]:
+    """The filters of a one-key pattern alternative (`{key: [filters]}`); none for anything else."""
+    if not (isinstance(alternative, dict) and len(alternative) == 1):
+        return [None]
+    (values,) = alternative.values()
+    return list(values) if isinstance(values, list) and values else [None]
 
 
 def _as_datetime(value: Any) -> dt.datetime:

@@ -7,6 +7,8 @@ template.yaml and tests/contract/test_gates.py on deliberately broken copies.
 4. cfn-lint serverless rules (cfn-lint-serverless, tools venv) on the SAM template.
 5. checkov on the expanded template (tools venv; skips are justified in the template's Metadata).
 6. The project's template rules (tools/template_rules.py) on the expanded template.
+7. The IAM database (tools/iam_gate.py: parliament) over every identity and resource policy of the expanded
+   template and every JSON policy file under iam/.
 
     python -m tools.gates [template.yaml] [--out .aws-sam/expanded.json] [--tools-venv .venv-tools]
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from samtranslator.model.exceptions import InvalidDocumentException
 
-from tools import template_rules
+from tools import iam_gate, template_rules
 from tools.expand_template import write_expanded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +57,9 @@ def tools_venv_ready(tools_venv: Path = TOOLS_VENV) -> bool:
     return (tools_venv / "bin" / "checkov").exists() and (tools_venv / "bin" / "cfn-lint").exists()
 
 
-def run_gates(template: Path, out: Path, tools_venv: Path = TOOLS_VENV) -> list[GateResult]:
+def run_gates(
+    template: Path, out: Path, tools_venv: Path = TOOLS_VENV, iam_dir: Path = iam_gate.IAM_DIR
+) -> list[GateResult]:
     if not tools_venv_ready(tools_venv):
         raise FileNotFoundError(f"{tools_venv} has no checkov/cfn-lint: run `make tools-venv` first")
     tools_bin = tools_venv / "bin"
@@ -79,11 +83,14 @@ def run_gates(template: Path, out: Path, tools_venv: Path = TOOLS_VENV) -> list[
         pending.append(pool.submit(_run, "cfn-lint (expanded)", [_project_cfn_lint(), str(expanded)]))
         checkov = [str(tools_bin / "checkov"), "-f", str(expanded), "--framework", "cloudformation"]
         pending.append(pool.submit(_run, "checkov (expanded)", [*checkov, "--skip-download", "--quiet", "--compact"]))
-        findings = template_rules.check(json.loads(expanded.read_text(encoding="utf-8")))
+        document = json.loads(expanded.read_text(encoding="utf-8"))
+        findings = template_rules.check(document)
         lines = [f"{rule}: {item}" for rule, items in findings.items() for item in items]
         rules = GateResult("template rules", not findings, "\n".join(lines) or "no findings")
+        iam_findings = iam_gate.check(document, iam_dir=iam_dir)
+        iam = GateResult("IAM database (parliament)", not iam_findings, "\n".join(iam_findings) or "no findings")
         first, serverless, expanded_lint, checkov_result = (future.result() for future in pending)
-    return [first, transform, serverless, expanded_lint, checkov_result, rules]
+    return [first, transform, serverless, expanded_lint, checkov_result, rules, iam]
 
 
 def main(argv: list[str] | None = None) -> int:

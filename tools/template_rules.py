@@ -25,6 +25,8 @@ MANAGED_BY_VALUE = "workspaces-autopilot"
 _READ_ONLY = ("workspaces:describe*", "workspaces:list*")
 _CREATE = "workspaces:createworkspaces"
 _TAGGING = "workspaces:createtags"
+_MIGRATE = "workspaces:migrateworkspace"
+_BUNDLE = ":workspacebundle/"
 # What the provisioning function must never be able to do to a desk.
 PROVISIONING_MUST_NOT = (
     "workspaces:TerminateWorkspaces",
@@ -225,9 +227,40 @@ def async_targets_have_retries_and_dead_letters(template: Template, resolver: Re
     return findings
 
 
+def _is_catch_all(pattern: Any) -> bool:
+    """A pattern of the form `{"$or": [{key: [{"anything-but": [exact values]}]}, ...]}`: it matches what the
+    pinned rules of its bus do not (hr_bus_loses_nothing_silently checks the complement)."""
+    if not (isinstance(pattern, Mapping) and list(pattern) == ["$or"] and pattern["$or"]):
+        return False
+    for alternative in pattern["$or"]:
+        if not (isinstance(alternative, Mapping) and len(alternative) == 1):
+            return False
+        (values,) = alternative.values()
+        if not (isinstance(values, list) and len(values) == 1 and isinstance(values[0], Mapping)):
+            return False
+        excluded = values[0].get("anything-but")
+        if list(values[0]) != ["anything-but"] or not isinstance(excluded, list) or not excluded:
+            return False
+        if not all(isinstance(value, str) and value for value in excluded):
+            return False
+    return True
+
+
+def catch_all_rules(template: Template, resolver: Resolver) -> dict[str, Mapping[str, Any]]:
+    """Rule id -> properties of every catch-all rule (see _is_catch_all)."""
+    return {
+        rule_id: props
+        for rule_id, props in _of_type(template, "AWS::Events::Rule")
+        if _is_catch_all(resolver.resolve(props.get("EventPattern", {})))
+    }
+
+
 def rules_are_pinned_on_source_and_account(template: Template, resolver: Resolver) -> list[str]:
     findings: list[str] = []
+    catch_alls = catch_all_rules(template, resolver)
     for rule_id, props in _of_type(template, "AWS::Events::Rule"):
+        if rule_id in catch_alls:
+            continue  # matches only what no pinned rule of its bus routes, onto an alarmed queue
         pattern = resolver.resolve(props.get("EventPattern", {}))
         for key in ("source", "account"):
             values = pattern.get(key)
@@ -300,6 +333,10 @@ def workspaces_actions_are_scoped(template: Template, resolver: Resolver) -> lis
                 if name == _CREATE and "*" in statement.resources:
                     findings.append(f"{statement.where}: {action} on `*` (scope it to directory/bundle ARNs)")
                 continue
+            if name == _MIGRATE and statement.resources and all(_BUNDLE in r for r in statement.resources):
+                # The target bundle of a migration (SAR: MigrateWorkspace needs workspacebundle* too); AWS-owned
+                # bundles carry no ManagedBy tag. The workspace side is still held to the rules below.
+                continue
             if "*" in name:
                 findings.append(f"{statement.where}: wildcard WorkSpaces action {action!r}")
             if any(resource != workspace_arn for resource in statement.resources):
@@ -335,6 +372,9 @@ def dead_letter_queues(template: Template) -> set[str]:
         found.add(str(_target_id(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))))
     for _, props in _of_type(template, "AWS::SNS::Subscription"):
         found.add(str(_target_id(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))))
+    # What a catch-all rule parks (events no other rule routes) is the end of the line too.
+    for _, props in catch_all_rules(template, Resolver(template)).items():
+        found |= {str(_target_id(t.get("Arn"))) for t in props.get("Targets", [])}
     queues = {queue_id for queue_id, _ in _of_type(template, "AWS::SQS::Queue")}
     return found & queues
 
@@ -514,6 +554,39 @@ def hr_bus_admits_only_the_hr_publisher(template: Template, resolver: Resolver) 
     return findings
 
 
+def hr_bus_loses_nothing_silently(template: Template, resolver: Resolver) -> list[str]:
+    """Every event on the HR bus matches a routed rule or the catch-all rule, never both: probed with the routed
+    patterns' own values and with each key changed to a value no rule names (moto's EventBridge pattern
+    matcher, which the local cloud routes with). The catch-all's queue alarm is every_dead_letter_queue_alarms'."""
+    from moto.events.models import EventPattern  # dev-only, like the local cloud
+
+    rules = [
+        (rule_id, resolver.resolve(props.get("EventPattern", {})))
+        for rule_id, props in _of_type(template, "AWS::Events::Rule")
+        if _target_id(props.get("EventBusName")) == "HrEventBus"
+    ]
+    catch_alls = [(rule_id, pattern) for rule_id, pattern in rules if _is_catch_all(pattern)]
+    routed = [(rule_id, pattern) for rule_id, pattern in rules if not _is_catch_all(pattern)]
+    if len(catch_alls) != 1:
+        return [f"HrEventBus: {len(catch_alls)} catch-all rules (want one: unrouted HR events must raise an alarm)"]
+    catch_all_id, catch_all = catch_alls[0]
+    matcher = EventPattern.load(json.dumps(catch_all))
+    routers = [EventPattern.load(json.dumps(pattern)) for _, pattern in routed]
+    findings: list[str] = []
+    for rule_id, pattern in routed:
+        keys = [key for key, values in pattern.items() if isinstance(values, list)]
+        base = {key: pattern[key][0] for key in keys}
+        probes = [{**base, key: value} for key in keys for value in pattern[key]]
+        probes += [{**base, key: "unrouted-probe"} for key in keys]
+        for probe in probes:
+            event: Any = {"detail": {}, **probe}
+            is_routed = any(router.matches_event(event) for router in routers)
+            if is_routed == matcher.matches_event(event):
+                what = "both routed and caught" if is_routed else "neither routed nor caught"
+                findings.append(f"{catch_all_id}: {json.dumps(probe, sort_keys=True)} is {what} (next to {rule_id})")
+    return findings
+
+
 def key_policy_admits_the_services_that_use_it(template: Template, resolver: Resolver) -> list[str]:
     findings: list[str] = []
     for key_id, props in _of_type(template, "AWS::KMS::Key"):
@@ -613,6 +686,7 @@ RULES: dict[str, Rule] = {
         functions_are_traced,
         functions_have_bounded_concurrency,
         hr_bus_admits_only_the_hr_publisher,
+        hr_bus_loses_nothing_silently,
         key_policy_admits_the_services_that_use_it,
         dead_letter_writers_can_write,
     )

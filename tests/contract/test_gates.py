@@ -1,5 +1,6 @@
 """The static gates of `make lint` really gate: a deliberately broken copy of template.yaml (a wildcard action,
-a missing dead-letter queue, function logs without a data protection policy) fails them, each checker naming the
+a missing dead-letter queue, function logs without a data protection policy, a migration without its bundle, an
+action the IAM database does not know) fails them, each checker naming the
 defect (template.yaml itself passes them in `make lint`). Runs the same tools.gates as make."""
 
 from __future__ import annotations
@@ -80,3 +81,27 @@ def test_function_logs_without_a_data_protection_policy_fail_the_gates(tmp_path:
     assert (
         "LifecycleLogGroup: no DataProtectionPolicy: personal data in LifecycleFunction's logs is not masked" in rules
     )
+
+
+def _migrate_without_bundle(template: Template) -> None:
+    statements = template["Resources"]["LifecycleFunction"]["Properties"]["Policies"][-1]["Statement"]
+    statements[:] = [s for s in statements if "workspacebundle" not in str(s.get("Resource"))]
+
+
+def _unknown_action(template: Template) -> None:
+    policies = template["Resources"]["LifecycleFunction"]["Properties"]["Policies"]
+    policies.append({"Statement": [{"Effect": "Allow", "Action": "workspaces:TeleportWorkspaces", "Resource": "*"}]})
+
+
+def test_a_migration_without_its_bundle_fails_the_iam_database_gate(tmp_path: Path) -> None:
+    failed = _failed(_gates_on(tmp_path, _migrate_without_bundle))
+
+    iam = failed["IAM database (parliament)"]
+    assert "LifecycleFunctionRole (role policies): RESOURCE_MISMATCH workspaces:MigrateWorkspace" in iam
+    assert "workspacebundle" in iam
+
+
+def test_an_unknown_action_fails_the_iam_database_gate(tmp_path: Path) -> None:
+    failed = _failed(_gates_on(tmp_path, _unknown_action))
+
+    assert "UNKNOWN_ACTION Unknown action workspaces:TeleportWorkspaces" in failed["IAM database (parliament)"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
 from autopilot.domain.policy import parse_policy
 from tools.cfn import Resolver
 from tools.template_rules import MANAGED_BY_KEY, MANAGED_BY_VALUE, RULES
@@ -181,6 +182,20 @@ def _dlq_closed_to_eventbridge(t: Template) -> None:
     del t["Resources"]["EventDeliveryDLQPolicy"]
 
 
+def _no_catch_all_on_hr_bus(t: Template) -> None:
+    del t["Resources"]["UnroutedHrEventsRule"]
+
+
+def _routed_type_also_caught(t: Template) -> None:
+    # A detail-type routed to hr_events but not excluded from the catch-all: a page for every such hire.
+    _res(t, "HrEventsFunctionHrEvent")["EventPattern"]["detail-type"].append("Employee Promoted")
+
+
+def _catch_all_misses_an_account(t: Template) -> None:
+    # An account neither routed nor caught: its events would vanish silently.
+    _res(t, "UnroutedHrEventsRule")["EventPattern"]["$or"].pop(1)
+
+
 MUTATIONS: list[tuple[str, Callable[[Template], None]]] = [
     ("async_targets_have_retries_and_dead_letters", _drop_target_retry),
     ("async_targets_have_retries_and_dead_letters", _drop_schedule_dlq),
@@ -210,6 +225,9 @@ MUTATIONS: list[tuple[str, Callable[[Template], None]]] = [
     ("functions_have_bounded_concurrency", _unbounded),
     ("hr_bus_admits_only_the_hr_publisher", _anyone_publishes_hr),
     ("hr_bus_admits_only_the_hr_publisher", _any_source_on_hr_bus),
+    ("hr_bus_loses_nothing_silently", _no_catch_all_on_hr_bus),
+    ("hr_bus_loses_nothing_silently", _routed_type_also_caught),
+    ("hr_bus_loses_nothing_silently", _catch_all_misses_an_account),
     ("key_policy_admits_the_services_that_use_it", _logs_cannot_use_key),
     ("dead_letter_writers_can_write", _schedule_role_without_kms),
     ("dead_letter_writers_can_write", _dlq_closed_to_eventbridge),
@@ -225,3 +243,20 @@ def test_rule_catches_a_defective_copy(rule: str, mutate: Callable[[Template], N
     broken = copy.deepcopy(expanded)
     mutate(broken)
     assert RULES[rule](broken, Resolver(broken)) != []
+
+
+def test_with_hr_in_another_account_both_its_events_and_the_roster_s_are_routed(expanded: Template) -> None:
+    # The HR account's PutEvents carry its account id; hr_feed_ingest's carry this account's (issue 14, point 2).
+    resolver = Resolver(expanded, {"Stage": "dev", "HrEventSource": "hr.feed", "HrAccountId": "210987654321"})
+    pattern = resolver.resolve(_res(expanded, "HrEventsFunctionHrEvent")["EventPattern"])
+    assert sorted(pattern["account"]) == ["123456789012", "210987654321"]
+    assert RULES["hr_bus_loses_nothing_silently"](expanded, resolver) == []
+    assert RULES["rules_are_pinned_on_source_and_account"](expanded, resolver) == []
+
+
+def test_the_unrouted_hr_events_alarm_reaches_notify_with_its_advice(expanded: Template, resolver: Resolver) -> None:
+
+    name = str(resolver.resolve(_res(expanded, "UnroutedHrEventsAlarm")["AlarmName"]))
+    prefix = resolver.resolve(_res(expanded, "NotifyFunction")["Environment"]["Variables"]["AUTOMATION_ALARM_PREFIX"])
+    assert name.startswith(prefix)
+    assert name.endswith(UNROUTED_HR_EVENTS_ALARM_SUFFIX)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
 
-from localcloud.world import LocalCloud, LocalCloudError
+from localcloud.world import LocalCloud, LocalCloudError, check_pattern_filters
 from tests.integration.fake_handlers.world import ran, world_from_test_template
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
@@ -117,3 +118,27 @@ def test_put_events_entry_refused_by_eventbridge_is_an_error(cloud: LocalCloud) 
 def test_unknown_function_is_named_with_the_known_ones(cloud: LocalCloud) -> None:
     with pytest.raises(LocalCloudError, match=r"unknown function 'nope'.*HappenedFunction"):
         cloud.invoke("nope", {})
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"source": [{"begins-with": "hr"}]},
+        {"$or": [{"source": [{"anything-but": {"starts": "x"}}]}]},
+    ],
+)
+def test_a_pattern_filter_eventbridge_does_not_know_is_refused(pattern: dict[str, Any]) -> None:
+    # moto's matcher would let it match every event; EventBridge refuses the pattern.
+    with pytest.raises(ValueError, match="unknown filter"):
+        check_pattern_filters(pattern)
+
+
+def test_the_hr_catch_all_pattern_s_filters_are_known() -> None:
+    pattern = {
+        "$or": [
+            {"source": [{"anything-but": ["hr.feed"]}]},
+            {"detail-type": [{"anything-but": ["Employee Hired"]}]},
+            {"detail": {"name": [{"prefix": {"equals-ignore-case": "x"}}, {"exists": True}, {"numeric": [">", 1]}]}},
+        ]
+    }
+    check_pattern_filters(pattern)

@@ -49,7 +49,9 @@ def test_queues_have_their_redrive_policies(cloud: LocalCloud) -> None:
     assert redrive["deadLetterTargetArn"] == cloud.physical("ProvisioningDLQ", "Arn")
     assert int(redrive["maxReceiveCount"]) == 5
     assert attributes["Attributes"]["VisibilityTimeout"] == "360"
-    assert set(cloud.dead_letter_queues.values()) == {q for q in _template_resources("AWS::SQS::Queue") if "DLQ" in q}
+    # The dead-letter queues, and the queue the HR bus's catch-all rule parks unrouted HR events on.
+    ends = {q for q in _template_resources("AWS::SQS::Queue") if "DLQ" in q} | {"UnroutedHrEventsQueue"}
+    assert set(cloud.dead_letter_queues.values()) == ends
 
 
 def test_every_function_rule_mapping_and_schedule_exists(cloud: LocalCloud) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.scenario import open_world, run_scenario
+from localcloud.scenario import ScenarioError, open_world, run_scenario
 from tests.scenarios.conftest import ROOT, SCENARIOS
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")  # everything runs in-process
@@ -101,3 +101,29 @@ def test_open_world_leaves_the_world_running_for_a_look_around() -> None:
         assert answer["Workspaces"][0]["State"] == "AVAILABLE"
         cloud.advance(dt.timedelta(hours=3))  # the world still runs: AutoStop after 2 hours
         assert cloud.report()["workspaces"][0]["state"] == "STOPPED"
+
+
+def test_an_unknown_stack_parameter_is_bad_input_naming_parameters() -> None:
+    scenario = {"name": "x", "start": "2026-12-01T05:00:00Z", "parameters": {"HrAcountId": "210987654321"}}
+    with pytest.raises(ScenarioError, match=r"<scenario>: parameters: unknown template parameter.*HrAcountId"):
+        run_scenario(scenario)
+
+
+def test_a_function_s_events_carry_this_account_and_a_cross_account_put_carries_the_sender_s() -> None:
+    hired = {"source": "hr.feed", "detail-type": "Employee Hired", "detail": {"employee_id": "E1"}}
+    scenario = {
+        "name": "accounts",
+        "start": "2026-12-01T05:00:00Z",
+        "parameters": {"HrAccountId": "210987654321"},
+        "steps": [{"publish": {"event": hired, "account": "210987654321", "bus": "HrEventBus"}}],
+    }
+    with open_world(scenario) as cloud:
+        cloud.publish_from(cloud.account_id, hired, bus="HrEventBus")  # this account: a plain PutEvents
+        [from_hr, from_here] = [e for e in cloud.timeline if e["kind"] == "event" and e["bus"].endswith("-hr")]
+        assert (from_hr["account"], from_here["account"]) == ("210987654321", cloud.account_id)
+        assert from_hr["targets"] == from_here["targets"] == ["HrEventsFunction"]
+        roster = (ROOT / "scenarios" / "rosters" / "onboarding_staff_2.csv").read_bytes()
+        cloud.put_object("rosters/staff.csv", roster)  # hr_feed_ingest puts the rows' hires: this account
+        rows = [e for e in cloud.timeline if e["kind"] == "event" and e["bus"].endswith("-hr")][2:]
+        assert len(rows) == 2
+        assert {e["account"] for e in rows} == {cloud.account_id}

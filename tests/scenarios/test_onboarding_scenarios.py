@@ -359,3 +359,47 @@ def test_dry_run_decides_everything_and_changes_no_desk(tmp_path: Path) -> None:
     assert report["workspaces"] == []
     assert calls(report, "CreateWorkspaces") == 0
     assert desk.lifecycle is Lifecycle.SCHEDULED
+
+
+# --- HR in another account (issue 14, point 2) -------------------------------------------------------------
+def test_with_hr_in_another_account_a_published_hire_and_a_roster_s_rows_all_become_desks() -> None:
+    report = run("onboarding_hr_in_another_account.yaml")
+
+    assert sorted(d["user"] for d in report["workspaces"]) == ["jdupont", "staff001", "staff002"]
+    hr_events = [e for e in report["timeline"] if e["kind"] == "event" and e["bus"].endswith("-hr")]
+    assert len(hr_events) == 3  # the published hire and the roster's two rows
+    assert all(e["targets"] == ["HrEventsFunction"] for e in hr_events)
+    assert [d for d in report["dead_letters"] if d["queue"] == "UnroutedHrEventsQueue"] == []
+    assert report["alerts"] == []
+
+
+def test_the_hr_bus_refuses_an_account_its_policy_does_not_name() -> None:
+    # Given HR in 210987654321, when 999999999999 puts a hire on the HR bus, then PutEvents refuses it.
+    scenario = yaml.safe_load((SCENARIOS / "onboarding_hr_in_another_account.yaml").read_text(encoding="utf-8"))
+    scenario["steps"] = [{"publish": {**scenario["steps"][0]["publish"], "account": "999999999999"}}]
+    report = run(scenario)
+
+    [refused] = [e for e in report["timeline"] if e["kind"] == "put_events_refused"]
+    assert refused["error"] == "AccessDeniedException"
+    assert [e for e in report["timeline"] if e["kind"] == "step_failed"]
+    assert report["workspaces"] == []
+
+
+def test_the_hr_bus_refuses_another_source_from_the_hr_account() -> None:
+    scenario = yaml.safe_load((SCENARIOS / "onboarding_hr_in_another_account.yaml").read_text(encoding="utf-8"))
+    event = {"source": "hr.other", "detail-type": "Employee Hired", "detail": {"employee_id": "E1"}}
+    scenario["steps"] = [{"publish": {**scenario["steps"][0]["publish"], "event": event}}]
+    report = run(scenario)
+
+    [refused] = [e for e in report["timeline"] if e["kind"] == "put_events_refused"]
+    assert refused["error"] == "NotAuthorizedForSourceException"
+
+
+def test_an_event_nobody_routes_on_the_hr_bus_pages_on_call() -> None:
+    report = run("hr_unrouted_event_pages.yaml")
+
+    [parked] = [d for d in report["dead_letters"] if d["queue"] == "UnroutedHrEventsQueue"]
+    assert "Employee Promoted" in parked["body"]
+    [page] = [a for a in alerts(report, "automation_failure") if "unrouted-hr-events" in a["subject"]]
+    assert page["severity"] == "critical"
+    assert not [i for i in report["invocations"] if i["function"] == "HrEventsFunction"]

@@ -274,6 +274,17 @@ def test_an_automation_alarm_pages_and_its_recovery_is_an_update_in_the_same_thr
     assert "dead-letter queue" in json.loads(first["default"])["content"]["nextSteps"][0]
 
 
+def test_the_unrouted_hr_events_alarm_says_what_to_fix_not_that_a_function_fails() -> None:
+    harness = Harness()
+    harness.send(
+        AutomationAlarm(**{**ALARM.__dict__, "alarm_name": "workspaces-autopilot-dev-automation-unrouted-hr-events"})
+    )
+    [step, *_] = json.loads(harness.notifier.messages[0]["default"])["content"]["nextSteps"]
+    assert "no rule routes" in step
+    assert "HrAccountId" in step
+    assert "A function fails" not in step
+
+
 def test_other_alarm_state_changes_send_nothing() -> None:
     harness = Harness()
     insufficient = AutomationAlarm(**{**ALARM.__dict__, "state": "INSUFFICIENT_DATA", "previous_state": "OK"})

@@ -52,6 +52,7 @@ def test_a_valid_scenario_loads_with_every_step_kind(tmp_path: Path) -> None:
     steps: list[dict[str, Any]] = [
         {"publish": str(event)},
         {"publish": {"Source": "hr.feed", "DetailType": "Employee Hired", "Detail": {}}},
+        {"publish": {"event": str(event), "account": "210987654321", "bus": "HrEventBus"}},
         {"upload_roster": str(roster)},
         {"policy": "scenarios/policies/media_measurement.yaml"},
         {"advance": "1d6h"},
@@ -69,9 +70,12 @@ def test_a_valid_scenario_loads_with_every_step_kind(tmp_path: Path) -> None:
     scenario = load_scenario(_scenario(steps=steps))
 
     assert [step.name for step in scenario.steps] == [next(iter(step)) for step in steps]
-    assert scenario.steps[2].argument == (roster, "rosters/roster.csv")
-    assert scenario.steps[3].argument.name == "media_measurement.yaml"
-    assert scenario.steps[4].argument == dt.timedelta(days=1, hours=6)
+    events, options = scenario.steps[2].argument
+    assert events == [{"source": "hr.feed", "detail-type": "Employee Hired", "detail": {}}]
+    assert (options.account, options.bus, options.principal) == ("210987654321", "HrEventBus", None)
+    assert scenario.steps[3].argument == (roster, "rosters/roster.csv")
+    assert scenario.steps[4].argument.name == "media_measurement.yaml"
+    assert scenario.steps[5].argument == dt.timedelta(days=1, hours=6)
     assert scenario.document.start == dt.datetime(2026, 12, 1, 5, tzinfo=dt.UTC)
 
 
@@ -151,3 +155,35 @@ def test_a_scenario_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ScenarioError, match=r"list.yaml: a scenario is a mapping"):
         load_scenario(path)
+
+
+def test_stack_parameters_are_read() -> None:
+    scenario = load_scenario(_scenario(parameters={"HrAccountId": "210987654321"}))
+    assert scenario.document.parameters == {"HrAccountId": "210987654321"}
+
+
+@pytest.mark.parametrize(
+    ("publish", "message"),
+    [
+        ({"event": {"source": "hr.feed", "detail-type": "X", "detail": {}}, "account": "2109"}, "account"),
+        (
+            {"event": {"source": "hr.feed", "detail-type": "X", "detail": {}}, "account": "210987654321"},
+            "bus: a publish from another account names the bus it puts on",
+        ),
+        (
+            {
+                "event": {"source": "hr.feed", "detail-type": "X", "detail": {}},
+                "account": "210987654321",
+                "bus": "HrEventBus",
+                "principal": "arn:aws:iam::999999999999:role/x",
+            },
+            "principal: not an ARN of account 210987654321",
+        ),
+        ({"event": {"source": "hr.feed"}, "bus": "HrEventBus"}, "an event needs source, detail-type and detail"),
+        ({"event": {"source": "hr.feed", "detail-type": "X", "detail": {}}, "teleport": 1}, "teleport"),
+    ],
+)
+def test_a_malformed_publish_with_options_names_the_step(publish: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError, match=r"steps\[0\] \(publish\)") as error:
+        load_scenario(_scenario(steps=[{"publish": publish}]))
+    assert message in str(error.value)

@@ -91,6 +91,8 @@ ThreadState = Literal["new", "update", "duplicate"]
 DEFAULT_RUNBOOK_BASE_URL = "https://github.com/workspaces-autopilot/workspaces-autopilot/blob/main"
 SUBJECT_LIMIT = 100  # SNS Subject: at most 100 ASCII characters, no line breaks
 LIST_LIMIT = 20
+# template.yaml's UnroutedHrEventsAlarm: HR events no rule routes wait in UnroutedHrEventsQueue (nothing to redrive).
+UNROUTED_HR_EVENTS_ALARM_SUFFIX = "-automation-unrouted-hr-events"
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,63}")
 
 
@@ -815,13 +817,22 @@ def alert_for_alarm(alarm: AutomationAlarm, links: Links) -> Alert | None:
     else:
         return None
     what = alarm.description or ""
-    hint = (
-        "Messages wait in a dead-letter queue: read one (ids only), fix the cause, then redrive the queue "
-        "(SQS console: Start DLQ redrive) so nothing is lost."
-        if "dlq" in alarm.alarm_name
-        else 'A function fails: open its log group (Logs Insights: `level = "ERROR"`), fix the cause; failed '
-        "invocations land in the async-failure DLQ for a redrive."
-    )
+    if alarm.alarm_name.endswith(UNROUTED_HR_EVENTS_ALARM_SUFFIX):
+        hint = (
+            "Events reached the HR bus that no rule routes (a source, detail-type or account hr_events does not "
+            "expect): read them in the unrouted HR events queue, fix the publisher or the stack's HrAccountId / "
+            "HrEventSource, then have HR send them again."
+        )
+    elif "dlq" in alarm.alarm_name:
+        hint = (
+            "Messages wait in a dead-letter queue: read one (ids only), fix the cause, then redrive the queue "
+            "(SQS console: Start DLQ redrive) so nothing is lost."
+        )
+    else:
+        hint = (
+            'A function fails: open its log group (Logs Insights: `level = "ERROR"`), fix the cause; failed '
+            "invocations land in the async-failure DLQ for a redrive."
+        )
     return Alert(
         kind="automation_failure",
         severity=severity,
