@@ -25,7 +25,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
+from autopilot.adapters.aws import RETRY_CONFIG, cached
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.dynamodb import batch_get
 from autopilot.adapters.workspaces import BATCH, WorkspaceInfo, WorkSpaces
@@ -87,8 +87,7 @@ class FleetObserver(WorkSpaces):
         """Every desk of the account and region, in pages of 25 (no filter)."""
         kwargs: dict[str, Any] = {"Limit": BATCH}
         while True:
-            with translated("workspaces:DescribeWorkspaces"):
-                response = self._client.describe_workspaces(**kwargs)
+            response = self._call("describe_workspaces", **kwargs)
             yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
             token = response.get("NextToken")
             if not token:
