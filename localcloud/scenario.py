@@ -120,6 +120,12 @@ class ThrottleStep(_Model):
     times: int = Field(default=1, ge=1)
 
 
+class RefuseStep(_Model):
+    operation: str = Field(min_length=1)
+    error_code: str = Field(min_length=1)
+    times: int = Field(default=1, ge=1)
+
+
 class FailRequestsStep(_Model):
     operation: str = Field(min_length=1)
     users: list[str] = Field(min_length=1)
@@ -161,6 +167,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "set_state": SetStateStep,
     "missing_user": MissingUserStep,
     "throttle": ThrottleStep,
+    "refuse": RefuseStep,
     "fail_requests": FailRequestsStep,
     "crash": CrashStep,
     "invoke": InvokeStep,
@@ -466,6 +473,8 @@ def _apply(cloud: LocalCloud, step: Step) -> None:
         cloud.missing_user(value.user, site=value.site, duration=duration)
     elif name == "throttle":
         cloud.throttle(value.operation, value.times)
+    elif name == "refuse":
+        cloud.refuse(value.operation, value.error_code, value.times)
     elif name == "fail_requests":
         ids = (
             value.users

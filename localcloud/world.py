@@ -993,6 +993,11 @@ class LocalCloud:
         """The next `times` calls of a WorkSpaces operation answer ThrottlingException (botocore retries)."""
         self.emulator.throttle(operation, times)
 
+    def refuse(self, operation: str, error_code: str, times: int = 1) -> None:
+        """The next `times` calls of a WorkSpaces operation answer HTTP 400 `error_code` (AccessDeniedException,
+        ValidationException...): a permanent refusal, which botocore does not retry."""
+        self.emulator.refuse(operation, error_code, times)
+
     def fail_requests(
         self, operation: str, ids: Iterable[str], error_code: str, error_message: str | None = None, times: int = 1
     ) -> None:

@@ -198,6 +198,11 @@ class Emulator:
         """The next ``times`` calls of ``operation`` ("*" for any) answer HTTP 400 ThrottlingException."""
         self.fleet.add_throttle(operation, times)
 
+    def refuse(self, operation: str, error_code: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``operation`` ("*" for any) answer HTTP 400 with ``error_code`` (e.g.
+        AccessDeniedException): a refusal of the whole call, which botocore does not retry."""
+        self.fleet.add_refusal(operation, error_code, times)
+
     def fail_requests(
         self,
         operation: str,

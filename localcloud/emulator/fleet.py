@@ -222,6 +222,7 @@ class Fleet:
         self.bundles: dict[str, Bundle] = {}
         self.missing_users: set[tuple[str, str]] = set()
         self.throttles: dict[str, int] = {}
+        self.refusals: dict[str, list[str]] = {}  # operation -> error codes answered to its next calls
         self.failures: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self.api_calls: Counter[str] = Counter()
         created = now_epoch()
@@ -401,6 +402,15 @@ class Fleet:
                     self.throttles[key] = left - 1
                     return True
             return False
+
+    def take_refusal(self, operation: str) -> str | None:
+        """The error code an injected whole-call refusal answers this call with, if any."""
+        with self.lock:
+            for key in (operation, "*"):
+                queue = self.refusals.get(key)
+                if queue:
+                    return queue.pop(0)
+            return None
 
     def _take_failure(self, operation: str, key: str) -> tuple[str, str] | None:
         queue = self.failures.get(operation, {}).get(key)
@@ -1236,6 +1246,10 @@ class Fleet:
     def add_throttle(self, operation: str, times: int) -> None:
         with self.lock:
             self.throttles[operation] = self.throttles.get(operation, 0) + times
+
+    def add_refusal(self, operation: str, error_code: str, times: int) -> None:
+        with self.lock:
+            self.refusals.setdefault(operation, []).extend([error_code] * times)
 
     def find(self, directory_id: str, user: str) -> str | None:
         with self.lock:

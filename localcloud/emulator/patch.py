@@ -286,6 +286,11 @@ def _wrap_call_action(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
             # Answered before the operation runs, as AWS's front door does; botocore retries it.
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": "ThrottlingException"}
             return 400, headers, THROTTLE_BODY
+        refused = fleet.take_refusal(action)
+        if refused is not None:
+            # A whole-call refusal (AccessDeniedException, a validation error...): botocore does not retry it.
+            body = json.dumps({"__type": refused, "message": f"{refused} (injected by the local cloud)"})
+            return 400, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": refused}, body
         fleet.settle()
         return original(self)
 

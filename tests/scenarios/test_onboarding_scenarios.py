@@ -139,6 +139,21 @@ def test_throttling_is_absorbed_and_the_desk_is_made() -> None:
     assert report["dead_letters"] == []
 
 
+def test_an_access_denied_create_is_reported_once_with_its_code_and_not_retried() -> None:
+    report = run("onboarding_access_denied.yaml")
+
+    assert calls(report, "CreateWorkspaces") == 1  # a permanent refusal: no redelivery
+    assert report["dead_letters"] == []
+    assert failed_invocations(report, "ProvisionFunction") == []
+    [alert] = alerts(report, "provisioning_failed")
+    assert alert["employee_id"] == "E20011"
+    assert "AccessDeniedException" in alert["subject"]
+    assert "workspaces:CreateWorkspaces" in alert["message"]  # what to fix: the role lacks this action
+    assert "injected by the local cloud" not in alert["message"]  # AWS's message is never copied
+    assert "mdurand" not in alert["message"]
+    assert report["workspaces"] == []
+
+
 def test_failed_requests_are_retried_then_alerted_with_the_aws_code() -> None:
     report = run("onboarding_failed_requests.yaml")
 

@@ -123,7 +123,9 @@ class FakeFleet:
 
     def rebuild(self, workspace_id: str) -> FakeFailure | None:
         self.calls["RebuildWorkspaces"] += 1
-        if workspace_id in self.fail_rebuild:
+        # Never kinder than AWS: RebuildWorkspaces refuses a desk outside these states (API reference).
+        allowed = {"AVAILABLE", "ERROR", "UNHEALTHY", "STOPPED", "REBOOTING"}
+        if workspace_id in self.fail_rebuild or self.desks[workspace_id].state not in allowed:
             return FakeFailure(workspace_id, "InvalidResourceState", "cannot rebuild")
         self.rebuilt.append(workspace_id)
         self.desks[workspace_id].state = "REBUILDING"

@@ -254,7 +254,8 @@ class FakeFleet:
         self.missing_users: set[str] = set()
         self.create_failures: dict[str, list[str]] = defaultdict(list)
         self.throttle: dict[str, int] = defaultdict(int)
-        self.refuse: dict[str, str] = {}
+        self.refuse: dict[str, str] = {}  # operation -> the AWS error code it is refused with (AwsRefused)
+        self.by_user = 0  # DescribeWorkspaces(DirectoryId, UserName) lookups
         self.stop_failures: dict[str, str] = {}
         self._ids = itertools.count(1)
 
@@ -283,6 +284,12 @@ class FakeFleet:
 
     def find(self, directory_id: str, username: str) -> WorkspaceInfo | None:
         self._call("DescribeWorkspaces")
+        self.by_user += 1
+        if self.refuse.get("DescribeWorkspaces"):
+            raise WorkSpacesError("workspaces:DescribeWorkspaces", self.refuse["DescribeWorkspaces"])
+        return self._lookup(directory_id, username)
+
+    def _lookup(self, directory_id: str, username: str) -> WorkspaceInfo | None:
         for desk in self.live():
             if desk.directory_id == directory_id and desk.username.lower() == username.lower():
                 return desk.info()
@@ -298,13 +305,15 @@ class FakeFleet:
         failed: list[ItemFailure] = []
         for start in range(0, len(specs), 25):
             self._call("CreateWorkspaces")
+            if "CreateWorkspaces" in self.refuse:
+                raise WorkSpacesError("workspaces:CreateWorkspaces", self.refuse["CreateWorkspaces"])
             for spec in specs[start : start + 25]:
                 if self.create_failures[spec.username]:
-                    failed.append(ItemFailure(spec.key, self.create_failures[spec.username].pop(0), "boom"))
+                    failed.append(ItemFailure(spec.key, self.create_failures[spec.username].pop(0)))
                 elif spec.username in self.missing_users:
-                    failed.append(ItemFailure(spec.key, "ResourceNotFound.User", f"user {spec.username} not found"))
-                elif self.find(spec.directory_id, spec.username) is not None:
-                    failed.append(ItemFailure(spec.key, "ResourceExists.WorkSpace", "exists"))
+                    failed.append(ItemFailure(spec.key, "ResourceNotFound.User"))
+                elif self._lookup(spec.directory_id, spec.username) is not None:
+                    failed.append(ItemFailure(spec.key, "ResourceExists.WorkSpace"))
                 else:
                     self.created_specs.append(spec)
                     created[spec.key] = self.seed(
@@ -324,7 +333,7 @@ class FakeFleet:
         failures = []
         for ws in workspace_ids:
             if ws in self.stop_failures:
-                failures.append(ItemFailure(ws, self.stop_failures[ws], "no"))
+                failures.append(ItemFailure(ws, self.stop_failures[ws]))
             else:
                 self.desks[ws].state = "STOPPED"
         return failures
@@ -346,7 +355,7 @@ class FakeFleet:
         self._call("ModifyWorkspaceProperties")
         if "ModifyWorkspaceProperties" in self.refuse:
             code = self.refuse.pop("ModifyWorkspaceProperties")
-            raise WorkSpacesError("modify_workspace_properties", code, "refused")
+            raise WorkSpacesError("workspaces:ModifyWorkspaceProperties", code)
         desk = self.desks[workspace_id]
         desk.compute = compute or desk.compute
         desk.running_mode = running_mode or desk.running_mode

@@ -212,7 +212,7 @@ def test_a_desk_that_came_up_needs_nothing_more() -> None:
     assert world.tick(OPENS + TIMEOUT + dt.timedelta(minutes=5)).rebuilt == []
 
 
-@pytest.mark.parametrize("stuck", ["STARTING", "ERROR", "UNHEALTHY"])
+@pytest.mark.parametrize("stuck", ["ERROR", "UNHEALTHY"])
 def test_a_stuck_start_is_rebuilt_and_on_call_is_told(stuck: str) -> None:
     world = Shifts()
     world.add("E1", "ws-agent0001")
@@ -244,19 +244,41 @@ def test_a_rebuilt_desk_that_comes_back_resolves_the_incident() -> None:
     assert (resolved.incident_id, resolved.resolved_by) == ("inc-start-ws-agent0001-20261201", "recheck")
 
 
-def test_a_refused_rebuild_is_escalated() -> None:
+@pytest.mark.parametrize("stuck", ["STARTING", "IMPAIRED"])
+def test_a_start_stuck_where_aws_cannot_rebuild_is_escalated_without_a_rebuild(stuck: str) -> None:
     world = Shifts()
     world.add("E1", "ws-agent0001")
     world.tick(OPENS)
-    world.fleet.desks["ws-agent0001"].state = "STARTING"
+    world.fleet.desks["ws-agent0001"].state = stuck
+    report = world.tick(OPENS + TIMEOUT)
+    # RebuildWorkspaces accepts only AVAILABLE, ERROR, UNHEALTHY, STOPPED or REBOOTING: no call AWS would refuse.
+    assert world.fleet.calls["RebuildWorkspaces"] == 0
+    assert report.rebuilt == []
+    assert report.escalated == ["ws-agent0001"]
+    (step,) = world.bus.of("Remediation Step")
+    assert (step.step.action, step.step.outcome) == ("rebuild", "skipped")
+    assert stuck in step.step.reason
+    (escalation,) = world.bus.of("Incident Escalated")
+    assert escalation.incident_id == "inc-start-ws-agent0001-20261201"
+    assert [s.outcome for s in escalation.steps] == ["skipped"]
+
+
+def test_a_refused_rebuild_is_escalated_with_the_aws_code_never_its_message() -> None:
+    world = Shifts()
+    world.add("E1", "ws-agent0001")
+    world.tick(OPENS)
+    world.fleet.desks["ws-agent0001"].state = "ERROR"
     world.fleet.fail_rebuild.add("ws-agent0001")
     report = world.tick(OPENS + TIMEOUT)
     assert report.escalated == ["ws-agent0001"]
     (step,) = world.bus.of("Remediation Step")
     assert step.step.outcome == "failed"
+    assert "InvalidResourceState" in step.step.reason
+    assert "cannot rebuild" not in step.step.reason  # AWS's message (it can name the user) is never copied
     (escalation,) = world.bus.of("Incident Escalated")
     assert escalation.incident_id == "inc-start-ws-agent0001-20261201"
     assert [s.outcome for s in escalation.steps] == ["failed"]
+    assert "cannot rebuild" not in escalation.reason
 
 
 def test_a_rebuild_that_does_not_bring_the_desk_back_is_escalated() -> None:

@@ -114,7 +114,10 @@ def test_a_desk_that_already_exists_is_recorded_not_created_and_not_announced() 
 
     result = _run(world, "e-1")
 
-    assert world.fleet.calls["CreateWorkspaces"] == 0
+    # A first attempt does not look first: CreateWorkspaces answers ResourceExists.WorkSpace, then the desk is
+    # looked up and taken over as it is (not ours).
+    assert world.fleet.calls["CreateWorkspaces"] == 1
+    assert len(world.fleet.live()) == 1
     desk = world.desks.get("e-1")
     assert desk is not None
     # Untagged: recorded, never stopped or terminated (origin found); the user already has it: no e-mail.
@@ -221,6 +224,70 @@ def test_a_replay_after_a_crash_between_create_and_the_state_write_adopts_the_de
     assert desk is not None
     assert desk.origin == "created"
     assert desk.workspace_id == world.fleet.live()[0].workspace_id
+
+
+def test_a_first_attempt_makes_no_describe_by_user_and_a_retry_does() -> None:
+    world = World()
+    ids = [f"e-{n}" for n in range(3)]
+    for employee_id in ids:
+        _schedule(world, employee_id)
+    world.fleet.throttle["CreateWorkspaces"] = 1  # the first pass's create fails as a whole: unknown outcome
+
+    first = _run(world, *ids)
+
+    assert world.fleet.by_user == 0  # no create was ever attempted for them: nothing to reconcile
+    assert sorted(first.failed) == [f"m-{employee_id}" for employee_id in ids]
+    for employee_id in ids:
+        desk = world.desks.get(employee_id)
+        assert desk is not None
+        assert desk.origin == "created"
+
+    _run(world, *ids, now=NOW + dt.timedelta(minutes=6))  # SQS redelivers once the lease is over
+
+    assert world.fleet.by_user == 3  # a create was attempted: each is reconciled before creating again
+    assert world.fleet.calls["CreateWorkspaces"] == 2
+    assert len(world.fleet.live()) == 3
+
+
+def test_a_create_refused_by_iam_fails_once_with_its_code_and_is_not_redelivered() -> None:
+    world = World()
+    _schedule(world, "e-1")
+    world.fleet.refuse["CreateWorkspaces"] = "AccessDeniedException"
+
+    result = _run(world, "e-1")
+
+    assert result.failed == []  # not redelivered: retrying cannot help
+    assert world.requeue.sent == []
+    desk = world.desks.get("e-1")
+    assert desk is not None
+    assert (desk.lifecycle, desk.last_error) == (Lifecycle.FAILED, "AccessDeniedException")
+    [failed] = world.bus.of("Provisioning Failed")
+    assert failed.error_code == "AccessDeniedException"
+    assert "workspaces:CreateWorkspaces" in failed.reason
+    assert "template.yaml" in failed.reason
+
+
+def test_a_reconcile_refused_by_iam_fails_once_and_a_throttled_one_is_redelivered() -> None:
+    world = World()
+    for employee_id in ("e-1", "e-2"):
+        _schedule(world, employee_id)
+        world.desks.items[employee_id] = world.desks.items[employee_id].model_copy(update={"origin": "created"})
+    world.fleet.refuse["DescribeWorkspaces"] = "AccessDeniedException"
+
+    refused = _run(world, "e-1")
+
+    assert refused.failed == []
+    assert world.desks.items["e-1"].lifecycle is Lifecycle.FAILED
+    [failed] = world.bus.of("Provisioning Failed")
+    assert "workspaces:DescribeWorkspaces" in failed.reason
+
+    del world.fleet.refuse["DescribeWorkspaces"]
+    world.fleet.throttle["DescribeWorkspaces"] = 1
+
+    throttled = _run(world, "e-2")
+
+    assert throttled.failed == ["m-e-2"]  # transient: SQS redelivers it
+    assert world.desks.items["e-2"].lifecycle is Lifecycle.SCHEDULED
 
 
 def test_a_pass_holding_the_lease_is_left_alone() -> None:

@@ -162,7 +162,7 @@ def test_restore_is_never_used_unless_opted_in() -> None:
 def test_a_refused_reboot_moves_on_to_the_rebuild_at_once() -> None:
     world = World()
     desk = failing_desk(world)
-    world.fleet.refuse[("reboot", desk)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+    world.fleet.refuse[("reboot", desk)] = ActionFailure("InvalidResourceState.Workspace")
     alarm(world)
     assert world.fleet.actions == [("reboot", desk), ("rebuild", desk)]
     outcomes = [(s.action, s.outcome) for s in world.incidents.only().steps]
@@ -170,6 +170,16 @@ def test_a_refused_reboot_moves_on_to_the_rebuild_at_once() -> None:
     steps = world.events.of("Remediation Step")
     assert [(e.step.action, e.step.outcome) for e in steps] == outcomes
     assert list(world.timers.pending) == [f"recheck-{world.incidents.only().incident_id}-2"]
+
+
+def test_a_refused_reboot_is_reported_with_the_aws_code_never_its_message() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.refuse[("reboot", desk)] = ActionFailure("InvalidResourceState.Workspace")  # no room for a message
+    alarm(world)
+    [failed] = [e for e in world.events.of("Remediation Step") if e.step.outcome == "failed"]
+    assert failed.step.reason == "InvalidResourceState.Workspace"
+    assert all("jdoe" not in s.reason for s in world.incidents.only().steps)
 
 
 def test_a_busy_desk_at_the_recheck_is_given_time() -> None:
@@ -589,7 +599,7 @@ def test_desks_at_different_steps_get_one_call_per_action() -> None:
 def test_a_desk_refused_in_the_batch_moves_on_to_its_rebuild_while_the_others_wait_for_their_recheck() -> None:
     world = World()
     first, refused, third = failing_desks(world, 3)
-    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace")
 
     outcome = alarm(world)
 
@@ -695,7 +705,7 @@ def test_an_incident_another_writer_changed_during_the_batch_is_still_flushed() 
 def test_a_refusal_lost_to_another_writer_leaves_the_desk_to_its_recheck() -> None:
     world = World()
     first, refused = failing_desks(world, 2)
-    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace", "not now")
+    world.fleet.refuse[("reboot", refused)] = ActionFailure("InvalidResourceState.Workspace")
 
     def concurrent_note() -> None:
         incident = next(i for i in world.incidents.items.values() if i.workspace_id == refused)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from autopilot.adapters.aws import translated
 from autopilot.contracts.outputs import SOURCE, DomainEvent
 from autopilot.domain.errors import TransientAwsError
 
@@ -36,7 +37,8 @@ class EventBus:
             self._put([{**entry, "EventBusName": self._bus_name} for entry in entries[start : start + MAX_ENTRIES]])
 
     def _put(self, entries: list[dict[str, str]]) -> None:
-        response = self._client.put_events(Entries=entries)
+        with translated("events:PutEvents"):
+            response = self._client.put_events(Entries=entries)
         if response.get("FailedEntryCount"):
             codes = sorted({entry.get("ErrorCode", "?") for entry in response["Entries"] if "ErrorCode" in entry})
             # Raise so the invocation fails and is retried: a lost domain event is a lost alert.

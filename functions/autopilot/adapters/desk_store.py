@@ -16,6 +16,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.aws import translate, translated
 from autopilot.adapters.dynamodb import batch_get
 from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
@@ -144,7 +145,7 @@ class DeskStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleUpdate(f"desk {desk.employee_id} already exists") from exc
-            raise
+            raise translate(exc, "dynamodb:PutItem") from exc
         return stored
 
     def delete(self, desk: Desk) -> None:
@@ -166,7 +167,7 @@ class DeskStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleUpdate(f"desk {desk.employee_id} changed since version {desk.version}") from exc
-            raise
+            raise translate(exc, "dynamodb:PutItem") from exc
         return stored
 
     def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
@@ -179,13 +180,14 @@ class DeskStore:
 
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
         """Append to the desk's audit trail (ids and decisions only)."""
-        self._table.put_item(Item=_history_item(AuditEntry(employee_id, at, kind, detail)))
+        with translated("dynamodb:PutItem"):
+            self._table.put_item(Item=_history_item(AuditEntry(employee_id, at, kind, detail)))
 
     def record_events(self, entries: Sequence[AuditEntry]) -> None:
         """Append several audit entries: BatchWriteItem, 25 a request (the batch writer resends unprocessed ones)."""
         if not entries:
             return
-        with self._table.batch_writer() as batch:
+        with translated("dynamodb:BatchWriteItem"), self._table.batch_writer() as batch:
             for entry in entries:
                 batch.put_item(Item=_history_item(entry))
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from autopilot.adapters.aws import translated
 from autopilot.domain.errors import TransientAwsError
 
 BATCH_GET = 100  # BatchGetItem's maximum keys per call
@@ -24,7 +25,8 @@ def batch_get(
             table_name: {"Keys": unique[start : start + BATCH_GET], "ConsistentRead": consistent}
         }
         for attempt in range(UNPROCESSED_ATTEMPTS):
-            response = reader.batch_get_item(RequestItems=pending)
+            with translated("dynamodb:BatchGetItem"):
+                response = reader.batch_get_item(RequestItems=pending)
             items += response.get("Responses", {}).get(table_name, [])
             pending = response.get("UnprocessedKeys") or {}
             if not pending:

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.aws import translated
 from autopilot.domain.errors import InvalidInput, TransientAwsError
 from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
 
@@ -69,7 +70,8 @@ class WorkSpacesLookups:
 
     def registration_code(self, directory_id: str) -> str:
         if directory_id not in self._codes:
-            response = self._client.describe_workspace_directories(DirectoryIds=[directory_id])
+            with translated("workspaces:DescribeWorkspaceDirectories"):
+                response = self._client.describe_workspace_directories(DirectoryIds=[directory_id])
             for directory in response.get("Directories", []):
                 if directory.get("RegistrationCode"):
                     self._codes[directory["DirectoryId"]] = directory["RegistrationCode"]
@@ -79,7 +81,8 @@ class WorkSpacesLookups:
 
     def default_compute(self, bundle_id: str) -> str | None:
         if bundle_id not in self._computes:
-            response = self._client.describe_workspace_bundles(BundleIds=[bundle_id])
+            with translated("workspaces:DescribeWorkspaceBundles"):
+                response = self._client.describe_workspace_bundles(BundleIds=[bundle_id])
             bundles = response.get("Bundles", [])
             self._computes[bundle_id] = bundles[0].get("ComputeType", {}).get("Name") if bundles else None
         return self._computes[bundle_id]

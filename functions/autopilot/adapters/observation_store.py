@@ -87,7 +87,7 @@ class FleetObserver(WorkSpaces):
         """Every desk of the account and region, in pages of 25 (no filter)."""
         kwargs: dict[str, Any] = {"Limit": BATCH}
         while True:
-            response = self._client.describe_workspaces(**kwargs)
+            response = self._call("describe_workspaces", **kwargs)
             yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
             token = response.get("NextToken")
             if not token:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from autopilot.adapters.aws import translated
 from autopilot.domain.errors import TransientAwsError
 
 MAX_BATCH = 10
@@ -19,13 +20,14 @@ class Queue:
     def send(self, bodies: Sequence[dict[str, Any]], *, delay_seconds: int = 0) -> None:
         for start in range(0, len(bodies), MAX_BATCH):
             chunk = bodies[start : start + MAX_BATCH]
-            response = self._client.send_message_batch(
-                QueueUrl=self._url,
-                Entries=[
-                    {"Id": str(index), "MessageBody": json.dumps(body), "DelaySeconds": delay_seconds}
-                    for index, body in enumerate(chunk)
-                ],
-            )
+            with translated("sqs:SendMessage"):  # IAM authorises SendMessageBatch as sqs:SendMessage
+                response = self._client.send_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[
+                        {"Id": str(index), "MessageBody": json.dumps(body), "DelaySeconds": delay_seconds}
+                        for index, body in enumerate(chunk)
+                    ],
+                )
             if response.get("Failed"):
                 codes = sorted({failure["Code"] for failure in response["Failed"]})
                 raise TransientAwsError(f"SendMessageBatch failed for {len(response['Failed'])} messages: {codes}")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from autopilot.adapters.aws import translated
+
 ARNS_PER_CALL = 100
 RESOURCES_PER_PAGE = 100
 RESOURCE_TYPE = "workspaces:workspace"
@@ -45,7 +47,8 @@ class Tagging:
             "ResourcesPerPage": RESOURCES_PER_PAGE,
         }
         while True:
-            response = self._client.get_resources(**kwargs)
+            with translated("tag:GetResources"):
+                response = self._client.get_resources(**kwargs)
             for mapping in response.get("ResourceTagMappingList", []):
                 found[_workspace_id(mapping["ResourceARN"])] = _tags(mapping)
             token = response.get("PaginationToken")
@@ -61,7 +64,8 @@ class Tagging:
             arns = [self.arn(ws) for ws in ids[start : start + ARNS_PER_CALL]]
             kwargs: dict[str, Any] = {"ResourceARNList": arns}
             while True:
-                response = self._client.get_resources(**kwargs)
+                with translated("tag:GetResources"):
+                    response = self._client.get_resources(**kwargs)
                 for mapping in response.get("ResourceTagMappingList", []):
                     found[_workspace_id(mapping["ResourceARN"])] = _tags(mapping)
                 # AWS answers an ARN list in one page; moto pages it by 50, so follow a token if one comes.

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.aws import translate
 from autopilot.contracts.timers import TimerFired
 
 
@@ -58,7 +59,7 @@ class Timers:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConflictException":
                 return False
-            raise
+            raise translate(exc, "scheduler:CreateSchedule") from exc
         return True
 
     def cancel(self, name: str) -> bool:
@@ -68,7 +69,7 @@ class Timers:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return False
-            raise
+            raise translate(exc, "scheduler:DeleteSchedule") from exc
         return True
 
     def exists(self, name: str) -> bool:
@@ -77,5 +78,5 @@ class Timers:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
                 return False
-            raise
+            raise translate(exc, "scheduler:GetSchedule") from exc
         return True

@@ -22,6 +22,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+from autopilot.adapters.aws import translated
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
 from autopilot.domain.errors import TransientAwsError
@@ -171,7 +172,8 @@ class ManagedFleet:
     def _describe(self, directory_id: str) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {"DirectoryId": directory_id, "Limit": DESCRIBE_PAGE}
         while True:
-            response = self._client.describe_workspaces(**kwargs)
+            with translated("workspaces:DescribeWorkspaces"):
+                response = self._client.describe_workspaces(**kwargs)
             yield from response.get("Workspaces", [])
             token = response.get("NextToken")
             if not token:

@@ -1,6 +1,10 @@
 """The WorkSpaces API, at its batch limits: 25 desks a call (CreateWorkspaces, Start/Stop/Reboot/Terminate,
 DescribeWorkspaces pages, DescribeWorkspacesConnectionStatus), one a call for Rebuild. Per-item failures come
-back with HTTP 200 in FailedRequests; they are returned as typed results, never dropped."""
+back with HTTP 200 in FailedRequests; they are returned as typed results, never dropped.
+
+A call that fails as a whole never leaves this module as a botocore error: throttling, 5xx and timeouts become
+TransientAwsError (Lambda/SQS retry), anything else WorkSpacesError, an AwsRefused carrying the IAM action and
+the AWS error code only (adapters.aws.translated; docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from autopilot.adapters.aws import translated
+from autopilot.domain.errors import AwsRefused
 
 BATCH = 25
 
@@ -55,9 +60,10 @@ class DeskSpec:
 
 @dataclass(frozen=True)
 class ItemFailure:
+    """A FailedRequests item: the AWS error code only. Its ErrorMessage is never read (it can name the user)."""
+
     key: str  # workspace id, or the DeskSpec key for CreateWorkspaces
     code: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -100,19 +106,18 @@ class ConnectionInfo:
     last_user_connection: dt.datetime | None
 
 
-class WorkSpacesError(Exception):
-    """A whole call was refused (not a per-item failure): carries the AWS error code."""
+class WorkSpacesError(AwsRefused):
+    """WorkSpaces refused a whole call for good (not a per-item failure): the IAM action and the AWS error code,
+    never AWS's message (it can name the user)."""
 
-    def __init__(self, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{operation}: {code}: {message}")
-        self.operation = operation
-        self.code = code
+
+def _operation(method: str) -> str:
+    return "".join(part.capitalize() for part in method.split("_"))
 
 
 def _failures(response: dict[str, Any]) -> list[ItemFailure]:
     return [
-        ItemFailure(f.get("WorkspaceId", ""), f.get("ErrorCode", "Unknown"), f.get("ErrorMessage", ""))
-        for f in response.get("FailedRequests", [])
+        ItemFailure(f.get("WorkspaceId", ""), f.get("ErrorCode", "Unknown")) for f in response.get("FailedRequests", [])
     ]
 
 
@@ -123,7 +128,7 @@ class WorkSpaces:
     # --- reads ---------------------------------------------------------------------------------------
     def find(self, directory_id: str, username: str) -> WorkspaceInfo | None:
         """The desk of a user in a directory (at most one exists), for reconciliation before creating."""
-        response = self._client.describe_workspaces(DirectoryId=directory_id, UserName=username)
+        response = self._call("describe_workspaces", DirectoryId=directory_id, UserName=username)
         found = [WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", [])]
         live = [ws for ws in found if ws.state not in ("TERMINATING", "TERMINATED")]
         return live[0] if live else None
@@ -131,7 +136,7 @@ class WorkSpaces:
     def describe(self, workspace_ids: Sequence[str]) -> list[WorkspaceInfo]:
         found: list[WorkspaceInfo] = []
         for chunk in chunks(list(workspace_ids)):
-            response = self._client.describe_workspaces(WorkspaceIds=list(chunk))
+            response = self._call("describe_workspaces", WorkspaceIds=list(chunk))
             found += [WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", [])]
         return found
 
@@ -139,7 +144,7 @@ class WorkSpaces:
         """Every desk of a directory, in pages of 25."""
         kwargs: dict[str, Any] = {"DirectoryId": directory_id, "Limit": BATCH}
         while True:
-            response = self._client.describe_workspaces(**kwargs)
+            response = self._call("describe_workspaces", **kwargs)
             yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
             token = response.get("NextToken")
             if not token:
@@ -149,7 +154,7 @@ class WorkSpaces:
     def connection_status(self, workspace_ids: Sequence[str]) -> dict[str, ConnectionInfo]:
         statuses: dict[str, ConnectionInfo] = {}
         for chunk in chunks(list(workspace_ids)):
-            response = self._client.describe_workspaces_connection_status(WorkspaceIds=list(chunk))
+            response = self._call("describe_workspaces_connection_status", WorkspaceIds=list(chunk))
             for status in response.get("WorkspacesConnectionStatus", []):
                 statuses[status["WorkspaceId"]] = ConnectionInfo(
                     workspace_id=status["WorkspaceId"],
@@ -164,7 +169,7 @@ class WorkSpaces:
         names: dict[str, str] = {}
         kwargs: dict[str, Any] = {}
         while True:
-            response = self._client.describe_workspace_directories(**kwargs)
+            response = self._call("describe_workspace_directories", **kwargs)
             for directory in response.get("Directories", []):
                 names[directory.get("DirectoryName", directory["DirectoryId"])] = directory["DirectoryId"]
             token = response.get("NextToken")
@@ -178,7 +183,7 @@ class WorkSpaces:
         for owner in (None, "AMAZON"):
             kwargs: dict[str, Any] = {"Owner": owner} if owner else {}
             while True:
-                response = self._client.describe_workspace_bundles(**kwargs)
+                response = self._call("describe_workspace_bundles", **kwargs)
                 for bundle in response.get("Bundles", []):
                     names.setdefault(bundle["Name"], bundle["BundleId"])
                 token = response.get("NextToken")
@@ -193,14 +198,14 @@ class WorkSpaces:
         failed: list[ItemFailure] = []
         for chunk in chunks(list(specs)):
             by_user = {(s.directory_id, s.username.lower()): s.key for s in chunk}
-            response = self._client.create_workspaces(Workspaces=[spec.as_request() for spec in chunk])
+            response = self._call("create_workspaces", Workspaces=[spec.as_request() for spec in chunk])
             for pending in response.get("PendingRequests", []):
                 key = by_user[(pending["DirectoryId"], pending["UserName"].lower())]
                 created[key] = pending["WorkspaceId"]
             for failure in response.get("FailedRequests", []):
                 request = failure.get("WorkspaceRequest", {})
                 key = by_user[(request.get("DirectoryId", ""), request.get("UserName", "").lower())]
-                failed.append(ItemFailure(key, failure.get("ErrorCode", "Unknown"), failure.get("ErrorMessage", "")))
+                failed.append(ItemFailure(key, failure.get("ErrorCode", "Unknown")))
         return CreateResult(created, failed)
 
     def start(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
@@ -247,32 +252,16 @@ class WorkSpaces:
     def _batch(self, method: str, key: str, workspace_ids: Iterable[str], size: int = BATCH) -> list[ItemFailure]:
         failures: list[ItemFailure] = []
         for chunk in chunks(list(workspace_ids), size):
-            response = getattr(self._client, method)(**{key: [{"WorkspaceId": ws} for ws in chunk]})
+            response = self._call(method, **{key: [{"WorkspaceId": ws} for ws in chunk]})
             failures += _failures(response)
         return failures
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        """Single-desk operations refuse with an exception; translate the ones a caller can act on."""
+        """Every WorkSpaces call goes through here, so botocore's errors are translated in one place."""
+        action = f"workspaces:{_operation(method)}"
         try:
-            response: dict[str, Any] = getattr(self._client, method)(**kwargs)
-        except ClientError as exc:
-            error = exc.response["Error"]
-            if error["Code"] in _REFUSALS:
-                raise WorkSpacesError(method, error["Code"], error.get("Message", "")) from exc
-            raise
+            with translated(action):
+                response: dict[str, Any] = getattr(self._client, method)(**kwargs)
+        except AwsRefused as refused:
+            raise WorkSpacesError(refused.action, refused.code) from refused.__cause__
         return response
-
-
-# Refusals that depend on the desk (its state, its recent changes), not on the service being unwell.
-_REFUSALS = frozenset(
-    {
-        "InvalidResourceStateException",
-        "OperationNotSupportedException",
-        "OperationInProgressException",
-        "ResourceNotFoundException",
-        "InvalidParameterValuesException",
-        "ResourceUnavailableException",
-        "UnsupportedWorkspaceConfigurationException",
-        "AccessDeniedException",
-    }
-)

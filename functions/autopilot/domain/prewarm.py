@@ -16,8 +16,10 @@ than `GRACE` ago) on a working day that is not a policy holiday is started with 
 - any other state (PENDING, STOPPING, UNHEALTHY, ERROR…): cannot be started; reported, retried next tick.
 
 A started desk that is not AVAILABLE `policy.prewarm.start_timeout_minutes` after the start and is stuck
-STARTING, ERROR, UNHEALTHY or IMPAIRED is rebuilt (RebuildWorkspaces, one a call) when `policy.remediation.rebuild` and
-`policy.prewarm.rebuild_failed_starts` allow it and no user is connected. On-call hears of it through a
+STARTING, ERROR, UNHEALTHY or IMPAIRED has failed its start. It is rebuilt (RebuildWorkspaces, one a call) only
+in a state AWS rebuilds from (ERROR, UNHEALTHY: `REBUILDABLE`) and when `policy.remediation.rebuild` and
+`policy.prewarm.rebuild_failed_starts` allow it and no user is connected; a desk stuck STARTING or IMPAIRED is
+escalated without a call AWS would refuse. On-call hears of it through a
 `Remediation Step` on incident `inc-start-<workspace_id>-<yyyymmdd>` (the shift's local date); an `Incident
 Escalated` follows when the rebuild is refused, not allowed, or the desk is still not AVAILABLE
 `REBUILD_TIMEOUT` later; an `Incident Resolved` when the rebuilt desk comes back. A started desk found in
@@ -53,6 +55,9 @@ LEAVE_ALONE = frozenset({"AVAILABLE", "STARTING", "ADMIN_MAINTENANCE", "MAINTENA
 STARTABLE = "STOPPED"
 # Not AVAILABLE after the timeout and in one of these: the start failed. Other states are not ours to fix.
 STUCK = frozenset({"STARTING", "ERROR", "UNHEALTHY", "IMPAIRED"})
+# Rebuild is accepted only from these states ("You cannot rebuild a WorkSpace unless its state is AVAILABLE,
+# ERROR, UNHEALTHY, STOPPED, or REBOOTING": RebuildWorkspaces API reference and botocore's workspaces model).
+REBUILDABLE = frozenset({"AVAILABLE", "ERROR", "UNHEALTHY", "STOPPED", "REBOOTING"})
 # Start records that still need watching.
 WATCHED = frozenset({"started", "rebuilding"})
 # A start refused this shift and not reported yet: tried again at the next tick of the window.
@@ -94,9 +99,7 @@ class Failure(Protocol):
     @property
     def key(self) -> str: ...
     @property
-    def code(self) -> str: ...
-    @property
-    def message(self) -> str: ...
+    def code(self) -> str: ...  # the AWS error code; AWS's message is never carried (it can name the user)
 
 
 class Connection(Protocol):
@@ -333,6 +336,12 @@ def _watch_starts(
             events.append(_remediation_step(record, step))
             _escalate(replace(record, steps=(*record.steps, step)), step.reason, ports, now, report, events)
             continue
+        if state not in REBUILDABLE:
+            # STARTING, IMPAIRED: AWS would refuse the rebuild; a human decides (reboot it, wait, or stop it).
+            step = _step("skipped", f"{why}; WorkSpaces does not rebuild a desk in state {state}", now)
+            events.append(_remediation_step(record, step))
+            _escalate(replace(record, steps=(*record.steps, step)), step.reason, ports, now, report, events)
+            continue
         if policy.dry_run:
             step = _step("dry_run", why, now)
             events.append(_remediation_step(record, step))
@@ -341,7 +350,8 @@ def _watch_starts(
             continue
         failure = ports.fleet.rebuild(ws) if info is not None else None
         if info is None or failure is not None:
-            detail = f"{failure.code}: {failure.message}" if failure is not None else "the desk no longer exists"
+            # The AWS error code only, never its message: it can name the user.
+            detail = failure.code if failure is not None else "the desk no longer exists"
             step = _step("failed", f"{why}; rebuild refused ({detail})", now)
             events.append(_remediation_step(record, step))
             _escalate(replace(record, steps=(*record.steps, step)), step.reason, ports, now, report, events)

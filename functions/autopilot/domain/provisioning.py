@@ -2,13 +2,20 @@
 
 Per desk, every pass of a message does what the desk record says is next:
 
-    SCHEDULED     take a short lease (conditional write), DescribeWorkspaces(DirectoryId, UserName):
-                  a desk that exists is taken over as it is (see `_take_over_existing`: no welcome e-mail, no
-                  `WorkSpace Ready`, READY at once); the others go into the batch's one CreateWorkspaces call
-                  (in dry run: reported once as `dry_run` in the desk's history, looked at again every 15 minutes).
+    SCHEDULED     take a short lease (conditional write) that also records the create intent (origin
+                  "created") before any CreateWorkspaces. A first attempt goes straight into the batch's one
+                  CreateWorkspaces call, without a lookup; a user who already has a desk is answered
+                  ResourceExists.WorkSpace and that desk is taken over as it is (see `_take_over_existing`: no
+                  welcome e-mail, no `WorkSpace Ready`, READY at once). A desk whose record already carried the
+                  intent (a retry, a pass that died after CreateWorkspaces) is reconciled first,
+                  DescribeWorkspaces(DirectoryId, UserName): a desk found is ours. In dry run every hire is looked
+                  up (nothing is created): reported once as `dry_run` in the desk's history, looked at again every
+                  15 minutes.
                   Per-item failures: a user not yet in the directory is retried until the end of the start
                   date; other codes are retried with a growing delay up to onboarding.max_create_attempts;
-                  then FAILED + `Provisioning Failed` (the AWS error code, a generic reason).
+                  then FAILED + `Provisioning Failed` (the AWS error code, a generic reason). A call AWS refuses
+                  for good (AwsRefused: AccessDenied, a validation error) is not retried: FAILED at once, with
+                  the code and what to fix.
     PROVISIONING  one DescribeWorkspaces for the batch's desks: AVAILABLE -> welcome e-mail, `WorkSpace Ready`,
                   READY (the address is erased); still pending -> the message comes back in 5 minutes;
                   not AVAILABLE after 2 hours, or ERROR -> FAILED + alert.
@@ -19,7 +26,8 @@ its audit entries with one BatchWriteItem; only the conditional desk writes go o
 
 Exactly once: the lease is a conditional write, so of two concurrent passes only one calls AWS; a pass that
 died after CreateWorkspaces leaves the lease, which expires before SQS redelivers the message, and the retry
-finds the desk with DescribeWorkspaces instead of creating a second one.
+finds the desk with DescribeWorkspaces instead of creating a second one. Only such retries pay a lookup per
+hire; a first attempt costs no DescribeWorkspaces by user (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from autopilot.adapters.workspaces import DeskSpec, ItemFailure, WorkspaceInfo
 from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Desk, Lifecycle, is_unnamed_adoption
-from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.errors import AwsRefused, StaleUpdate
 from autopilot.domain.onboarding import BatchResult, site_timezone, start_deadline, timer_name
 from autopilot.domain.policy import Policy
 from autopilot.domain.ports import (
@@ -64,8 +72,15 @@ ALREADY_EXISTS = "ResourceExists.WorkSpace"
 # States a new desk reaches only after it was AVAILABLE (an AutoStop desk nobody logs in to stops).
 READY_STATES = frozenset({"AVAILABLE", "STOPPING", "STOPPED", "STARTING"})
 BROKEN_STATES = frozenset({"ERROR", "TERMINATING", "TERMINATED", "SUSPENDED"})
+# A SCHEDULED desk with one of these origins has had a CreateWorkspaces attempted (the lease records "created"
+# before the call) or had a WorkSpace before a failure: it is reconciled against AWS before any new create.
 OUR_ORIGINS = frozenset({"created", "adopted"})
 DRY_RUN_MARK = "DryRun"  # last_error of a hire whose CreateWorkspaces a dry run reported
+
+
+def create_attempted(desk: Desk) -> bool:
+    """The desk record carries the create intent: a WorkSpace may exist for it, so look before creating."""
+    return desk.origin in OUR_ORIGINS
 
 
 @dataclass(frozen=True)
@@ -78,8 +93,9 @@ class ProvisionPorts:
     codes: RegistrationCodes
     tags: ResourceTags  # an existing desk is managed when it carries the ManagedBy tag
     owners: DeskOwners  # fleet_watch's memory of who owns a desk, corrected when a hire takes an adopted desk over
-    # What the adapters raise when a whole call failed (throttling after botocore's retries, 5xx...): the
-    # messages concerned are reported failed and SQS redelivers them.
+    # What the adapters raise when a whole call failed in a way worth retrying (throttling after botocore's
+    # retries, 5xx, a timeout): the messages concerned are reported failed and SQS redelivers them. A refusal
+    # for good (AwsRefused) is never retried: the desks concerned are FAILED and on-call is told once.
     transient: tuple[type[Exception], ...] = ()
 
 
@@ -166,7 +182,7 @@ class _Pass:
                 leased = self._lease(message_id, desk)
                 if leased is not None:
                     claimed.add(user)
-                    creates.append((message_id, leased, desk.origin in OUR_ORIGINS))
+                    creates.append((message_id, leased, create_attempted(desk)))
             elif desk.lifecycle is Lifecycle.PROVISIONING and desk.workspace_id is not None:
                 checks.append((message_id, desk))
             else:
@@ -206,11 +222,19 @@ class _Pass:
         followed: list[tuple[str, Desk, WorkspaceInfo]] = []
         to_create: list[tuple[str, Desk]] = []
         existing: list[tuple[str, Desk, WorkspaceInfo]] = []
-        for message_id, desk, was_ours in creates:
+        ours: dict[str, bool] = {}
+        for message_id, desk, attempted in creates:
+            ours[desk.employee_id] = attempted
+            if not attempted and not self.policy.dry_run:
+                to_create.append((message_id, desk))  # first attempt: nothing of ours can exist yet
+                continue
             try:
                 found = self.ports.fleet.find(desk.directory_id, desk.username)
             except self.ports.transient:
                 self.result.failed.append(message_id)
+                continue
+            except AwsRefused as refused:
+                self._refused(message_id, desk, refused)
                 continue
             if found is None:
                 if self.policy.dry_run:
@@ -218,7 +242,7 @@ class _Pass:
                 else:
                     to_create.append((message_id, desk))
                 continue
-            if was_ours:
+            if attempted:
                 adopted = self._adopt(message_id, desk, found, origin="created")
                 if adopted is not None:
                     followed.append((message_id, adopted, found))
@@ -235,13 +259,19 @@ class _Pass:
             for _, desk in to_create:
                 self.result.decide(desk.employee_id, "create_call_failed")
             return followed
+        except AwsRefused as refused:
+            for message_id, desk in to_create:
+                self._refused(message_id, desk, refused)
+            return followed
         failures: dict[str, ItemFailure] = {failure.key: failure for failure in outcome.failed}
         for message_id, desk in to_create:
             workspace_id = outcome.created.get(desk.employee_id)
             if workspace_id is not None:
                 self._created(message_id, desk, workspace_id)
             elif desk.employee_id in failures:
-                refreshed = self._create_failed(message_id, desk, failures[desk.employee_id])
+                refreshed = self._create_failed(
+                    message_id, desk, failures[desk.employee_id], ours=ours[desk.employee_id]
+                )
                 if refreshed is not None:
                     followed.append(refreshed)
             else:
@@ -262,6 +292,10 @@ class _Pass:
             tags = self.ports.tags.tags_of([found.workspace_id for _, _, found in existing])
         except self.ports.transient:
             self.result.failed += [message_id for message_id, _, _ in existing]
+            return []
+        except AwsRefused as refused:
+            for message_id, desk, _ in existing:
+                self._refused(message_id, desk, refused)
             return []
         key, value = self.policy.managed_tag
         followed: list[tuple[str, Desk, WorkspaceInfo]] = []
@@ -351,18 +385,26 @@ class _Pass:
         self._requeue(message_id, desk, FIRST_CHECK_DELAY, "ready")
 
     def _create_failed(
-        self, message_id: str, desk: Desk, failure: ItemFailure
+        self, message_id: str, desk: Desk, failure: ItemFailure, *, ours: bool
     ) -> tuple[str, Desk, WorkspaceInfo] | None:
         code = failure.code  # never the message: AWS puts the user name in it
         if code == ALREADY_EXISTS:
-            # Made between our DescribeWorkspaces and CreateWorkspaces: adopt it rather than fail.
+            # The user already has a desk: made before us (a first attempt does not look first), or between our
+            # DescribeWorkspaces and CreateWorkspaces. Adopt it rather than fail; it is ours only if a create
+            # of ours may have made it.
             try:
                 found = self.ports.fleet.find(desk.directory_id, desk.username)
             except self.ports.transient:
                 found = None
+            except AwsRefused as refused:
+                self._refused(message_id, desk, refused)
+                return None
             if found is None:
                 self.result.failed.append(message_id)
                 return None
+            if not ours:
+                taken = self._take_over_existing([(message_id, desk, found)])
+                return taken[0] if taken else None
             adopted = self._adopt(message_id, desk, found, origin="created")
             return (message_id, adopted, found) if adopted is not None else None
         if code == MISSING_USER:
@@ -405,6 +447,10 @@ class _Pass:
             except self.ports.transient:
                 self.result.failed += [message_id for message_id, _ in checks]
                 infos = None
+            except AwsRefused as refused:
+                for message_id, desk in checks:
+                    self._refused(message_id, desk, refused)
+                infos = None
             if infos is not None:
                 for message_id, desk in checks:
                     self._check(message_id, desk, infos.get(desk.workspace_id or ""))
@@ -440,15 +486,20 @@ class _Pass:
                 )
                 self.ports.mailer.send(message, sender=onboarding.sender)
                 welcome = "sent"
-            except WelcomeNotSent as exc:
+            except (WelcomeNotSent, AwsRefused) as exc:
                 # Refused for good (not a throttle): the desk is ready all the same; on-call sends it by hand.
                 welcome = "refused"
+                reason = (
+                    f"the desk is READY but the welcome e-mail could not be sent ({exc.remedy}); send it by hand"
+                    if isinstance(exc, AwsRefused)
+                    else "the desk is READY but SES refused the welcome e-mail; send it by hand"
+                )
                 self.events.append(
                     ProvisioningFailed(
                         employee_id=desk.employee_id,
                         directory_id=desk.directory_id,
                         error_code=f"WelcomeEmail.{exc.code}",
-                        reason="the desk is READY but SES refused the welcome e-mail; send it by hand",
+                        reason=reason,
                         attempts=0,
                     )
                 )
@@ -497,6 +548,11 @@ class _Pass:
         return max(0, int((self.now - (desk.provisioning_started_at or desk.created_at)).total_seconds()))
 
     # --- shared ---------------------------------------------------------------------------------------
+    def _refused(self, message_id: str, desk: Desk, refused: AwsRefused) -> None:
+        """AWS refused a call for good: FAILED once, with the code and what to fix; the message is not retried."""
+        self.result.decide(desk.employee_id, "refused", aws_action=refused.action, error_code=refused.code)
+        self._fail(message_id, desk, refused.code, refused.remedy)
+
     def _fail(self, message_id: str, desk: Desk, code: str, reason: str, *, attempts: int | None = None) -> None:
         tries = desk.attempts if attempts is None else attempts
         try:

@@ -95,8 +95,7 @@ class ConnectionState(Protocol):
 class ActionFailure:
     """WorkSpaces refused an action for this desk (FailedRequests, or a refusal of a single-desk call)."""
 
-    code: str
-    message: str = ""
+    code: str  # AWS's error code only: its message can name the user and is never carried
 
 
 class Fleet(Protocol):
@@ -611,9 +610,7 @@ def _record_refusal(
     """WorkSpaces refused the action for this desk: the step is `failed` (its re-check timer dropped) and the desk
     tries its next action at once, in the next round."""
     intended = intent.intended
-    refused = intended.steps[-1].model_copy(
-        update={"outcome": "failed", "reason": f"{failure.code}: {failure.message}"[:300]}
-    )
+    refused = intended.steps[-1].model_copy(update={"outcome": "failed", "reason": failure.code[:300]})
     event = OutboxEntry.event(_step_event(intended, refused, None))
     incident = (
         intended.with_last_step(refused)

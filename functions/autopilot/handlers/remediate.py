@@ -33,7 +33,7 @@ from autopilot.domain.remediation import Action, ActionFailure
 from autopilot.domain.triage import alarm_subject, alarm_window
 from autopilot.handlers import aws_events
 from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT
+from autopilot.handlers.provision import TRANSIENT_OR_REFUSED
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -63,7 +63,7 @@ class RunbookFleet:
     def act_many(self, action: Action, workspace_ids: Sequence[str]) -> dict[str, ActionFailure]:
         """Reboots 25 a call (the adapter batches them); rebuild and restore take one desk a call."""
         if action == "reboot":
-            return {f.key: ActionFailure(f.code, f.message) for f in self._workspaces.reboot(workspace_ids)}
+            return {f.key: ActionFailure(f.code) for f in self._workspaces.reboot(workspace_ids)}
         refused: dict[str, ActionFailure] = {}
         for workspace_id in workspace_ids:
             failure = self._act_on_one(action, workspace_id)
@@ -74,11 +74,11 @@ class RunbookFleet:
     def _act_on_one(self, action: Action, workspace_id: str) -> ActionFailure | None:
         if action == "rebuild":
             failure = self._workspaces.rebuild(workspace_id)
-            return ActionFailure(failure.code, failure.message) if failure else None
+            return ActionFailure(failure.code) if failure else None
         try:
             self._workspaces.restore(workspace_id)
         except WorkSpacesError as exc:
-            return ActionFailure(exc.code, str(exc))
+            return ActionFailure(exc.code)
         return None
 
 
@@ -116,7 +116,7 @@ def ports(account: str) -> Composition:
             incidents=incidents,
             timers=timers,
             events=bus,
-            transient=TRANSIENT,  # a whole act_many call failed: undone, the invocation retried
+            transient=TRANSIENT_OR_REFUSED,  # a whole act_many call failed: undone, the invocation retried
         ),
     )
 
