@@ -145,3 +145,11 @@ def test_one_alarm_invocation_reboots_once_publishes_once_and_a_refused_desk_is_
         assert (alerts.count("connection_failure"), alerts.count("incident_resolved")) == (4, 4)
         assert cloud.emulator.api_calls.get("RebootWorkspaces", 0) == 1
         assert cloud.emulator.api_calls.get("RebuildWorkspaces", 0) == 1
+
+
+def test_a_long_advance_after_connection_failures_fires_the_alarm_and_reboots() -> None:
+    # Given six failed connections, When one 40-minute advance, Then the alarm fired on the way (issue 18).
+    report = run("remediation_long_advance.yaml")
+    assert kinds(report) == ["connection_failure", "remediation_step", "incident_resolved"]
+    assert len({a["incident_id"] for a in ours(report)}) == 1
+    assert calls(report, "RebootWorkspaces") == 1
