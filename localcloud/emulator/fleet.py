@@ -134,6 +134,11 @@ def _seconds(state: str) -> float:
     return DURATIONS[state].total_seconds()
 
 
+def _user_key(directory_id: str, user: str) -> tuple[str, str]:
+    """WorkspaceRequest.UserName: "The username is not case-sensitive" (API reference)."""
+    return directory_id, user.lower()
+
+
 def _remove_sorted(ids: list[str], wid: str) -> None:
     i = bisect_left(ids, wid)
     if i < len(ids) and ids[i] == wid:
@@ -354,14 +359,14 @@ class Fleet:
         self.desks[wid] = desk
         insort(self.sorted_ids, wid)
         insort(self.by_directory.setdefault(desk.directory_id, []), wid)
-        self.by_user.setdefault((desk.directory_id, desk.user_name), []).append(wid)
+        self.by_user.setdefault(_user_key(desk.directory_id, desk.user_name), []).append(wid)
 
     def _index_remove(self, desk: Desk) -> None:
         wid = desk.workspace_id
         self.desks.pop(wid, None)
         _remove_sorted(self.sorted_ids, wid)
         _remove_sorted(self.by_directory.get(desk.directory_id, []), wid)
-        key = (desk.directory_id, desk.user_name)
+        key = _user_key(desk.directory_id, desk.user_name)
         owned = self.by_user.get(key, [])
         if wid in owned:
             owned.remove(wid)
@@ -584,7 +589,7 @@ class Fleet:
         bundle = self.bundles.get(bundle_id)
         if bundle is None:
             return ERR_BUNDLE, f"The specified bundle {bundle_id} could not be found."
-        key = (directory_id, user)
+        key = _user_key(directory_id, user)
         if key in self.missing_users:
             return ERR_USER, f"The user {user} could not be found in the directory {directory_id}."
         if key in claimed or self.by_user.get(key):
@@ -880,7 +885,7 @@ class Fleet:
                 source = sorted(set(workspace_ids))
                 keep = desks.__contains__
             elif directory_id and user_name:
-                source = sorted(self.by_user.get((directory_id, user_name), []))
+                source = sorted(self.by_user.get(_user_key(directory_id, user_name), []))
             elif directory_id:
                 source = self.by_directory.get(directory_id, [])
             elif bundle_id:
@@ -1074,9 +1079,9 @@ class Fleet:
             wanted = list(users)
             seen: set[str] = set()
             for user in wanted:
-                if user in seen or self.by_user.get((directory_id, user)):
+                if user.lower() in seen or self.by_user.get(_user_key(directory_id, user)):
                     raise EmulatorError(f"user {user} already has a WorkSpace in {directory_id}")
-                seen.add(user)
+                seen.add(user.lower())
             new: list[Desk] = []
             for user in wanted:
                 desk = Desk(
@@ -1124,7 +1129,7 @@ class Fleet:
             for directory_id in {d.directory_id for d in new}:
                 self.by_directory[directory_id].sort()
         for desk in new:
-            self.by_user.setdefault((desk.directory_id, desk.user_name), []).append(desk.workspace_id)
+            self.by_user.setdefault(_user_key(desk.directory_id, desk.user_name), []).append(desk.workspace_id)
 
     def _seed_lifecycle(
         self, desk: Desk, now: float, launched: float, connected: bool, entries: list[tuple[float, int, str]]
@@ -1155,9 +1160,9 @@ class Fleet:
     def set_missing(self, directory_id: str, user: str, missing: bool) -> None:
         with self.lock:
             if missing:
-                self.missing_users.add((directory_id, user))
+                self.missing_users.add(_user_key(directory_id, user))
             else:
-                self.missing_users.discard((directory_id, user))
+                self.missing_users.discard(_user_key(directory_id, user))
 
     def login(self, wid: str) -> LoginResult:
         with self.lock:
@@ -1240,7 +1245,7 @@ class Fleet:
     def find(self, directory_id: str, user: str) -> str | None:
         with self.lock:
             self._now()
-            owned = self.by_user.get((directory_id, user), [])
+            owned = self.by_user.get(_user_key(directory_id, user), [])
             live = [w for w in owned if self.desks[w].state != "TERMINATING"]
             if live:
                 return live[-1]

@@ -886,3 +886,15 @@ def test_reset_forgets_desks_bundles_and_injected_faults(cloud: Cloud) -> None:
     assert cloud.emu.all_workspaces() == []
     assert cloud.emu.bundle_id("Standard with Windows 10") is None
     assert cloud.ws.describe_workspaces()["Workspaces"] == []
+
+
+# --- issue 18: WorkSpaces' own rules ---------------------------------------------------------------------
+
+
+def test_user_names_are_case_insensitive_for_one_desk_per_user(cloud: Cloud) -> None:
+    # WorkspaceRequest.UserName: "The username is not case-sensitive" (API reference).
+    assert create(cloud, "jdoe")["FailedRequests"] == []
+    (failed,) = create(cloud, "JDoe")["FailedRequests"]
+    assert failed["ErrorCode"] == "ResourceExists.WorkSpace"
+    (pair,) = create(cloud, "asmith", "ASmith")["FailedRequests"]
+    assert pair["WorkspaceRequest"]["UserName"] == "ASmith"
