@@ -226,6 +226,7 @@ class Fleet:
         self.transitions: list[Transition] = []
         self.bundles: dict[str, Bundle] = {}
         self.missing_users: set[tuple[str, str]] = set()
+        self.hidden: dict[str, float] = {}  # new desk -> when DescribeWorkspaces first returns it
         self.throttles: dict[str, int] = {}
         self.failures: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self.api_calls: Counter[str] = Counter()
@@ -638,6 +639,7 @@ class Fleet:
         )
         claimed.add(key)
         self._index_add(desk)
+        self.hidden[desk.workspace_id] = now + _seconds("DESCRIBE_DELAY")
         self._schedule(desk, "AVAILABLE", now + _seconds("PENDING"))
         return desk
 
@@ -896,8 +898,18 @@ class Fleet:
                 keep = _matcher(desks, "workspace_name", workspace_name)
             else:
                 source = self.sorted_ids
+            if self.hidden:
+                keep = self._visible(keep)
             page, token = _page(source, after, limit or MAX_BATCH, keep)
             return [desks[wid].to_api() for wid in page], token
+
+    def _visible(self, keep: Callable[[str], bool] | None) -> Callable[[str], bool]:
+        """`keep`, minus the desks created too recently to be described yet."""
+        now = now_epoch()
+        for wid in [w for w, at in self.hidden.items() if at <= now]:
+            del self.hidden[wid]
+        hidden = self.hidden
+        return lambda wid: wid not in hidden and (keep is None or keep(wid))
 
     def connection_status(
         self, workspace_ids: Sequence[str] | None = None, next_token: str | None = None

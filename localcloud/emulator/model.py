@@ -28,6 +28,10 @@ DURATIONS: dict[str, timedelta] = {
     "RESTORING": timedelta(minutes=10),
     "UPDATING": timedelta(minutes=10),
     "TERMINATING": timedelta(minutes=5),
+    # Not a state: how long a new desk stays out of DescribeWorkspaces after CreateWorkspaces ("if you call
+    # DescribeWorkspaces before the WorkSpace is created, the information returned can be incomplete", API
+    # reference). AWS publishes no figure: chosen.
+    "DESCRIBE_DELAY": timedelta(seconds=30),
 }
 
 MAX_BATCH = 25

@@ -898,3 +898,13 @@ def test_user_names_are_case_insensitive_for_one_desk_per_user(cloud: Cloud) -> 
     assert failed["ErrorCode"] == "ResourceExists.WorkSpace"
     (pair,) = create(cloud, "asmith", "ASmith")["FailedRequests"]
     assert pair["WorkspaceRequest"]["UserName"] == "ASmith"
+
+
+def test_a_new_desk_is_not_described_right_after_create(cloud: Cloud, clock: time_machine.Traveller) -> None:
+    # CreateWorkspaces: "if you call DescribeWorkspaces before the WorkSpace is created, the information returned
+    # can be incomplete" (API reference).
+    ws_id = create(cloud, "jdoe")["PendingRequests"][0]["WorkspaceId"]
+    assert cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"] == []
+    assert cloud.ws.describe_workspaces(DirectoryId=cloud.directory_id, UserName="jdoe")["Workspaces"] == []
+    clock.shift(DURATIONS["DESCRIBE_DELAY"])
+    assert state(cloud, ws_id) == "PENDING"
