@@ -54,6 +54,7 @@ from .model import (
     RUNNING_MODES,
     SEEDED_DESK_AGE,
     SICK_STATES,
+    SNAPSHOT_INTERVAL,
     START_FROM,
     STARTABLE_MODES,
     STOP_FROM,
@@ -299,7 +300,10 @@ class Fleet:
             desk.snap_last = desk.latest_snapshot(at)
             desk.snap_anchor = None
         elif new == "AVAILABLE" and desk.snap_anchor is None:
-            desk.snap_anchor = at
+            # The first automatic snapshot comes 12 hours after a new desk is AVAILABLE ("you must wait 12
+            # hours before you can rebuild", user guide); a desk back from sickness is snapshotted soon after
+            # ("often within 30 minutes" of a rebuild, admin guide): at once, here.
+            desk.snap_anchor = at + SNAPSHOT_INTERVAL.total_seconds() if desk.snap_last is None else at
         if desk.connected and desk.connection_state() == "UNKNOWN":
             self._drop_session(desk, at)
         self.transitions.append(Transition(desk.workspace_id, old, new, dt(at)))
@@ -502,9 +506,21 @@ class Fleet:
             requests,
             MAX_REBUILD_BATCH,
             "rebuildWorkspaceRequests",
-            lambda d: self._state_problem(d, "rebuild", REBUILD_FROM),
+            lambda d: self._state_problem(d, "rebuild", REBUILD_FROM) or self._snapshot_problem(d),
             apply,
         )
+
+    @staticmethod
+    def _snapshot_problem(desk: Desk) -> Problem:
+        # Rebuild recreates the user volume "from the most recent snapshot" and needs one (admin guide, Rebuild a
+        # WorkSpace); the error code AWS returns is not documented (chosen).
+        if desk.latest_snapshot(now_epoch()) is None:
+            return (
+                ERR_STATE,
+                f"The WorkSpace {desk.workspace_id} has no snapshot of its user volume yet (a new WorkSpace gets "
+                "its first one 12 hours after it becomes AVAILABLE).",
+            )
+        return None
 
     def start(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         def problem(desk: Desk) -> Problem:
@@ -1152,7 +1168,7 @@ class Fleet:
             entries.append((due, token, desk.workspace_id))
 
         if desk.state != "PENDING":
-            desk.snap_anchor = launched
+            desk.snap_anchor = launched + SNAPSHOT_INTERVAL.total_seconds()
         if desk.state in SICK_STATES:
             desk.snap_last = desk.latest_snapshot(now)
             desk.snap_anchor = None

@@ -908,3 +908,30 @@ def test_a_new_desk_is_not_described_right_after_create(cloud: Cloud, clock: tim
     assert cloud.ws.describe_workspaces(DirectoryId=cloud.directory_id, UserName="jdoe")["Workspaces"] == []
     clock.shift(DURATIONS["DESCRIBE_DELAY"])
     assert state(cloud, ws_id) == "PENDING"
+
+
+def test_rebuild_of_a_desk_created_an_hour_ago_is_refused(cloud: Cloud, clock: time_machine.Traveller) -> None:
+    # "If your administrator recently created your WorkSpace, you must wait 12 hours before you can rebuild" and a
+    # rebuild needs a snapshot of the user volume (admin guide, Rebuild a WorkSpace).
+    ws_id = create(cloud, "jdoe", RunningMode="ALWAYS_ON")["PendingRequests"][0]["WorkspaceId"]
+    clock.shift(DURATIONS["PENDING"] + timedelta(hours=1))
+    assert state(cloud, ws_id) == "AVAILABLE"
+    assert cloud.ws.describe_workspace_snapshots(WorkspaceId=ws_id)["RebuildSnapshots"] == []
+    (failed,) = cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"]
+    assert failed["ErrorCode"] == "InvalidResourceState"
+    with pytest.raises(ClientError) as exc:
+        cloud.ws.restore_workspace(WorkspaceId=ws_id)
+    assert error_code(exc) == "OperationNotSupportedException"
+    assert state(cloud, ws_id) == "AVAILABLE"
+
+    clock.shift(timedelta(hours=11))  # 12 hours after it first became AVAILABLE: the first snapshot exists
+    assert cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"] == []
+    assert state(cloud, ws_id) == "REBUILDING"
+
+
+@pytest.mark.parametrize("source", ["STOPPING", "STARTING", "UPDATING", "SUSPENDED", "IMPAIRED"])
+def test_rebuild_only_from_the_states_aws_lists(cloud: Cloud, source: str) -> None:
+    ws_id = seed(cloud, running_mode="AUTO_STOP")
+    cloud.emu.set_state(ws_id, source)
+    (failed,) = cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"]
+    assert failed["ErrorCode"] == "InvalidResourceState"
