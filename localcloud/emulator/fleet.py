@@ -140,6 +140,21 @@ def _user_key(directory_id: str, user: str) -> tuple[str, str]:
     return directory_id, user.lower()
 
 
+# WorkspaceProperties members, grouped into the changes one ModifyWorkspaceProperties call may carry: the
+# Terraform AWS provider sends one property per call ("Only one workspace property could be changed in a time",
+# internal/service/workspaces/workspace.go); both volume sizes count as one volume change (the admin guide's
+# size groups cannot be reached one size at a time).
+PROPERTY_CHANGES = {
+    "RunningMode": "running mode",
+    "RunningModeAutoStopTimeoutInMinutes": "AutoStop timeout",
+    "ComputeTypeName": "compute type",
+    "RootVolumeSizeGib": "volume sizes",
+    "UserVolumeSizeGib": "volume sizes",
+    "Protocols": "protocols",
+    "OperatingSystemName": "operating system",
+}
+
+
 def _remove_sorted(ids: list[str], wid: str) -> None:
     i = bisect_left(ids, wid)
     if i < len(ids) and ids[i] == wid:
@@ -717,6 +732,12 @@ class Fleet:
                 raise InvalidResourceState(
                     f"The WorkSpace {wid} is {desk.state}; it must be AVAILABLE or STOPPED to be modified."
                 )
+            changes = sorted({PROPERTY_CHANGES.get(name, name) for name in props})
+            if len(changes) > 1:
+                # The error code for this refusal is not documented (chosen).
+                raise InvalidParameterValues(
+                    f"Only one WorkSpace property can be changed in a request; this one changes {', '.join(changes)}."
+                )
             mode = str(props.get("RunningMode", desk.running_mode))
             if mode not in RUNNING_MODES:
                 raise InvalidParameterValues(f"The running mode {mode} is not valid.")
@@ -733,16 +754,14 @@ class Fleet:
             root = int(props.get("RootVolumeSizeGib") or desk.root_gb)
             user = int(props.get("UserVolumeSizeGib") or desk.user_gb)
             volume_change = (root, user) != (desk.root_gb, desk.user_gb)
-            if compute_change and volume_change:
-                raise InvalidParameterValues(
-                    "The volume size and the compute type cannot be changed in the same request."
-                )
             growing = compute_change and self._check_compute(desk, str(compute), now)
             if volume_change:
                 self._check_volumes(desk, root, user, now)
 
             mode_changed = mode != desk.running_mode
             desk.running_mode = mode
+            if mode_changed and mode == "AUTO_STOP":
+                desk.autostop_since = now
             if mode == "AUTO_STOP":
                 desk.autostop_minutes = int(timeout or desk.autostop_minutes or DEFAULT_AUTOSTOP_MINUTES)
             else:
@@ -777,7 +796,9 @@ class Fleet:
                 # An AlwaysOn desk does not stay stopped.
                 self._begin(desk, "STARTING", now, "AVAILABLE")
             elif desk.state == "AVAILABLE" and not desk.connected:
-                idle_since = now if mode_changed else (desk.disconnected_since or now)
+                # The idle clock of AutoStop runs from the switch to AUTO_STOP at the earliest: a later call
+                # changing only the timeout must not reach back to a disconnection from AlwaysOn days.
+                idle_since = now if mode_changed else max(desk.disconnected_since or now, desk.autostop_since or 0.0)
                 self._arm_autostop(desk, idle_since)
                 if desk.due is not None and desk.due < now:
                     self._schedule(desk, "STOPPING", now)

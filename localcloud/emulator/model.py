@@ -235,6 +235,7 @@ class Desk:
 
     __slots__ = (
         "autostop_minutes",
+        "autostop_since",
         "bundle_id",
         "compute",
         "connect_on_available",
@@ -318,6 +319,7 @@ class Desk:
         self.last_volume_change: float | None = None
         self.snap_anchor: float | None = None
         self.snap_last: float | None = None
+        self.autostop_since: float | None = None  # when the running mode last became AUTO_STOP
 
     @property
     def tags(self) -> list[dict[str, str]]:

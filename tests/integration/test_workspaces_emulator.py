@@ -634,9 +634,10 @@ def test_modify_is_refused_unless_available_or_stopped(cloud: Cloud) -> None:
 
 def test_modify_running_mode_and_autostop_timeout(cloud: Cloud, clock: time_machine.Traveller) -> None:
     ws_id = seed(cloud, running_mode="ALWAYS_ON")
+    # One property per call (see test_modify_properties_changes_one_property_per_call).
+    cloud.ws.modify_workspace_properties(WorkspaceId=ws_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"})
     cloud.ws.modify_workspace_properties(
-        WorkspaceId=ws_id,
-        WorkspaceProperties={"RunningMode": "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes": 180},
+        WorkspaceId=ws_id, WorkspaceProperties={"RunningModeAutoStopTimeoutInMinutes": 180}
     )
     props = cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"][0]["WorkspaceProperties"]
     assert props["RunningMode"] == "AUTO_STOP"
@@ -935,3 +936,21 @@ def test_rebuild_only_from_the_states_aws_lists(cloud: Cloud, source: str) -> No
     cloud.emu.set_state(ws_id, source)
     (failed,) = cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"]
     assert failed["ErrorCode"] == "InvalidResourceState"
+
+
+def test_modify_properties_changes_one_property_per_call(cloud: Cloud) -> None:
+    # The Terraform AWS provider changes one property per call: "Only one workspace property could be changed in
+    # a time" (internal/service/workspaces/workspace.go).
+    ws_id = seed(cloud, running_mode="ALWAYS_ON")
+    with pytest.raises(ClientError) as exc:
+        cloud.ws.modify_workspace_properties(
+            WorkspaceId=ws_id,
+            WorkspaceProperties={"RunningMode": "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes": 120},
+        )
+    assert error_code(exc) == "InvalidParameterValuesException"
+    cloud.ws.modify_workspace_properties(WorkspaceId=ws_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"})
+    cloud.ws.modify_workspace_properties(
+        WorkspaceId=ws_id, WorkspaceProperties={"RunningModeAutoStopTimeoutInMinutes": 120}
+    )
+    props = cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"][0]["WorkspaceProperties"]
+    assert (props["RunningMode"], props["RunningModeAutoStopTimeoutInMinutes"]) == ("AUTO_STOP", 120)
