@@ -4,9 +4,11 @@ data moto stores, the way CloudWatch does (statistic per period over the last Ev
 DatapointsToAlarm, TreatMissingData), and reports each state transition in the shape of the
 "CloudWatch Alarm State Change" event.
 
-Differences from CloudWatch, on purpose: periods end at the evaluation time (CloudWatch waits for a period to
-complete, so it reacts a minute or so later), dimensions match exactly, metric-math alarms and anomaly-detection
-thresholds are not evaluated, and percentiles are nearest-rank.
+As CloudWatch does, an alarm is evaluated every minute (the world steps the clock each minute while any alarm
+could change, however long one `advance` is) over completed periods of its sliding window: the newest period
+ends at the last whole minute before the evaluation, and a datum counts in the minute its timestamp falls in
+(CloudWatch stores standard-resolution data per minute). Differences from CloudWatch, on purpose: dimensions match
+exactly, metric-math alarms and anomaly-detection thresholds are not evaluated, and percentiles are nearest-rank.
 """
 
 from __future__ import annotations
@@ -99,10 +101,10 @@ class MetricIndex:
         self._cursor = len(metric_data)
 
     def between(self, key: MetricKey, start: float, end: float) -> list[Sample]:
-        """Samples with start < time <= end."""
+        """Samples with start <= time < end (a period includes its first instant, as CloudWatch's do)."""
         series = self._series.get(key, [])
-        low = bisect.bisect_right(series, (start, math.inf))
-        high = bisect.bisect_right(series, (end, math.inf))
+        low = bisect.bisect_left(series, (start, -math.inf))
+        high = bisect.bisect_left(series, (end, -math.inf))
         return [sample for _, _, sample in series[low:high]]
 
     def latest(self, key: MetricKey) -> float | None:
@@ -174,15 +176,24 @@ class Evaluation:
     reason_data: str
 
 
+MINUTE = 60.0
+
+
+def last_completed(now: float) -> float:
+    """The end of the newest completed period at `now`: the last whole minute (periods are whole minutes)."""
+    return math.floor(now / MINUTE) * MINUTE
+
+
 def evaluate(alarm: Any, spec: MetricSpec, index: MetricIndex, now: float) -> Evaluation:
-    """The state CloudWatch would give the alarm at `now`."""
+    """The state CloudWatch would give the alarm when it evaluates it at `now`, on completed periods only."""
     periods = int(alarm.evaluation_periods)
     needed = int(alarm.datapoints_to_alarm or periods)
     threshold = float(alarm.threshold)
     compare, wording = _COMPARISONS[alarm.comparison_operator]
     datapoints: list[tuple[float, float | None]] = []  # (period start, value or missing), newest first
+    newest_end = last_completed(now)
     for back in range(periods):
-        end = now - back * spec.period
+        end = newest_end - back * spec.period
         samples = index.between(spec.key, end - spec.period, end)
         datapoints.append((end - spec.period, statistic(samples, spec.stat) if samples else None))
     present = [(start, value) for start, value in datapoints if value is not None]
@@ -207,7 +218,7 @@ def evaluate(alarm: Any, spec: MetricSpec, index: MetricIndex, now: float) -> Ev
         {
             "version": "1.0",
             "queryDate": iso_millis(now),
-            "startDate": iso_millis(now - periods * spec.period),
+            "startDate": iso_millis(newest_end - periods * spec.period),
             "statistic": spec.stat,
             "period": spec.period,
             "recentDatapoints": [value for _, value in present],
@@ -379,14 +390,18 @@ class AlarmWatcher:
         return changes
 
     def busy(self, backend: Any, now: float) -> bool:
-        """True while an alarm is in ALARM or has data in its evaluation window: it may change next minute."""
-        for alarm in backend.alarms.values():
+        """True while an alarm may change at one of the next minutes: it has never been evaluated, it is in ALARM,
+        or a datum is in its window or has not yet left it (CloudWatch evaluates every minute, so the clock must
+        stop every minute then, whatever the length of one `advance`)."""
+        self.index.sync(backend.metric_data)  # data put since the last evaluation counts
+        for name, alarm in backend.alarms.items():
             spec = spec_of(alarm)
             if spec is None:
                 continue
-            if alarm.state_value == "ALARM":
+            if name not in self._memory or alarm.state_value == "ALARM":
                 return True
             latest = self.index.latest(spec.key)
-            if latest is not None and latest > now - spec.period * int(alarm.evaluation_periods):
+            window = spec.period * int(alarm.evaluation_periods)
+            if latest is not None and last_completed(latest) + window + MINUTE >= now:
                 return True
         return False

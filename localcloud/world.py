@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import heapq
@@ -65,8 +66,13 @@ CREDENTIALS = {
     # The emulator's directories live in moto VPCs; moto's catalogue of public AMIs is not needed (and slow).
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
-# Lambda's async retries: the second attempt about a minute after the first, the third two minutes later.
+# Lambda's async retries: "a one-minute wait between the first two attempts, and two minutes between the second
+# and third attempts" (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
 ASYNC_RETRY_DELAYS = (dt.timedelta(minutes=1), dt.timedelta(minutes=2))
+# Scheduler retries a failed target "with exponential backoff" until MaximumRetryAttempts or
+# MaximumEventAgeInSeconds (RetryPolicy, Scheduler API reference); the base and the factor are not published:
+# chosen, 1 minute doubling.
+SCHEDULER_FIRST_RETRY = dt.timedelta(minutes=1)
 MAX_WORK_PER_INSTANT = 20_000
 # WorkSpaces calls after which the billing meter re-reads every desk (running mode, compute, new desks).
 METERED_CHANGES = frozenset({"ModifyWorkspaceProperties", "CreateWorkspaces", "MigrateWorkspace"})
@@ -159,6 +165,20 @@ class AsyncInvoke:
     first_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class _SchedulerAttempt:
+    """A schedule's target invocation that failed and will be tried again (the schedule may be gone by then)."""
+
+    arn: str
+    name: str
+    group: str
+    target: dict[str, Any]
+    scheduled: dt.datetime
+    one_time: bool
+    attempt: int
+    first_at: dt.datetime
+
+
 @dataclass
 class _Track:
     """What the world knows of one schedule in moto's Scheduler backend."""
@@ -227,6 +247,7 @@ class LocalCloud:
         self.api_calls: Counter[str] = Counter()
         self._events: deque[tuple[str, dict[str, Any]]] = deque()
         self._async: list[tuple[dt.datetime, int, AsyncInvoke]] = []
+        self._scheduler_retries: list[tuple[dt.datetime, int, _SchedulerAttempt]] = []
         self._tracks: dict[str, _Track] = {}
         self._fired_once: set[tuple[str, Any]] = set()
         self._schedules_dirty = True
@@ -1095,6 +1116,8 @@ class LocalCloud:
         candidates += [t.next_fire for t in self._tracks.values() if t.next_fire is not None]
         if self._async:
             candidates.append(self._async[0][0])
+        if self._scheduler_retries:
+            candidates.append(self._scheduler_retries[0][0])
         if self._world_timers:
             candidates.append(self._world_timers[0][0])
         candidates += [at for at, _ in self._pending_logins]
@@ -1137,6 +1160,9 @@ class LocalCloud:
             elif self._async and self._async[0][0] <= self.now():
                 _, _, item = heapq.heappop(self._async)
                 self._run_async(item)
+            elif self._scheduler_retries and self._scheduler_retries[0][0] <= self.now():
+                _, _, attempt = heapq.heappop(self._scheduler_retries)
+                self._invoke_schedule_target(attempt)
             elif self._fire_one_schedule() or self._poll_one_mapping():
                 pass
             else:
@@ -1448,17 +1474,31 @@ class LocalCloud:
         return True
 
     def _fire(self, schedule: Any, scheduled: dt.datetime, *, one_time: bool) -> None:
-        target = schedule.target
-        execution_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{schedule.arn}@{scheduled.isoformat()}"))
+        attempt = _SchedulerAttempt(
+            schedule.arn,
+            schedule.name,
+            schedule.group_name,
+            copy.deepcopy(dict(schedule.target)),
+            scheduled,
+            one_time,
+            1,
+            self.now(),
+        )
+        self._invoke_schedule_target(attempt)
+
+    def _invoke_schedule_target(self, attempt: _SchedulerAttempt) -> None:
+        """One attempt at a schedule's target; a failure is retried by the target's RetryPolicy, then dead-lettered."""
+        target = attempt.target
+        execution_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{attempt.arn}@{attempt.scheduled.isoformat()}"))
         payload = str(target.get("Input", "{}"))
         for placeholder, value in (
-            ("<aws.scheduler.scheduled-time>", iso(scheduled)),
+            ("<aws.scheduler.scheduled-time>", iso(attempt.scheduled)),
             ("<aws.scheduler.execution-id>", execution_id),
-            ("<aws.scheduler.schedule-arn>", schedule.arn),
-            ("<aws.scheduler.attempt-number>", "1"),
+            ("<aws.scheduler.schedule-arn>", attempt.arn),
+            ("<aws.scheduler.attempt-number>", str(attempt.attempt)),
         ):
             payload = payload.replace(placeholder, value)
-        trigger = f"{'timer' if one_time else 'schedule'}:{schedule.name}"
+        trigger = f"{'timer' if attempt.one_time else 'schedule'}:{attempt.name}"
         arn = str(target.get("Arn", ""))
         try:
             if ":lambda:" in arn:
@@ -1471,14 +1511,30 @@ class LocalCloud:
             else:
                 raise LocalCloudError(f"target {arn} is not modelled")
         except (LocalCloudError, ClientError, json.JSONDecodeError) as exc:
-            self._scheduler_dead_letter(schedule, payload, str(exc))
+            self._schedule_target_failed(attempt, payload, str(exc))
             return
-        if one_time or ":lambda:" not in arn:
-            self.note("timer" if one_time else "schedule", name=schedule.name, group=schedule.group_name, target=label)
+        if attempt.one_time or ":lambda:" not in arn:
+            self.note("timer" if attempt.one_time else "schedule", name=attempt.name, group=attempt.group, target=label)
 
-    def _scheduler_dead_letter(self, schedule: Any, payload: str, reason: str) -> None:
-        dlq = schedule.target.get("DeadLetterConfig", {}).get("Arn")
-        self.note("delivery_failed", schedule=schedule.name, reason=reason)
+    def _schedule_target_failed(self, attempt: _SchedulerAttempt, payload: str, reason: str) -> None:
+        self.note("delivery_failed", schedule=attempt.name, reason=reason, attempt=attempt.attempt)
+        policy = attempt.target.get("RetryPolicy") or {}
+        retries = int(policy.get("MaximumRetryAttempts", 185))
+        max_age = dt.timedelta(seconds=int(policy.get("MaximumEventAgeInSeconds", 86400)))
+        due = self.now() + SCHEDULER_FIRST_RETRY * 2 ** (attempt.attempt - 1)
+        if attempt.attempt > retries:
+            condition = "MaximumRetryAttempts"
+        elif due - attempt.first_at > max_age:
+            condition = "MaximumEventAgeInSeconds"
+        else:
+            self._seq += 1
+            retry = dataclasses.replace(attempt, attempt=attempt.attempt + 1)
+            heapq.heappush(self._scheduler_retries, (due, self._seq, retry))
+            return
+        self._scheduler_dead_letter(attempt, payload, reason, condition)
+
+    def _scheduler_dead_letter(self, attempt: _SchedulerAttempt, payload: str, reason: str, condition: str) -> None:
+        dlq = attempt.target.get("DeadLetterConfig", {}).get("Arn")
         if dlq and ":sqs:" in dlq:
             self._send_to_queue(
                 dlq,
@@ -1486,9 +1542,9 @@ class LocalCloud:
                 attributes={
                     "ERROR_CODE": "TargetNotFound",
                     "ERROR_MESSAGE": reason,
-                    "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
-                    "SCHEDULE_ARN": schedule.arn,
-                    "TARGET_ARN": schedule.target.get("Arn", ""),
+                    "EXHAUSTED_RETRY_CONDITION": condition,
+                    "SCHEDULE_ARN": attempt.arn,
+                    "TARGET_ARN": attempt.target.get("Arn", ""),
                 },
             )
 

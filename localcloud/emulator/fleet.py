@@ -54,6 +54,7 @@ from .model import (
     RUNNING_MODES,
     SEEDED_DESK_AGE,
     SICK_STATES,
+    SNAPSHOT_INTERVAL,
     START_FROM,
     STARTABLE_MODES,
     STOP_FROM,
@@ -132,6 +133,26 @@ def fleet_for(backend: Any) -> Fleet:
 
 def _seconds(state: str) -> float:
     return DURATIONS[state].total_seconds()
+
+
+def _user_key(directory_id: str, user: str) -> tuple[str, str]:
+    """WorkspaceRequest.UserName: "The username is not case-sensitive" (API reference)."""
+    return directory_id, user.lower()
+
+
+# WorkspaceProperties members, grouped into the changes one ModifyWorkspaceProperties call may carry: the
+# Terraform AWS provider sends one property per call ("Only one workspace property could be changed in a time",
+# internal/service/workspaces/workspace.go); both volume sizes count as one volume change (the admin guide's
+# size groups cannot be reached one size at a time).
+PROPERTY_CHANGES = {
+    "RunningMode": "running mode",
+    "RunningModeAutoStopTimeoutInMinutes": "AutoStop timeout",
+    "ComputeTypeName": "compute type",
+    "RootVolumeSizeGib": "volume sizes",
+    "UserVolumeSizeGib": "volume sizes",
+    "Protocols": "protocols",
+    "OperatingSystemName": "operating system",
+}
 
 
 def _remove_sorted(ids: list[str], wid: str) -> None:
@@ -221,6 +242,7 @@ class Fleet:
         self.transitions: list[Transition] = []
         self.bundles: dict[str, Bundle] = {}
         self.missing_users: set[tuple[str, str]] = set()
+        self.hidden: dict[str, float] = {}  # new desk -> when DescribeWorkspaces first returns it
         self.throttles: dict[str, int] = {}
         self.refusals: dict[str, list[str]] = {}  # operation -> error codes answered to its next calls
         self.failures: dict[str, dict[str, list[tuple[str, str]]]] = {}
@@ -294,7 +316,10 @@ class Fleet:
             desk.snap_last = desk.latest_snapshot(at)
             desk.snap_anchor = None
         elif new == "AVAILABLE" and desk.snap_anchor is None:
-            desk.snap_anchor = at
+            # The first automatic snapshot comes 12 hours after a new desk is AVAILABLE ("you must wait 12
+            # hours before you can rebuild", user guide); a desk back from sickness is snapshotted soon after
+            # ("often within 30 minutes" of a rebuild, admin guide): at once, here.
+            desk.snap_anchor = at + SNAPSHOT_INTERVAL.total_seconds() if desk.snap_last is None else at
         if desk.connected and desk.connection_state() == "UNKNOWN":
             self._drop_session(desk, at)
         self.transitions.append(Transition(desk.workspace_id, old, new, dt(at)))
@@ -355,14 +380,14 @@ class Fleet:
         self.desks[wid] = desk
         insort(self.sorted_ids, wid)
         insort(self.by_directory.setdefault(desk.directory_id, []), wid)
-        self.by_user.setdefault((desk.directory_id, desk.user_name), []).append(wid)
+        self.by_user.setdefault(_user_key(desk.directory_id, desk.user_name), []).append(wid)
 
     def _index_remove(self, desk: Desk) -> None:
         wid = desk.workspace_id
         self.desks.pop(wid, None)
         _remove_sorted(self.sorted_ids, wid)
         _remove_sorted(self.by_directory.get(desk.directory_id, []), wid)
-        key = (desk.directory_id, desk.user_name)
+        key = _user_key(desk.directory_id, desk.user_name)
         owned = self.by_user.get(key, [])
         if wid in owned:
             owned.remove(wid)
@@ -506,9 +531,21 @@ class Fleet:
             requests,
             MAX_REBUILD_BATCH,
             "rebuildWorkspaceRequests",
-            lambda d: self._state_problem(d, "rebuild", REBUILD_FROM),
+            lambda d: self._state_problem(d, "rebuild", REBUILD_FROM) or self._snapshot_problem(d),
             apply,
         )
+
+    @staticmethod
+    def _snapshot_problem(desk: Desk) -> Problem:
+        # Rebuild recreates the user volume "from the most recent snapshot" and needs one (admin guide, Rebuild a
+        # WorkSpace); the error code AWS returns is not documented (chosen).
+        if desk.latest_snapshot(now_epoch()) is None:
+            return (
+                ERR_STATE,
+                f"The WorkSpace {desk.workspace_id} has no snapshot of its user volume yet (a new WorkSpace gets "
+                "its first one 12 hours after it becomes AVAILABLE).",
+            )
+        return None
 
     def start(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         def problem(desk: Desk) -> Problem:
@@ -594,7 +631,7 @@ class Fleet:
         bundle = self.bundles.get(bundle_id)
         if bundle is None:
             return ERR_BUNDLE, f"The specified bundle {bundle_id} could not be found."
-        key = (directory_id, user)
+        key = _user_key(directory_id, user)
         if key in self.missing_users:
             return ERR_USER, f"The user {user} could not be found in the directory {directory_id}."
         if key in claimed or self.by_user.get(key):
@@ -643,6 +680,7 @@ class Fleet:
         )
         claimed.add(key)
         self._index_add(desk)
+        self.hidden[desk.workspace_id] = now + _seconds("DESCRIBE_DELAY")
         self._schedule(desk, "AVAILABLE", now + _seconds("PENDING"))
         return desk
 
@@ -704,6 +742,12 @@ class Fleet:
                 raise InvalidResourceState(
                     f"The WorkSpace {wid} is {desk.state}; it must be AVAILABLE or STOPPED to be modified."
                 )
+            changes = sorted({PROPERTY_CHANGES.get(name, name) for name in props})
+            if len(changes) > 1:
+                # The error code for this refusal is not documented (chosen).
+                raise InvalidParameterValues(
+                    f"Only one WorkSpace property can be changed in a request; this one changes {', '.join(changes)}."
+                )
             mode = str(props.get("RunningMode", desk.running_mode))
             if mode not in RUNNING_MODES:
                 raise InvalidParameterValues(f"The running mode {mode} is not valid.")
@@ -720,16 +764,14 @@ class Fleet:
             root = int(props.get("RootVolumeSizeGib") or desk.root_gb)
             user = int(props.get("UserVolumeSizeGib") or desk.user_gb)
             volume_change = (root, user) != (desk.root_gb, desk.user_gb)
-            if compute_change and volume_change:
-                raise InvalidParameterValues(
-                    "The volume size and the compute type cannot be changed in the same request."
-                )
             growing = compute_change and self._check_compute(desk, str(compute), now)
             if volume_change:
                 self._check_volumes(desk, root, user, now)
 
             mode_changed = mode != desk.running_mode
             desk.running_mode = mode
+            if mode_changed and mode == "AUTO_STOP":
+                desk.autostop_since = now
             if mode == "AUTO_STOP":
                 desk.autostop_minutes = int(timeout or desk.autostop_minutes or DEFAULT_AUTOSTOP_MINUTES)
             else:
@@ -764,7 +806,9 @@ class Fleet:
                 # An AlwaysOn desk does not stay stopped.
                 self._begin(desk, "STARTING", now, "AVAILABLE")
             elif desk.state == "AVAILABLE" and not desk.connected:
-                idle_since = now if mode_changed else (desk.disconnected_since or now)
+                # The idle clock of AutoStop runs from the switch to AUTO_STOP at the earliest: a later call
+                # changing only the timeout must not reach back to a disconnection from AlwaysOn days.
+                idle_since = now if mode_changed else max(desk.disconnected_since or now, desk.autostop_since or 0.0)
                 self._arm_autostop(desk, idle_since)
                 if desk.due is not None and desk.due < now:
                     self._schedule(desk, "STOPPING", now)
@@ -890,7 +934,7 @@ class Fleet:
                 source = sorted(set(workspace_ids))
                 keep = desks.__contains__
             elif directory_id and user_name:
-                source = sorted(self.by_user.get((directory_id, user_name), []))
+                source = sorted(self.by_user.get(_user_key(directory_id, user_name), []))
             elif directory_id:
                 source = self.by_directory.get(directory_id, [])
             elif bundle_id:
@@ -901,8 +945,18 @@ class Fleet:
                 keep = _matcher(desks, "workspace_name", workspace_name)
             else:
                 source = self.sorted_ids
+            if self.hidden:
+                keep = self._visible(keep)
             page, token = _page(source, after, limit or MAX_BATCH, keep)
             return [desks[wid].to_api() for wid in page], token
+
+    def _visible(self, keep: Callable[[str], bool] | None) -> Callable[[str], bool]:
+        """`keep`, minus the desks created too recently to be described yet."""
+        now = now_epoch()
+        for wid in [w for w, at in self.hidden.items() if at <= now]:
+            del self.hidden[wid]
+        hidden = self.hidden
+        return lambda wid: wid not in hidden and (keep is None or keep(wid))
 
     def connection_status(
         self, workspace_ids: Sequence[str] | None = None, next_token: str | None = None
@@ -1084,9 +1138,9 @@ class Fleet:
             wanted = list(users)
             seen: set[str] = set()
             for user in wanted:
-                if user in seen or self.by_user.get((directory_id, user)):
+                if user.lower() in seen or self.by_user.get(_user_key(directory_id, user)):
                     raise EmulatorError(f"user {user} already has a WorkSpace in {directory_id}")
-                seen.add(user)
+                seen.add(user.lower())
             new: list[Desk] = []
             for user in wanted:
                 desk = Desk(
@@ -1134,7 +1188,7 @@ class Fleet:
             for directory_id in {d.directory_id for d in new}:
                 self.by_directory[directory_id].sort()
         for desk in new:
-            self.by_user.setdefault((desk.directory_id, desk.user_name), []).append(desk.workspace_id)
+            self.by_user.setdefault(_user_key(desk.directory_id, desk.user_name), []).append(desk.workspace_id)
 
     def _seed_lifecycle(
         self, desk: Desk, now: float, launched: float, connected: bool, entries: list[tuple[float, int, str]]
@@ -1145,7 +1199,7 @@ class Fleet:
             entries.append((due, token, desk.workspace_id))
 
         if desk.state != "PENDING":
-            desk.snap_anchor = launched
+            desk.snap_anchor = launched + SNAPSHOT_INTERVAL.total_seconds()
         if desk.state in SICK_STATES:
             desk.snap_last = desk.latest_snapshot(now)
             desk.snap_anchor = None
@@ -1165,9 +1219,9 @@ class Fleet:
     def set_missing(self, directory_id: str, user: str, missing: bool) -> None:
         with self.lock:
             if missing:
-                self.missing_users.add((directory_id, user))
+                self.missing_users.add(_user_key(directory_id, user))
             else:
-                self.missing_users.discard((directory_id, user))
+                self.missing_users.discard(_user_key(directory_id, user))
 
     def login(self, wid: str) -> LoginResult:
         with self.lock:
@@ -1254,7 +1308,7 @@ class Fleet:
     def find(self, directory_id: str, user: str) -> str | None:
         with self.lock:
             self._now()
-            owned = self.by_user.get((directory_id, user), [])
+            owned = self.by_user.get(_user_key(directory_id, user), [])
             live = [w for w in owned if self.desks[w].state != "TERMINATING"]
             if live:
                 return live[-1]

@@ -28,6 +28,10 @@ DURATIONS: dict[str, timedelta] = {
     "RESTORING": timedelta(minutes=10),
     "UPDATING": timedelta(minutes=10),
     "TERMINATING": timedelta(minutes=5),
+    # Not a state: how long a new desk stays out of DescribeWorkspaces after CreateWorkspaces ("if you call
+    # DescribeWorkspaces before the WorkSpace is created, the information returned can be incomplete", API
+    # reference). AWS publishes no figure: chosen.
+    "DESCRIBE_DELAY": timedelta(seconds=30),
 }
 
 MAX_BATCH = 25
@@ -231,6 +235,7 @@ class Desk:
 
     __slots__ = (
         "autostop_minutes",
+        "autostop_since",
         "bundle_id",
         "compute",
         "connect_on_available",
@@ -314,6 +319,7 @@ class Desk:
         self.last_volume_change: float | None = None
         self.snap_anchor: float | None = None
         self.snap_last: float | None = None
+        self.autostop_since: float | None = None  # when the running mode last became AUTO_STOP
 
     @property
     def tags(self) -> list[dict[str, str]]:

@@ -634,9 +634,10 @@ def test_modify_is_refused_unless_available_or_stopped(cloud: Cloud) -> None:
 
 def test_modify_running_mode_and_autostop_timeout(cloud: Cloud, clock: time_machine.Traveller) -> None:
     ws_id = seed(cloud, running_mode="ALWAYS_ON")
+    # One property per call (see test_modify_properties_changes_one_property_per_call).
+    cloud.ws.modify_workspace_properties(WorkspaceId=ws_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"})
     cloud.ws.modify_workspace_properties(
-        WorkspaceId=ws_id,
-        WorkspaceProperties={"RunningMode": "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes": 180},
+        WorkspaceId=ws_id, WorkspaceProperties={"RunningModeAutoStopTimeoutInMinutes": 180}
     )
     props = cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"][0]["WorkspaceProperties"]
     assert props["RunningMode"] == "AUTO_STOP"
@@ -886,3 +887,70 @@ def test_reset_forgets_desks_bundles_and_injected_faults(cloud: Cloud) -> None:
     assert cloud.emu.all_workspaces() == []
     assert cloud.emu.bundle_id("Standard with Windows 10") is None
     assert cloud.ws.describe_workspaces()["Workspaces"] == []
+
+
+# --- issue 18: WorkSpaces' own rules ---------------------------------------------------------------------
+
+
+def test_user_names_are_case_insensitive_for_one_desk_per_user(cloud: Cloud) -> None:
+    # WorkspaceRequest.UserName: "The username is not case-sensitive" (API reference).
+    assert create(cloud, "jdoe")["FailedRequests"] == []
+    (failed,) = create(cloud, "JDoe")["FailedRequests"]
+    assert failed["ErrorCode"] == "ResourceExists.WorkSpace"
+    (pair,) = create(cloud, "asmith", "ASmith")["FailedRequests"]
+    assert pair["WorkspaceRequest"]["UserName"] == "ASmith"
+
+
+def test_a_new_desk_is_not_described_right_after_create(cloud: Cloud, clock: time_machine.Traveller) -> None:
+    # CreateWorkspaces: "if you call DescribeWorkspaces before the WorkSpace is created, the information returned
+    # can be incomplete" (API reference).
+    ws_id = create(cloud, "jdoe")["PendingRequests"][0]["WorkspaceId"]
+    assert cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"] == []
+    assert cloud.ws.describe_workspaces(DirectoryId=cloud.directory_id, UserName="jdoe")["Workspaces"] == []
+    clock.shift(DURATIONS["DESCRIBE_DELAY"])
+    assert state(cloud, ws_id) == "PENDING"
+
+
+def test_rebuild_of_a_desk_created_an_hour_ago_is_refused(cloud: Cloud, clock: time_machine.Traveller) -> None:
+    # "If your administrator recently created your WorkSpace, you must wait 12 hours before you can rebuild" and a
+    # rebuild needs a snapshot of the user volume (admin guide, Rebuild a WorkSpace).
+    ws_id = create(cloud, "jdoe", RunningMode="ALWAYS_ON")["PendingRequests"][0]["WorkspaceId"]
+    clock.shift(DURATIONS["PENDING"] + timedelta(hours=1))
+    assert state(cloud, ws_id) == "AVAILABLE"
+    assert cloud.ws.describe_workspace_snapshots(WorkspaceId=ws_id)["RebuildSnapshots"] == []
+    (failed,) = cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"]
+    assert failed["ErrorCode"] == "InvalidResourceState"
+    with pytest.raises(ClientError) as exc:
+        cloud.ws.restore_workspace(WorkspaceId=ws_id)
+    assert error_code(exc) == "OperationNotSupportedException"
+    assert state(cloud, ws_id) == "AVAILABLE"
+
+    clock.shift(timedelta(hours=11))  # 12 hours after it first became AVAILABLE: the first snapshot exists
+    assert cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"] == []
+    assert state(cloud, ws_id) == "REBUILDING"
+
+
+@pytest.mark.parametrize("source", ["STOPPING", "STARTING", "UPDATING", "SUSPENDED", "IMPAIRED"])
+def test_rebuild_only_from_the_states_aws_lists(cloud: Cloud, source: str) -> None:
+    ws_id = seed(cloud, running_mode="AUTO_STOP")
+    cloud.emu.set_state(ws_id, source)
+    (failed,) = cloud.ws.rebuild_workspaces(RebuildWorkspaceRequests=[{"WorkspaceId": ws_id}])["FailedRequests"]
+    assert failed["ErrorCode"] == "InvalidResourceState"
+
+
+def test_modify_properties_changes_one_property_per_call(cloud: Cloud) -> None:
+    # The Terraform AWS provider changes one property per call: "Only one workspace property could be changed in
+    # a time" (internal/service/workspaces/workspace.go).
+    ws_id = seed(cloud, running_mode="ALWAYS_ON")
+    with pytest.raises(ClientError) as exc:
+        cloud.ws.modify_workspace_properties(
+            WorkspaceId=ws_id,
+            WorkspaceProperties={"RunningMode": "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes": 120},
+        )
+    assert error_code(exc) == "InvalidParameterValuesException"
+    cloud.ws.modify_workspace_properties(WorkspaceId=ws_id, WorkspaceProperties={"RunningMode": "AUTO_STOP"})
+    cloud.ws.modify_workspace_properties(
+        WorkspaceId=ws_id, WorkspaceProperties={"RunningModeAutoStopTimeoutInMinutes": 120}
+    )
+    props = cloud.ws.describe_workspaces(WorkspaceIds=[ws_id])["Workspaces"][0]["WorkspaceProperties"]
+    assert (props["RunningMode"], props["RunningModeAutoStopTimeoutInMinutes"]) == ("AUTO_STOP", 120)

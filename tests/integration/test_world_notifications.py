@@ -117,13 +117,18 @@ def test_updating_an_alarm_keeps_its_state(cloud: LocalCloud) -> None:
 def test_message_on_a_dead_letter_queue_raises_the_template_alarm_and_its_sns_action(cloud: LocalCloud) -> None:
     boto3.client("sqs").send_message(QueueUrl=cloud.queue_url("WorkDLQ"), MessageBody="{}")
 
+    # The depth published at 05:01 is in the minute 05:01-05:02, complete (and evaluated) at 05:02.
+    cloud.advance(dt.timedelta(minutes=1))
+    assert cloud.alerts() == []
     cloud.advance(dt.timedelta(minutes=1))
 
     (alert,) = cloud.alerts()
     assert alert["subject"] == 'ALARM: "world-test-work-dlq" in EU (Ireland)'
     assert json.loads(alert["message"])["NewStateValue"] == "ALARM"
     assert alert["kind"] is None  # CloudWatch's own notification carries no message attributes
-    assert [entry["state"] for entry in cloud.timeline if entry["kind"] == "alarm"] == ["ALARM"]
+    assert [(entry["time"], entry["state"]) for entry in cloud.timeline if entry["kind"] == "alarm"] == [
+        ("2026-12-01T05:02:00Z", "ALARM")
+    ]
 
 
 def test_sns_publishes_and_ses_sends_are_captured_for_the_report(cloud: LocalCloud) -> None:

@@ -129,3 +129,52 @@ def test_cron_in_a_time_zone_fires_at_local_time() -> None:
 def test_expressions_aws_refuses_are_refused(expression: str) -> None:
     with pytest.raises(ScheduleExpressionError):
         Expression.parse(expression)
+
+
+def _retrying_timer(cloud: LocalCloud, name: str, target_arn: str, retries: int, max_age_s: int) -> None:
+    boto3.client("scheduler").create_schedule(
+        Name=name,
+        GroupName="world-test-timers",
+        ScheduleExpression=f"at({(START + dt.timedelta(minutes=5)).replace(tzinfo=None).isoformat()})",
+        ScheduleExpressionTimezone="UTC",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": target_arn,
+            "RoleArn": "arn:aws:iam::123456789012:role/timers",
+            "Input": json.dumps({"k": "<aws.scheduler.attempt-number>"}),
+            "RetryPolicy": {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_s},
+            "DeadLetterConfig": {"Arn": cloud.physical("WorkDLQ", "Arn")},
+        },
+    )
+
+
+def test_a_failed_timer_target_is_retried_by_its_retry_policy_before_the_dead_letter_queue(cloud: LocalCloud) -> None:
+    # Given a timer whose target queue does not exist yet, with 3 retries allowed (Scheduler's RetryPolicy)
+    missing = cloud.physical("TargetQueue", "Arn") + "-later"
+    _retrying_timer(cloud, "recheck-retry", missing, retries=3, max_age_s=3600)
+    sqs = boto3.client("sqs")
+
+    # When it fires at 05:05 and fails, the dead-letter queue stays empty: Scheduler retries first
+    cloud.advance(dt.timedelta(minutes=5, seconds=30))
+    assert cloud.dead_letters() == []
+    # and once the queue exists, a retry delivers the input with its attempt number
+    url = sqs.create_queue(QueueName=missing.rsplit(":", 1)[-1])["QueueUrl"]
+    cloud.advance(dt.timedelta(minutes=10))
+
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert json.loads(message["Body"])["k"] != "1"
+    assert cloud.dead_letters() == []
+
+
+def test_a_timer_target_failing_every_retry_lands_in_the_dead_letter_queue_after_the_last(cloud: LocalCloud) -> None:
+    missing = cloud.physical("TargetQueue", "Arn") + "-never"
+    _retrying_timer(cloud, "recheck-dead", missing, retries=2, max_age_s=3600)
+
+    cloud.advance(dt.timedelta(minutes=6))
+    assert cloud.dead_letters() == []  # the first attempt failed; two retries to go
+
+    cloud.advance(dt.timedelta(hours=1))
+    (letter,) = cloud.dead_letters()
+    assert letter["queue"] == "WorkDLQ"
+    failures = [entry for entry in cloud.timeline if entry["kind"] == "delivery_failed"]
+    assert [entry["attempt"] for entry in failures] == [1, 2, 3]

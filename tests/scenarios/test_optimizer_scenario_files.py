@@ -25,7 +25,8 @@ def test_a_light_always_on_desk_goes_auto_stop_at_the_month_end() -> None:
     assert [run["ok"] for run in runs] == [True] * 3  # 30 and 31 March, 1 April
     light = desk(report, "light")
     assert (light["running_mode"], light["autostop_minutes"]) == ("AUTO_STOP", 120)
-    assert report["api_calls"]["workspaces:ModifyWorkspaceProperties"] == 1
+    # One switch, two calls: running mode, then its AutoStop timeout (one property per call, issue 18).
+    assert report["api_calls"]["workspaces:ModifyWorkspaceProperties"] == 2
 
 
 def test_dry_run_changes_nothing() -> None:

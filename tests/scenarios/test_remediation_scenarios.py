@@ -145,3 +145,25 @@ def test_one_alarm_invocation_reboots_once_publishes_once_and_a_refused_desk_is_
         assert (alerts.count("connection_failure"), alerts.count("incident_resolved")) == (4, 4)
         assert cloud.emulator.api_calls.get("RebootWorkspaces", 0) == 1
         assert cloud.emulator.api_calls.get("RebuildWorkspaces", 0) == 1
+
+
+def test_a_long_advance_after_connection_failures_fires_the_alarm_and_reboots() -> None:
+    # Given six failed connections, When one 40-minute advance, Then the alarm fired on the way (issue 18).
+    report = run("remediation_long_advance.yaml")
+    assert kinds(report) == ["connection_failure", "remediation_step", "incident_resolved"]
+    assert len({a["incident_id"] for a in ours(report)}) == 1
+    assert calls(report, "RebootWorkspaces") == 1
+
+
+def test_a_rebuild_of_a_desk_created_an_hour_ago_is_refused_and_escalates() -> None:
+    # Given a desk created an hour ago (no snapshot yet), When the reboot does not help, Then WorkSpaces refuses
+    # the rebuild (issue 18) and the incident goes to a human instead of reporting a rebuild that never happened.
+    report = run("remediation_new_desk_rebuild_refused.yaml")
+    (created,) = [e for e in report["timeline"] if e["kind"] == "created"]
+    desk = created["workspace_id"]
+    assert calls(report, "RebootWorkspaces") == 1
+    assert calls(report, "RebuildWorkspaces") == 1
+    rebuilding = [e for e in report["timeline"] if e["kind"] == "transition" and e["to"] == "REBUILDING"]
+    assert rebuilding == []
+    escalations = [a for a in ours(report) if a["kind"] == "escalation"]
+    assert [a["workspace_id"] for a in escalations] == [desk]

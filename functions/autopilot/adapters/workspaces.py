@@ -236,14 +236,18 @@ class WorkSpaces:
         autostop_minutes: int | None = None,
         running_mode: str | None = None,
     ) -> None:
-        properties: dict[str, Any] = {}
-        if compute:
-            properties["ComputeTypeName"] = compute
+        # One property per call: WorkSpaces refuses several in one request (docs/local-cloud.md, the Terraform AWS
+        # provider's evidence). The running mode before its timeout; the compute type last, because it puts
+        # the desk in UPDATING, where further changes are refused.
+        changes: list[dict[str, Any]] = []
         if running_mode:
-            properties["RunningMode"] = running_mode
+            changes.append({"RunningMode": running_mode})
         if autostop_minutes:
-            properties["RunningModeAutoStopTimeoutInMinutes"] = autostop_minutes
-        self._call("modify_workspace_properties", WorkspaceId=workspace_id, WorkspaceProperties=properties)
+            changes.append({"RunningModeAutoStopTimeoutInMinutes": autostop_minutes})
+        if compute:
+            changes.append({"ComputeTypeName": compute})
+        for properties in changes:
+            self._call("modify_workspace_properties", WorkspaceId=workspace_id, WorkspaceProperties=properties)
 
     def migrate(self, workspace_id: str, bundle_id: str) -> str:
         response = self._call("migrate_workspace", SourceWorkspaceId=workspace_id, BundleId=bundle_id)
