@@ -69,7 +69,7 @@ class Sizes:
 
 
 FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 5, True, (300, 7 * 24))
-SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 1, False, (30, 6))
+SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 1, False, (30, 3))
 MONTH_HOURS = 30 * 24
 LOCAL_CLOUD_TARGETS = {"ratio": 10, "month_minutes": 5, "peak_rss_mb": 1024}
 
