@@ -29,8 +29,15 @@ SAM_PINS := aws-sam-cli==1.170.0
 # (moto server-mode tests), never the network.
 PYTEST_FLAGS ?= --allow-hosts=127.0.0.0/8,::1 --allow-unix-socket
 PYTEST_ARGS ?=
+# pytest-xdist: one worker per CPU; a module's (or a class's) tests stay on one worker, so a world built once
+# for a module is built once. Each test owns what it changes, so any order and any split gives the same result.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist loadscope
+# The edit-test loop: the pure tiers, no local cloud (well under a minute). test_gates.py runs checkov and
+# cfn-lint three times on broken templates (a minute or more): `make lint` and `make test` run it.
+FAST_TIERS ?= tests/unit tests/contract --ignore=tests/contract/test_gates.py
 
-.PHONY: help venv tools-venv sam-venv demo test pytest lint gates build validate bench bench-smoke \
+.PHONY: help venv tools-venv sam-venv demo test test-fast pytest lint gates build validate bench bench-smoke \
 	layer-requirements schemas expand lock-tools lock-sam clean distclean
 
 help: ## list the targets
@@ -60,8 +67,11 @@ demo: venv ## run the demo scenario on the Docker-free local cloud
 
 test: venv tools-venv lint pytest ## THE test command: lint, then every pytest tier (unit, integration, contract, scenarios, fuzz)
 
-pytest: venv tools-venv ## pytest only (PYTEST_ARGS="tests/unit -x" to narrow)
-	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+pytest: venv tools-venv ## pytest only, in parallel (PYTEST_ARGS="tests/unit -x" to narrow, PYTEST_WORKERS=0 for one process)
+	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+test-fast: venv tools-venv ## the edit-test loop: unit and contract tiers only, in parallel (well under a minute)
+	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(FAST_TIERS) $(PYTEST_ARGS)
 
 lint: venv tools-venv ## ruff, ruff format, mypy, then the static gates on template.yaml
 	@failed=""; \

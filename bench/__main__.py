@@ -33,8 +33,26 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 SMOKE_RESULTS = ROOT / "bench" / "results-smoke.json"
 # Sections in the order of docs/performance.md.
-SECTIONS = ("onboarding", "sweep", "triage", "prewarm", "cold_start", "package_size", "growth", "optimizer", "billing")
-ALIASES = {"package_size": "cold_start", "cold-start": "cold_start", "coldstart": "cold_start", "fleet": "sweep"}
+SECTIONS = (
+    "onboarding",
+    "sweep",
+    "triage",
+    "prewarm",
+    "cold_start",
+    "package_size",
+    "growth",
+    "optimizer",
+    "billing",
+    "local_cloud",
+)
+ALIASES = {
+    "package_size": "cold_start",
+    "cold-start": "cold_start",
+    "coldstart": "cold_start",
+    "fleet": "sweep",
+    "localcloud": "local_cloud",
+    "local-cloud": "local_cloud",
+}
 VERSIONED = ("boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic", "time-machine", "aws-sam-translator")
 
 
@@ -49,20 +67,23 @@ class Sizes:
     billing: int  # desks of the simulated month (bench.billing_bench.run)
     coldstart_runs: int
     coldstart_warmup: bool
+    local_cloud: tuple[int, int]  # desks, simulated hours (bench/local_cloud.py, fast path and baseline)
     # The billing section's accuracy and savings targets hold for the full run's fleet; the smoke pass only shows
     # that the benchmark runs (its 40 desks are too few for per-desk targets to mean anything).
     billing_targets: bool = True
 
 
-FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 300, 5, True)
-SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 40, 1, False, billing_targets=False)
+FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 300, 5, True, (300, 7 * 24))
+SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 40, 1, False, (30, 3), billing_targets=False)
+MONTH_HOURS = 30 * 24
+LOCAL_CLOUD_TARGETS = {"ratio": 10, "month_minutes": 5, "peak_rss_mb": 1024}
 
 
 # --- one task (in a child process) ----------------------------------------------------------------------------
 
 
 def run_task(spec: str) -> dict[str, Any]:
-    """`onboarding:N`, `fleet:N:WAVE`, `triage:N`, `optimizer:N`, `coldstart:RUNS:WARMUP`."""
+    """`onboarding:N`, `fleet:N:WAVE`, `triage:N`, `optimizer:N`, `coldstart:RUNS:WARMUP`, `localcloud:FAST:N:H`."""
     kind, *args = spec.split(":")
     numbers = [int(a) for a in args]
     if kind == "onboarding":
@@ -85,6 +106,10 @@ def run_task(spec: str) -> dict[str, Any]:
         from bench import coldstart
 
         return coldstart.run(numbers[0], warmup=bool(numbers[1]))
+    if kind == "localcloud":
+        from bench import local_cloud
+
+        return {"local_cloud_run": local_cloud.run(bool(numbers[0]), numbers[1], numbers[2])}
     raise SystemExit(f"bench: unknown task {spec!r}")
 
 
@@ -173,6 +198,9 @@ def plan(sizes: Sizes, wanted: set[str]) -> list[str]:
         tasks.append(f"optimizer:{sizes.optimizer}")
     if "billing" in wanted:
         tasks.append(f"billing:{sizes.billing}:{int(sizes.billing_targets)}")
+    if "local_cloud" in wanted:
+        desks, hours = sizes.local_cloud
+        tasks += [f"localcloud:0:{desks}:{hours}", f"localcloud:1:{desks}:{hours}"]  # the baseline is the longer
     if "cold_start" in wanted:
         tasks.append(f"coldstart:{sizes.coldstart_runs}:{int(sizes.coldstart_warmup)}")
     return tasks
@@ -294,12 +322,16 @@ def assemble(
     sections: dict[str, dict[str, fig.Figure]] = {}
     details: dict[str, Any] = {}
     fleets: dict[int, dict[str, Any]] = {}
+    local_runs: dict[bool, dict[str, Any]] = {}
     for spec, outcome in outcomes.items():
         if outcome.result is None:
             continue
         kind, *args = spec.split(":")
         if kind == "fleet":
             fleets[int(args[0])] = outcome.result
+            continue
+        if kind == "localcloud":
+            local_runs[args[0] == "1"] = outcome.result["local_cloud_run"]
             continue
         for section, named in outcome.result["figures"].items():
             sections[section] = named
@@ -310,8 +342,49 @@ def assemble(
     if "growth" in wanted and all(n in fleets for n in sizes.growth):
         sections["growth"] = growth.figures({n: fleets[n] for n in sizes.growth})
         details["growth"] = {str(n): fleets[n]["details"] for n in sizes.growth if n != sizes.sweep}
+    if "local_cloud" in wanted and set(local_runs) == {True, False}:
+        sections["local_cloud"] = local_cloud_figures(local_runs[True], local_runs[False])
+        details["local_cloud"] = {"fast": local_runs[True], "baseline": local_runs[False]}
     ordered = {name: sections[name] for name in SECTIONS if name in sections and _shown(name, wanted)}
     return ordered, details
+
+
+def local_cloud_figures(fast: dict[str, Any], baseline: dict[str, Any]) -> dict[str, fig.Figure]:
+    """The local cloud's speed beside moto's own path (same scenario, same run), the month, the memory."""
+    desk_hours = fast["desk_hours"]
+    month_minutes = fast["wall_s"] / fast["hours"] * MONTH_HOURS / 60
+    size = f"{fast['desks']} desks for {fast['hours']:g} hours"
+    return {
+        "desk_hours_per_s": fig.figure(
+            desk_hours / fast["wall_s"],
+            baseline=baseline["desk_hours"] / baseline["wall_s"],
+            unit="desk-hours/s",
+            note=f"{size}, wall clock; baseline: LOCALCLOUD_FAST=0 (moto's own serializer); ratio = times faster",
+            timed=True,
+        ),
+        "cpu_s_per_1000_desk_hours": fig.figure(
+            fast["cpu_s"] / desk_hours * 1000,
+            baseline=baseline["cpu_s"] / baseline["desk_hours"] * 1000,
+            target=1 / LOCAL_CLOUD_TARGETS["ratio"],
+            unit="s",
+            note="CPU, not wall: both runs share the machine; target: at least 10 times less than the baseline",
+            timed=True,
+        ),
+        "month_minutes": fig.figure(
+            month_minutes,
+            limit=LOCAL_CLOUD_TARGETS["month_minutes"],
+            unit="min",
+            note=f"a month (30 days) of the fleet at the measured rate of {size}",
+            timed=True,
+        ),
+        "peak_rss_mb": fig.figure(
+            fast["peak_rss_mb"],
+            baseline=baseline["peak_rss_mb"],
+            limit=LOCAL_CLOUD_TARGETS["peak_rss_mb"],
+            unit="MB",
+            note=f"peak resident set of the process (getrusage ru_maxrss) over {size}",
+        ),
+    }
 
 
 def _shown(section: str, wanted: set[str]) -> bool:

@@ -1,0 +1,291 @@
+"""A compiled response serializer for moto's JSON-protocol services (DynamoDB, SSM, SQS, EventBridge...).
+
+moto 5.2.5 answers every `ActionResult` by walking the operation's output shape and, for every member of every
+structure, asking an attribute picker for up to a dozen candidate keys (aliases, `xform_name`, prefixes), each
+through a chain of alias-provider objects built on the spot. For a DynamoDB item that is one walk of the
+ten-member `AttributeValue` union per attribute: 190 ms for one 100-key BatchGetItem page, most of the local
+cloud's time in a sweep (docs/performance.md has the profile).
+
+`FastJSONSerializer` gives the same answer from a plan compiled once per shape: for a structure, each member's
+candidate keys in moto's own order, computed with moto's own alias providers (`_candidates`), so the picker's
+first-match rule is kept exactly; then the same type rules as moto's `BaseJSONSerializer` (strings, numbers,
+blobs in base64, timestamps, maps, lists, document types). Whatever the plan does not cover falls back to moto's
+serializer for the whole response: errors, event streams, responses with key-path transformers, and any value
+that is not a plain `dict` where a structure is expected (moto's model objects, whose aliases depend on their
+class). tests/integration/test_fast_json.py parses both answers with botocore's parser for every operation the
+local cloud uses and requires them equal, and equal as JSON documents.
+
+Also here: moto builds the error-code table of a service (a walk of every shape) at each error it answers,
+because `get_error_model` makes a new `ErrorLookupFactory` each time; the table is shared per service instead.
+
+`LOCALCLOUD_FAST=0` in the environment keeps moto's own path (the baseline of `make bench`).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from enum import Enum
+from typing import Any
+
+from moto.core import errors as moto_errors
+from moto.core import responses as moto_responses
+from moto.core import serialize as moto_serialize
+from moto.core.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+from moto.core.serialize import AttributePickerContext, JSONSerializer, TimestampSerializer, XFormedAttributePicker
+
+ENV_SWITCH = "LOCALCLOUD_FAST"
+_Serialize = Callable[[Any], Any]
+_SKIP = object()  # a member whose value serializes to nothing (moto writes no key)
+
+
+class _Fallback(Exception):  # a signal, not an error: moto's own serializer answers instead
+    """The plan does not cover this value: let moto serialize the whole response."""
+
+
+def enabled() -> bool:
+    """The fast path is on unless LOCALCLOUD_FAST is 0/false/no/off."""
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+# --- the compiled plans -------------------------------------------------------------------------------------------
+
+
+class _Plans:
+    """One plan per (shape, member key) of a service model; built on first use, kept for the process."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[str, ...], _Serialize] = {}
+        self._lock = threading.Lock()
+        self._timestamps = TimestampSerializer(JSONSerializer.DEFAULT_TIMESTAMP_FORMAT)
+        self._picker = XFormedAttributePicker()
+
+    def output(self, operation: OperationModel) -> _Serialize:
+        shape = operation.output_shape
+        assert isinstance(shape, StructureShape)
+        key = (*_service_key(operation), "output", operation.name)
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._structure(shape, operation)
+                self._plans[key] = plan
+        return plan
+
+    def _of(self, shape: Any, operation: OperationModel) -> _Serialize:  # a moto or botocore Shape
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(shape, StructureShape)
+            if shape.is_document_type:
+                return _identity
+            return self._structure(shape, operation)
+        if kind == "list":
+            assert isinstance(shape, ListShape)
+            return self._list(shape, operation)
+        if kind == "map":
+            assert isinstance(shape, MapShape)
+            return self._map(shape, operation)
+        if kind == "string":
+            return _string
+        if kind in ("integer", "long"):
+            return int
+        if kind in ("float", "double"):
+            return float
+        if kind == "blob":
+            return _blob
+        if kind == "timestamp":
+            timestamp_format = shape.serialization.get("timestampFormat", JSONSerializer.DEFAULT_TIMESTAMP_FORMAT)
+            convert = self._timestamps._convert_timestamp_to_str
+            return lambda value: convert(value, timestamp_format)
+        return _identity  # boolean, and moto's _default_serialize for anything else
+
+    def _structure(self, shape: StructureShape, operation: OperationModel) -> _Serialize:
+        # moto's walk sets `member.parent` before picking a member; ShapePrefixAlias and ShapeNameAlias read it.
+        members: list[tuple[str, tuple[str, ...], _Serialize]] = []
+        filled = members
+
+        def serialize_value(value: Any) -> Any:
+            if value is None:
+                return _SKIP
+            if type(value) is not dict:  # a model object: its aliases depend on its class
+                raise _Fallback(shape.name)
+            out: dict[str, Any] = {}
+            for out_key, candidates, serialize in filled:
+                for candidate in candidates:
+                    member_value = value.get(candidate, _SKIP)
+                    if member_value is not _SKIP:
+                        break
+                else:
+                    continue
+                if member_value is None:
+                    continue
+                serialized = serialize(member_value)
+                if serialized is not _SKIP:
+                    out[out_key] = serialized
+            return out
+
+        # Registered before the members are compiled: recursive shapes (DynamoDB's AttributeValue) reuse it.
+        # Keyed by name: botocore makes a new Shape object at each resolution of a reference.
+        key = (*_service_key(operation), "structure", shape.name)
+        existing = self._plans.get(key)
+        if existing is not None:
+            return existing
+        self._plans[key] = serialize_value
+        for member_key, member_shape in shape.members.items():
+            member_shape.parent = shape  # type: ignore[attr-defined]
+            candidates = self._candidates(member_key, member_shape, operation)
+            out_key = member_shape.serialization.get("name", member_key)
+            members.append((out_key, candidates, self._of(member_shape, operation)))
+        return serialize_value
+
+    def _candidates(self, key: str, shape: Shape, operation: OperationModel) -> tuple[str, ...]:
+        """The keys moto's XFormedAttributePicker tries on a plain dict, in its order (duplicates dropped)."""
+        context = AttributePickerContext(
+            obj={}, key=key, shape=shape, operation_model=operation, service_model=operation.service_model
+        )
+        seen: list[str] = []
+        for candidate in self._picker.get_possible_keys(context):
+            if candidate not in seen:
+                seen.append(candidate)
+        return tuple(seen)
+
+    def _list(self, shape: ListShape, operation: OperationModel) -> _Serialize:
+        member = shape.member
+        serialize_item = self._of(member, operation)
+        # moto writes each item under get_serialized_name(member, member.name) and reads it back under
+        # member.name: a member with a different wire name makes it keep the raw item.
+        raw_items = member.serialization.get("name", member.name) != member.name
+
+        def serialize_list(value: Any) -> Any:
+            if raw_items:
+                return list(value)
+            out = []
+            for item in value:
+                serialized = serialize_item(item)
+                out.append(item if serialized is _SKIP else serialized)  # moto keeps an item it wrote nothing for
+            return out
+
+        return serialize_list
+
+    def _map(self, shape: MapShape, operation: OperationModel) -> _Serialize:
+        value_shape = shape.value
+        if "name" in value_shape.serialization:
+            # moto would write every entry under that one name; no JSON model does this: leave it to moto.
+            def refuse(value: Any) -> Any:
+                raise _Fallback(shape.name)
+
+            return refuse
+        serialize_value = self._of(value_shape, operation)
+
+        def serialize_map(value: Any) -> Any:
+            out = {}
+            for key, item in value.items():
+                serialized = serialize_value(item)
+                if serialized is not _SKIP:
+                    out[key] = serialized
+            return out
+
+        return serialize_map
+
+
+def _service_key(operation: OperationModel) -> tuple[str, str]:
+    service = operation.service_model
+    return service.service_name, str(service.metadata.get("apiVersion", ""))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _string(value: Any) -> Any:
+    if isinstance(value, Enum):
+        value = value.value
+    return str(value) if value not in [None, {}, []] else value
+
+
+def _blob(value: Any) -> str:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return base64.b64encode(value).strip().decode("utf-8")
+
+
+_PLANS = _Plans()
+
+
+class FastJSONSerializer(JSONSerializer):
+    """moto's JSONSerializer with a compiled plan for results; moto's own code for everything else."""
+
+    def _serialize_result(self, resp: Any, result: Any) -> Any:
+        output_shape = self.operation_model.output_shape
+        picker = self._value_picker
+        if (
+            not isinstance(output_shape, StructureShape)
+            or type(picker) is not XFormedAttributePicker
+            or picker.response_transformers  # moto's RESPONSE_KEY_PATH_TO_TRANSFORMER: its own walk applies them
+        ):
+            return super()._serialize_result(resp, result)
+        try:
+            serialized = _PLANS.output(self.operation_model)(result)
+        except _Fallback:
+            return super()._serialize_result(resp, result)
+        body = {} if serialized is _SKIP else serialized
+        return self._serialized_result_to_response(resp, result, output_shape, body)
+
+
+# --- installing ---------------------------------------------------------------------------------------------------
+
+
+_original_get_serializer_class = moto_serialize.get_serializer_class
+_shared_error_tables: dict[str, Any] = {}
+
+
+def _get_serializer_class(service_name: str, protocol: str) -> type[Any]:
+    chosen = _original_get_serializer_class(service_name, protocol)
+    return FastJSONSerializer if chosen is JSONSerializer else chosen
+
+
+class _SharedErrorLookupFactory(moto_errors.ErrorLookupFactory):
+    """One error-code table per service for the process (it depends on the service model only)."""
+
+    def __init__(self) -> None:
+        self._error_lut_cache = _shared_error_tables
+
+
+_lock = threading.Lock()
+_installed = 0
+_originals: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[bool]:
+    """The fast path while the block runs (nested uses are counted); yields whether it is on."""
+    global _installed
+    if not enabled():
+        yield False
+        return
+    with _lock:
+        if _installed == 0:
+            _originals["serializer"] = moto_responses.get_serializer_class
+            _originals["factory"] = moto_errors.ErrorLookupFactory
+            moto_responses.get_serializer_class = _get_serializer_class
+            moto_errors.ErrorLookupFactory = _SharedErrorLookupFactory  # type: ignore[misc]
+        _installed += 1
+    try:
+        yield True
+    finally:
+        with _lock:
+            _installed -= 1
+            if _installed == 0:
+                moto_responses.get_serializer_class = _originals.pop("serializer")
+                moto_errors.ErrorLookupFactory = _originals.pop("factory")  # type: ignore[misc]
+
+
+def serialize_with_plan(operation: OperationModel, result: Any) -> Any:
+    """The plan's body for `result` (a test hook: raises LookupError where moto's serializer would answer)."""
+    try:
+        serialized = _PLANS.output(operation)(result)
+    except _Fallback as exc:
+        raise LookupError(f"not covered by the plan: {exc}") from exc
+    return {} if serialized is _SKIP else serialized
