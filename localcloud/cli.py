@@ -2,11 +2,13 @@
 
     autopilot-local run scenarios/autostop_night.yaml          # readable timeline
     autopilot-local run scenarios/autostop_night.yaml --json   # the report, one JSON document on stdout
-    autopilot-local invoke provision -e events/sqs_provision.json
+    autopilot-local invoke ProvisionFunction -e events/sqs_provisioning_batch.json
     autopilot-local demo
 
-Exit status: 0 done (function failures inside a scenario are in the report, not errors), 1 the function given
-to `invoke` failed or the world ran away, 2 bad input (the message names the file and the step or field).
+Exit status of run and demo: 0 done (function failures inside a scenario are in the report, not errors), 1 the
+world ran away, 2 bad input (the message names the file and the step or field). `invoke` exits as
+`sam local invoke` does: 0 the function ran (its error payload, if it raised, is the result), 1 the invocation
+could not be made, 2 a usage error (docs/local-cloud.md).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autopilot.domain.errors import PolicyError
 from localcloud.clock import parse_instant
 from localcloud.intrinsics import TemplateError
-from localcloud.scenario import ScenarioError, load_scenario, read_payload, run_scenario
-from localcloud.world import DEFAULT_START, ROOT, LocalCloud, LocalCloudError, RunawayError
+from localcloud.invoking import USER_ERROR, InvokeError, InvokeRequest
+from localcloud.invoking import invoke as invoke_once
+from localcloud.scenario import ScenarioError, load_scenario, open_world
+from localcloud.world import ROOT, LocalCloudError, RunawayError
 
 DEMO = ROOT / "scenarios" / "demo.yaml"
 BAD_INPUT = 2
@@ -70,44 +73,102 @@ def demo(as_json: bool, verbose: bool) -> None:
     _run(DEMO, as_json=as_json, verbose=verbose)
 
 
+class _OptionNargs(click.Option):
+    """An option that takes every argument up to the next option, as SAM CLI's OptionNargs does for
+    `--parameter-overrides Stage=dev OnCallEmail=x` (samcli/commands/_utils/custom_options/option_nargs.py)."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            previous = option.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    values.append(state.rargs.pop(0))
+                for item in values:
+                    previous(item, state)
+
+            option.process = process
+            break
+
+
 @main.command()
-@click.argument("function")
-@click.option("-e", "--event", "event_file", type=click.Path(path_type=Path, dir_okay=False), help="Event file (JSON).")
+@click.argument("function", required=False)
+@click.option("-e", "--event", "event_file", help="Event file (JSON); '-' reads the event from stdin.")
+@click.option("--no-event", is_flag=True, help="Invoke with an empty event ({}), as SAM CLI does without -e.")
+@click.option(
+    "-t",
+    "--template",
+    "--template-file",
+    "template",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SAM template (default: template.yaml of this repository).",
+)
+@click.option("-n", "--env-vars", type=click.Path(path_type=Path, dir_okay=False), help="SAM's env-vars JSON file.")
+@click.option(
+    "--parameter-overrides",
+    cls=_OptionNargs,
+    multiple=True,
+    help="Template parameters: 'Key=Value Key2=Value2' or 'ParameterKey=K,ParameterValue=V ...'.",
+)
+@click.option("-l", "--log-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the logs here.")
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Run this scenario first (fleet and steps); the function is invoked in the world it leaves.",
+)
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), help="Policy file for the SSM parameter.")
 @click.option("--at", "at", help="Virtual time of the invocation (ISO 8601); default: the event's time.")
-def invoke(function: str, event_file: Path | None, policy: Path | None, at: str | None) -> None:
-    """Invoke one function with an event, like `sam local invoke`, without Docker; prints its JSON result."""
-    event: Any = {}
-    if event_file is not None:
-        try:
-            event = read_payload("--event", str(event_file), Path.cwd())
-        except ScenarioError as exc:
-            _fail(str(exc))
-    when = at if at is not None else event.get("time") if isinstance(event, dict) else None
+def invoke(
+    function: str | None,
+    event_file: str | None,
+    no_event: bool,
+    template: Path | None,
+    env_vars: Path | None,
+    parameter_overrides: tuple[str, ...],
+    log_file: Path | None,
+    scenario: Path | None,
+    policy: Path | None,
+    at: str | None,
+) -> None:
+    """Invoke one function once, like `sam local invoke`, without Docker.
+
+    The function's JSON result is alone on stdout; its logs (Powertools, EMF) go to stderr or --log-file.
+    Exit status as SAM CLI's: 0 the function ran (a function error is its error payload on stdout), 1 the
+    invocation could not be made (unknown function, unreadable event, env-vars or template), 2 a usage error.
+    """
     try:
-        start = parse_instant(when) if isinstance(when, str) else DEFAULT_START
-    except ValueError:
-        _fail(f"--at / the event's time: {when!r} is not an ISO 8601 instant")
-    try:
-        with LocalCloud(start=start, policy=policy) as cloud:
-            invocation = cloud.invoke(function, event, settle=False)
-    except PolicyError as exc:
-        _fail(f"{policy}: {'; '.join(exc.errors)}")
-    except FileNotFoundError as exc:
-        _fail(f"{exc.filename}: no such file")
-    except (LocalCloudError, TemplateError) as exc:
-        _fail(str(exc))
-    click.echo(invocation.logs, err=True, nl=False)
-    click.echo(json.dumps(invocation.result, indent=2))
-    if not invocation.ok:
-        sys.exit(1)
+        request = InvokeRequest(
+            function=function,
+            event_file=event_file,
+            no_event=no_event,
+            template=template,
+            env_vars=env_vars,
+            parameter_overrides=parameter_overrides,
+            scenario=scenario,
+            policy=policy,
+            at=at,
+        )
+        invocation = invoke_once(request, stdin=sys.stdin)
+    except InvokeError as exc:
+        _fail(str(exc), status=USER_ERROR)
+    if log_file is not None:
+        log_file.write_text(invocation.logs, encoding="utf-8")
+    else:
+        click.echo(invocation.logs, err=True, nl=False)
+    click.echo(json.dumps(invocation.result))
 
 
 def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
-        report = run_scenario(scenario, progress=lambda line: progress.print(escape(line), style="dim"))
+        with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim")) as cloud:
+            report = cloud.report()
     except ScenarioError as exc:
         _fail(str(exc))
     except RunawayError as exc:

@@ -448,14 +448,20 @@ def open_world(
     source: str | Path | Mapping[str, Any] | Scenario,
     *,
     progress: Progress | None = None,
+    template: Path | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> Iterator[LocalCloud]:
     """Run a scenario in a fresh local cloud and yield the world as the scenario leaves it (closed on exit):
-    for callers that want to look around afterwards (an operator CLI, a test reading the state table)."""
+    for callers that want to look around afterwards (an operator CLI, a test reading the state table,
+    `autopilot-local invoke --scenario`, which may name another template and its parameters)."""
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
     say = progress or (lambda _message: None)
     document = scenario.document
     try:
-        cloud = LocalCloud(start=document.start, policy=scenario.policy_path)
+        extra: dict[str, Any] = {"parameters": parameters}
+        if template is not None:
+            extra["template"] = template
+        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, **extra)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
     try:
