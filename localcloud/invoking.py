@@ -40,6 +40,7 @@ class InvokeRequest:
     scenario: Path | None = None
     policy: Path | None = None
     at: str | None = None
+    put_object: Path | None = None  # an Object Created event: put this file at the key it names first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,7 @@ class _Event:
     payload: Any
     body_of: str | None  # a message body of this queue: wrap it in an SQS batch
     scenario: str | None  # the world the sample needs
+    put_object: str | None = None  # the file an S3 notification sample announces
 
 
 def _read_event(request: InvokeRequest, stdin: TextIO) -> _Event:
@@ -72,7 +74,7 @@ def _read_event(request: InvokeRequest, stdin: TextIO) -> _Event:
         raise InvokeError(f"{where}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
     if sample is None:
         return _Event(payload, None, None)
-    return _Event(payload, sample.body_of, sample.scenario)
+    return _Event(payload, sample.body_of, sample.scenario, sample.object)
 
 
 @contextlib.contextmanager
@@ -159,13 +161,35 @@ def invoke(request: InvokeRequest, *, stdin: TextIO) -> Invocation:
                 raise InvokeError(f"--at {request.at}: the scenario already ended at {cloud.now():%Y-%m-%dT%H:%M:%SZ}")
             cloud.advance(when - cloud.now())
         payload = event.payload
+        announced = request.put_object or (ROOT / event.put_object if event.put_object else None)
+        if announced is not None and not announced.is_file() and (ROOT / announced).is_file():
+            announced = ROOT / announced
+        if announced is not None:
+            payload = _put_announced_object(cloud, payload, announced)
         if event.body_of is not None and _consumes(cloud, spec, event.body_of):
             payload = sqs_batch([payload], cloud.queues[event.body_of]["arn"], cloud.now())
         return cloud.invoke(spec.logical_id, payload, settle=False)
 
 
+def _put_announced_object(cloud: LocalCloud, payload: Any, source: Path) -> Any:
+    """Put the object an `Object Created` sample announces, and give the sample the version id, ETag and
+    size S3 answered: in a versioned bucket the notification names the version that was put, and no other
+    version exists in a fresh world."""
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if not isinstance(detail, dict) or not {"bucket", "object"} <= detail.keys():
+        raise InvokeError("--object: the event is not an S3 Object Created event (detail.bucket, detail.object)")
+    try:
+        body = source.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvokeError(f"--object: {source}: no such file") from exc
+    answer = cloud.client("s3").put_object(Bucket=detail["bucket"]["name"], Key=detail["object"]["key"], Body=body)
+    changed = json.loads(json.dumps(payload))
+    announced = changed["detail"]["object"]
+    announced.update({"size": len(body), "etag": str(answer["ETag"]).strip('"')})
+    if "VersionId" in answer:
+        announced["version-id"] = answer["VersionId"]
+    return changed
+
+
 def _consumes(cloud: LocalCloud, spec: lambdas.FunctionSpec, queue: str) -> bool:
     return any(m.function == spec.logical_id and m.queue_logical_id == queue for m in cloud.mappings)
-
-
-

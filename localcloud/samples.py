@@ -26,6 +26,7 @@ class Sample:
     function: str
     body_of: str | None = None
     scenario: str | None = None
+    object: str | None = None  # an S3 notification: the file whose put the sample announces
 
     @property
     def path(self) -> Path:
