@@ -3,6 +3,7 @@
     autopilot-local run scenarios/autostop_night.yaml          # readable timeline
     autopilot-local run scenarios/autostop_night.yaml --json   # the report, one JSON document on stdout
     autopilot-local invoke ProvisionFunction -e events/sqs_provisioning_batch.json
+    autopilot-local generate-event hr-hire --employee-id E777 | autopilot-local invoke HrEventsFunction -e -
     autopilot-local demo
 
 Exit status of run and demo: 0 done (function failures inside a scenario are in the report, not errors), 1 the
@@ -121,6 +122,12 @@ class _OptionNargs(click.Option):
     type=click.Path(path_type=Path, dir_okay=False),
     help="Run this scenario first (fleet and steps); the function is invoked in the world it leaves.",
 )
+@click.option(
+    "--object",
+    "put_object",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For an S3 Object Created event: put this file at the key the event names first.",
+)
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), help="Policy file for the SSM parameter.")
 @click.option("--at", "at", help="Virtual time of the invocation (ISO 8601); default: the event's time.")
 def invoke(
@@ -132,6 +139,7 @@ def invoke(
     parameter_overrides: tuple[str, ...],
     log_file: Path | None,
     scenario: Path | None,
+    put_object: Path | None,
     policy: Path | None,
     at: str | None,
 ) -> None:
@@ -152,6 +160,7 @@ def invoke(
             scenario=scenario,
             policy=policy,
             at=at,
+            put_object=put_object,
         )
         invocation = invoke_once(request, stdin=sys.stdin)
     except InvokeError as exc:
@@ -161,6 +170,52 @@ def invoke(
     else:
         click.echo(invocation.logs, err=True, nl=False)
     click.echo(json.dumps(invocation.result))
+
+
+@main.command("generate-event")
+@click.argument(
+    "kind",
+    type=click.Choice(
+        ["hr-hire", "hr-departure", "hr-transfer", "roster-created", "login", "alarm", "schedule", "timer", "sqs"]
+    ),
+)
+@click.option("--employee-id", help="HR employee id (E12345).")
+@click.option("--username", help="Directory user name (hr-hire).")
+@click.option("--email", help="Work e-mail (hr-hire).")
+@click.option("--department", help="HR department (hr-hire, hr-transfer).")
+@click.option("--role", help="HR role (hr-hire, hr-transfer).")
+@click.option("--site", help="Policy site (hr-hire, hr-transfer).")
+@click.option("--shift", is_flag=True, help="hr-hire: a shift worker with a shift pattern (the call-centre sample).")
+@click.option("--start-date", help="hr-hire: first day (YYYY-MM-DD).")
+@click.option("--last-day", help="hr-departure: last day (YYYY-MM-DD).")
+@click.option("--effective-date", help="hr-transfer: effective date (YYYY-MM-DD).")
+@click.option("--workspace-id", help="WorkSpace id (login, timer, sqs).")
+@click.option("--directory-id", help="Directory id d-… (login, alarm).")
+@click.option("--state", type=click.Choice(["ALARM", "OK"]), help="alarm: the new state (default ALARM).")
+@click.option("--task", type=click.Choice(["fleet_watch", "prewarm", "unused_desks", "optimize_running_modes"]))
+@click.option(
+    "--timer-kind", type=click.Choice(["provision", "stop", "terminate", "transfer", "recheck"]), help="timer, sqs."
+)
+@click.option("--incident-id", help="timer --timer-kind recheck: the incident (inc-…).")
+@click.option("--bucket", help="roster-created: the feed bucket.")
+@click.option("--key", help="roster-created: the object key (rosters/….csv).")
+@click.option("--time", "time_", help="The event's time (ISO 8601, Z); a timer's due time; a login's loginTime.")
+def generate_event(kind: str, time_: str | None, **options: Any) -> None:
+    """Print an event of KIND, valid against its contract, for `invoke -e -` (like `sam local generate-event`).
+
+    \b
+    autopilot-local generate-event hr-hire --employee-id E777 --username jdoe --start-date 2026-12-07 \\
+      | autopilot-local invoke HrEventsFunction -e -
+    """
+    from localcloud.generate import GenerateError, function_for, generate
+
+    options["time"] = time_
+    try:
+        event = generate(kind, options)
+    except GenerateError as exc:
+        _fail(f"generate-event {kind}: {exc}", status=1)
+    click.echo(json.dumps(event, indent=2, ensure_ascii=False))
+    click.echo(f"autopilot-local: {kind} is received by {function_for(kind, options)}", err=True)
 
 
 def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
