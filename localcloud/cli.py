@@ -30,6 +30,7 @@ from localcloud.intrinsics import TemplateError
 from localcloud.invoking import USER_ERROR, InvokeError, InvokeRequest
 from localcloud.invoking import invoke as invoke_once
 from localcloud.scenario import ScenarioError, load_scenario, open_world
+from localcloud.story import automation_summary, login_waits
 from localcloud.world import ROOT, LocalCloudError, RunawayError
 
 DEMO = ROOT / "scenarios" / "demo.yaml"
@@ -70,8 +71,8 @@ def run(scenario: Path, as_json: bool, verbose: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
 @click.option("--verbose", "-v", is_flag=True, help="Timeline: also every event and scheduled tick.")
 def demo(as_json: bool, verbose: bool) -> None:
-    """Run the demo scenario (scenarios/demo.yaml)."""
-    _run(DEMO, as_json=as_json, verbose=verbose)
+    """Run the demo scenario (scenarios/demo.yaml): the logins side by side, then what the automation did."""
+    _run(DEMO, as_json=as_json, verbose=verbose, story=True)
 
 
 class _OptionNargs(click.Option):
@@ -218,12 +219,15 @@ def generate_event(kind: str, time_: str | None, **options: Any) -> None:
     click.echo(f"autopilot-local: {kind} is received by {function_for(kind, options)}", err=True)
 
 
-def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
+def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
         with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim")) as cloud:
             report = cloud.report()
+            if story:
+                report["logins"] = login_waits(report["timeline"])
+                report["automation"] = automation_summary(cloud)
     except ScenarioError as exc:
         _fail(str(exc))
     except RunawayError as exc:
@@ -241,6 +245,8 @@ def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
     users = {desk["workspace_id"]: desk["user"] for desk in report["workspaces"]}
     _print_timeline(out, report["timeline"], users, verbose=verbose)
     _print_summary(out, report)
+    if story:
+        _print_story(out, report)
 
 
 def _print_timeline(out: Console, timeline: list[dict[str, Any]], users: dict[str, str], *, verbose: bool) -> None:
@@ -339,3 +345,23 @@ def _print_summary(out: Console, report: dict[str, Any]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _print_story(out: Console, report: dict[str, Any]) -> None:
+    logins = Table(title="Logins: what each user waited for", title_justify="left")
+    for column in ("time", "user", "desk when they logged in", "waited"):
+        logins.add_column(column)
+    for login in report["logins"]:
+        waited = login["waited_s"]
+        shown = "[red]never connected[/red]" if waited is None else "no wait" if waited == 0 else f"{waited} s"
+        style = _STATE_STYLES.get(login["state_before"], "white")
+        logins.add_row(
+            login["time"][11:16],
+            escape(login["user"]),
+            f"[{style}]{login['state_before']}[/{style}]" + (" (pre-warmed)" if login["prewarmed"] else ""),
+            f"[green]{shown}[/green]" if waited == 0 else shown,
+        )
+    out.print(logins)
+    out.print("[bold]What the automation did[/bold]")
+    for line in report["automation"]:
+        out.print(f"  • {escape(line)}")

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from autopilot.domain.adoption import EMPLOYEE_TAG
 from autopilot.domain.errors import PolicyError
 from autopilot.domain.policy import Policy, describe_validation_errors, parse_policy
 from localcloud.clock import parse_instant
@@ -159,6 +160,8 @@ class FleetDesk(_Model):
     user: str = Field(min_length=1)
     site: str
     profile: str
+    # The HR id of the desk's owner, as the AutopilotEmployeeId tag adoption reads (so HR events can name it).
+    employee_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class FleetBulk(_Model):
@@ -470,7 +473,11 @@ def open_world(
             seeded = 0
             for entry in document.fleet:
                 users = [entry.user] if isinstance(entry, FleetDesk) else entry.users()
-                cloud.seed_desks(users, site=entry.site, profile=entry.profile)
+                created = cloud.seed_desks(users, site=entry.site, profile=entry.profile)
+                if isinstance(entry, FleetDesk) and entry.employee_id is not None:
+                    cloud.client("workspaces").create_tags(
+                        ResourceId=created[0], Tags=[{"Key": EMPLOYEE_TAG, "Value": entry.employee_id}]
+                    )
                 seeded += len(users)
             if seeded:
                 cloud.note("fleet", desks=seeded)
