@@ -219,6 +219,38 @@ def generate_event(kind: str, time_: str | None, **options: Any) -> None:
     click.echo(f"autopilot-local: {kind} is received by {function_for(kind, options)}", err=True)
 
 
+@main.command()
+@click.option("--port", default=4599, show_default=True, help="Loopback port (0: any free port).")
+@click.option("--scenario", type=click.Path(path_type=Path, dir_okay=False), help="Run this scenario first.")
+@click.option("--clock", type=click.Choice(["virtual", "real"]), default="virtual", show_default=True)
+def serve(port: int, scenario: Path | None, clock: str) -> None:
+    """Serve the local cloud as an AWS endpoint on 127.0.0.1 (the AWS CLI, boto3, `autopilot --endpoint-url`).
+
+    \b
+    aws --endpoint-url http://127.0.0.1:4599 workspaces describe-workspaces
+    curl -X POST http://127.0.0.1:4599/_localcloud/advance -d '{"by": "30m"}'
+    """
+    import signal
+    import threading
+
+    from localcloud.serve import serve as run_server
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def ready(server: Any) -> None:
+        click.echo(f"autopilot-local: serving {server.url} (clock {clock}); Ctrl-C stops", err=True)
+
+    try:
+        run_server(port=port, scenario=scenario, clock=clock, ready=ready, stop=stop)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--port {port}: {exc.strerror}", status=1)
+    click.echo("autopilot-local: stopped", err=True)
+
+
 def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
