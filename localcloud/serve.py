@@ -11,10 +11,15 @@ checked every `tick` seconds). The control API lives beside the AWS APIs:
     GET  /_localcloud/clock                     {"now": "..."}
     POST /_localcloud/advance   {"by": "30m"}   move the virtual clock; everything due happens, in order
     POST /_localcloud/step      {"login": {"user": "jdoe"}}   one scenario step (docs/local-cloud.md)
+    GET  /_localcloud/resources                 the stack's physical names (what `autopilot --endpoint-url` reads)
+    POST /_localcloud/invoke    {"function": "...", "payload": {...}}   invoke a function in the world
+    POST /_localcloud/environment {"function": "..."}   a function's environment variables
+    POST /_localcloud/settle                    do what is due now
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -66,6 +71,18 @@ class _App:
                 step = _parse_step("control API", 0, request, None, self._cloud.policy)
                 _apply(self._cloud, step)
                 answer = {"now": iso(self._cloud.now()), "step": step.label}
+            elif action == "resources":
+                from autopilot_ops.stack import from_world  # the operator CLI's view of a stack
+
+                answer = dataclasses.asdict(from_world(self._cloud))
+            elif action == "invoke":
+                invocation = self._cloud.invoke(str(request.get("function")), request.get("payload"), settle=False)
+                answer = {"function": invocation.function, "ok": invocation.ok, "error": invocation.error}
+            elif action == "environment":
+                answer = dict(self._cloud.function(str(request.get("function"))).environment)
+            elif action == "settle":
+                self._cloud.settle()
+                answer = {"now": iso(self._cloud.now())}
             else:
                 return _json(start_response, "404 Not Found", {"error": f"unknown control action {action!r}"})
         except (ValueError, ScenarioError, LocalCloudError) as exc:

@@ -125,6 +125,32 @@ def test_a_scenario_step_through_the_control_api(served: tuple[str, subprocess.P
     assert answer["step"] == "login user=served"
 
 
+def _autopilot(url: str, *args: str) -> object:
+    done = subprocess.run(
+        [sys.executable, "-m", "autopilot_ops.cli", "-q", "--endpoint-url", url, *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_operator_cli_answers_against_the_served_cloud(served: tuple[str, subprocess.Popen[str]]) -> None:
+    url, _ = served
+
+    desks = _autopilot(url, "desks", "--json")
+    status = _autopilot(url, "status", "E555", "--json")
+
+    assert isinstance(desks, list)
+    assert [(desk["employee_id"], desk["lifecycle"]) for desk in desks] == [("E555", "READY")]
+    assert isinstance(status, dict)
+    assert status["desk"]["username"] == "served"
+
+
 def test_sigint_stops_the_server_cleanly(served: tuple[str, subprocess.Popen[str]]) -> None:
     _, process = served
 
