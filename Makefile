@@ -62,7 +62,7 @@ $(SAM_STAMP): requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
 	@rm -f $(SAM_VENV)/.stamp-* && touch $@
 
-demo: venv ## run the demo scenario on the Docker-free local cloud
+demo: venv ## the seed's day on the Docker-free local cloud: pre-warmed and cold logins side by side, then what the automation did
 	$(VENV_BIN)/autopilot-local demo
 
 test: venv tools-venv lint pytest ## THE test command: lint, then every pytest tier (unit, integration, contract, scenarios, fuzz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -244,6 +245,43 @@ def aws_backend(*, profile: str | None, region: str | None, stage: str, stack: s
         return f"invoked {function.rsplit(':', 1)[-1]} asynchronously (HTTP {response.get('StatusCode')})"
 
     return Backend(session, resources, invoke=invoke, label=f"{name} ({session.region_name})")
+
+
+def endpoint_backend(url: str) -> Backend:
+    """A local cloud served by `autopilot-local serve` at `url`: every client goes to that endpoint (botocore's
+    AWS_ENDPOINT_URL), the stack's names come from its control API, invocations run in the served world."""
+    import urllib.request
+
+    def control(action: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{url.rstrip('/')}/_localcloud/{action}", data=data)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - the URL the user gave
+            return json.loads(response.read())
+
+    if not url.startswith(("http://", "https://")):
+        raise BadInput(f"--endpoint-url {url}: give an http(s) URL, e.g. http://127.0.0.1:4599")
+    try:
+        resources = StackResources(**control("resources"))
+    except OSError as exc:
+        raise BadInput(f"--endpoint-url {url}: no local cloud answers there ({exc})") from exc
+    os.environ["AWS_ENDPOINT_URL"] = url
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(key, "testing")  # the local cloud checks no signature
+    session = boto3.session.Session(region_name=resources.region)
+
+    def invoke(function: str, payload: Any) -> str:
+        answer = control("invoke", {"function": function, "payload": payload})
+        return f"invoked {answer['function']}: {'ok' if answer['ok'] else 'failed again: ' + str(answer['error'])}"
+
+    return Backend(
+        session,
+        resources,
+        invoke=invoke,
+        settle=lambda: control("settle", {}),
+        tick=lambda: control("advance", {"by": "1s"}),
+        function_environment=lambda logical_id: dict(control("environment", {"function": logical_id})),
+        label=f"local cloud at {url}",
+    )
 
 
 def world_backend(cloud: Any) -> Backend:

@@ -36,7 +36,7 @@ from autopilot.domain.resolution import resolve as resolve_policy
 from autopilot.domain.roster import parse_roster
 from autopilot.domain.running_modes import monthly_report_csv
 from autopilot_ops import cur, dlq, feeds, fleet, planning, records, report_data, report_html
-from autopilot_ops.backend import Backend, aws_backend, world_backend
+from autopilot_ops.backend import Backend, aws_backend, endpoint_backend, world_backend
 from autopilot_ops.errors import BAD_INPUT, FAILED, BadInput, OpsError
 from autopilot_ops.local import scenario_world
 from autopilot_ops.policy_check import SSM_TIER_LIMITS, publishable, read_policy
@@ -70,8 +70,10 @@ class Session:
         local: Path | None = None,
         quiet: bool = False,
         backend: Backend | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         self.profile, self.region, self.stage, self.stack, self.local = profile, region, stage, stack, local
+        self.endpoint_url = endpoint_url
         self.quiet = quiet
         self._backend = backend
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -87,6 +89,9 @@ class Session:
                 root = click.get_current_context().find_root()
                 cloud = root.with_resource(scenario_world(self.local, self.progress))
                 self._backend = world_backend(cloud)
+            elif self.endpoint_url is not None:
+                self.progress(f"local cloud at {self.endpoint_url}")
+                self._backend = endpoint_backend(self.endpoint_url)
             else:
                 self.progress(f"reading stack {self.stack or f'workspaces-autopilot-{self.stage}'}")
                 self._backend = aws_backend(
@@ -200,6 +205,10 @@ def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[ob
     help="Run SCENARIO_FILE in the local cloud first, then the command against its world (no AWS account).",
     metavar="SCENARIO_FILE",
 )
+@click.option(
+    "--endpoint-url",
+    help="A local cloud served by `autopilot-local serve` (http://127.0.0.1:4599): commands answer at once.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages on stderr.")
 @click.pass_context
 def main(
@@ -209,6 +218,7 @@ def main(
     stage: str,
     stack: str | None,
     local: Path | None,
+    endpoint_url: str | None,
     quiet: bool,
 ) -> None:
     """Operate WorkSpaces Autopilot: desks, incidents, held feeds, dead letters, plans, policy, reports."""
@@ -216,7 +226,11 @@ def main(
         return
     if local is not None and not local.is_file():
         raise BadInput(f"--local {local}: no such scenario file")
-    ctx.obj = Session(profile=profile, region=region, stage=stage, stack=stack, local=local, quiet=quiet)
+    if local is not None and endpoint_url is not None:
+        raise BadInput("--local and --endpoint-url: give one (a scenario to run here, or a served local cloud)")
+    ctx.obj = Session(
+        profile=profile, region=region, stage=stage, stack=stack, local=local, quiet=quiet, endpoint_url=endpoint_url
+    )
 
 
 # ======================================================================================== desks

@@ -2,11 +2,14 @@
 
     autopilot-local run scenarios/autostop_night.yaml          # readable timeline
     autopilot-local run scenarios/autostop_night.yaml --json   # the report, one JSON document on stdout
-    autopilot-local invoke provision -e events/sqs_provision.json
+    autopilot-local invoke ProvisionFunction -e events/sqs_provisioning_batch.json
+    autopilot-local generate-event hr-hire --employee-id E777 | autopilot-local invoke HrEventsFunction -e -
     autopilot-local demo
 
-Exit status: 0 done (function failures inside a scenario are in the report, not errors), 1 the function given
-to `invoke` failed or the world ran away, 2 bad input (the message names the file and the step or field).
+Exit status of run and demo: 0 done (function failures inside a scenario are in the report, not errors), 1 the
+world ran away, 2 bad input (the message names the file and the step or field). `invoke` exits as
+`sam local invoke` does: 0 the function ran (its error payload, if it raised, is the result), 1 the invocation
+could not be made, 2 a usage error (docs/local-cloud.md).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autopilot.domain.errors import PolicyError
 from localcloud.clock import parse_instant
 from localcloud.intrinsics import TemplateError
-from localcloud.scenario import ScenarioError, load_scenario, read_payload, run_scenario
-from localcloud.world import DEFAULT_START, ROOT, LocalCloud, LocalCloudError, RunawayError
+from localcloud.invoking import USER_ERROR, InvokeError, InvokeRequest
+from localcloud.invoking import invoke as invoke_once
+from localcloud.scenario import ScenarioError, load_scenario, open_world
+from localcloud.story import automation_summary, login_waits
+from localcloud.world import ROOT, LocalCloudError, RunawayError
 
 DEMO = ROOT / "scenarios" / "demo.yaml"
 BAD_INPUT = 2
@@ -66,48 +71,195 @@ def run(scenario: Path, as_json: bool, verbose: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
 @click.option("--verbose", "-v", is_flag=True, help="Timeline: also every event and scheduled tick.")
 def demo(as_json: bool, verbose: bool) -> None:
-    """Run the demo scenario (scenarios/demo.yaml)."""
-    _run(DEMO, as_json=as_json, verbose=verbose)
+    """Run the demo scenario (scenarios/demo.yaml): the logins side by side, then what the automation did."""
+    _run(DEMO, as_json=as_json, verbose=verbose, story=True)
+
+
+class _OptionNargs(click.Option):
+    """An option that takes every argument up to the next option, as SAM CLI's OptionNargs does for
+    `--parameter-overrides Stage=dev OnCallEmail=x` (samcli/commands/_utils/custom_options/option_nargs.py)."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            previous = option.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    values.append(state.rargs.pop(0))
+                for item in values:
+                    previous(item, state)
+
+            option.process = process
+            break
 
 
 @main.command()
-@click.argument("function")
-@click.option("-e", "--event", "event_file", type=click.Path(path_type=Path, dir_okay=False), help="Event file (JSON).")
+@click.argument("function", required=False)
+@click.option("-e", "--event", "event_file", help="Event file (JSON); '-' reads the event from stdin.")
+@click.option("--no-event", is_flag=True, help="Invoke with an empty event ({}), as SAM CLI does without -e.")
+@click.option(
+    "-t",
+    "--template",
+    "--template-file",
+    "template",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SAM template (default: template.yaml of this repository).",
+)
+@click.option("-n", "--env-vars", type=click.Path(path_type=Path, dir_okay=False), help="SAM's env-vars JSON file.")
+@click.option(
+    "--parameter-overrides",
+    cls=_OptionNargs,
+    multiple=True,
+    help="Template parameters: 'Key=Value Key2=Value2' or 'ParameterKey=K,ParameterValue=V ...'.",
+)
+@click.option("-l", "--log-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the logs here.")
+@click.option(
+    "--scenario",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Run this scenario first (fleet and steps); the function is invoked in the world it leaves.",
+)
+@click.option(
+    "--object",
+    "put_object",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For an S3 Object Created event: put this file at the key the event names first.",
+)
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), help="Policy file for the SSM parameter.")
 @click.option("--at", "at", help="Virtual time of the invocation (ISO 8601); default: the event's time.")
-def invoke(function: str, event_file: Path | None, policy: Path | None, at: str | None) -> None:
-    """Invoke one function with an event, like `sam local invoke`, without Docker; prints its JSON result."""
-    event: Any = {}
-    if event_file is not None:
-        try:
-            event = read_payload("--event", str(event_file), Path.cwd())
-        except ScenarioError as exc:
-            _fail(str(exc))
-    when = at if at is not None else event.get("time") if isinstance(event, dict) else None
+def invoke(
+    function: str | None,
+    event_file: str | None,
+    no_event: bool,
+    template: Path | None,
+    env_vars: Path | None,
+    parameter_overrides: tuple[str, ...],
+    log_file: Path | None,
+    scenario: Path | None,
+    put_object: Path | None,
+    policy: Path | None,
+    at: str | None,
+) -> None:
+    """Invoke one function once, like `sam local invoke`, without Docker.
+
+    The function's JSON result is alone on stdout; its logs (Powertools, EMF) go to stderr or --log-file.
+    Exit status as SAM CLI's: 0 the function ran (a function error is its error payload on stdout), 1 the
+    invocation could not be made (unknown function, unreadable event, env-vars or template), 2 a usage error.
+    """
     try:
-        start = parse_instant(when) if isinstance(when, str) else DEFAULT_START
-    except ValueError:
-        _fail(f"--at / the event's time: {when!r} is not an ISO 8601 instant")
+        request = InvokeRequest(
+            function=function,
+            event_file=event_file,
+            no_event=no_event,
+            template=template,
+            env_vars=env_vars,
+            parameter_overrides=parameter_overrides,
+            scenario=scenario,
+            policy=policy,
+            at=at,
+            put_object=put_object,
+        )
+        invocation = invoke_once(request, stdin=sys.stdin)
+    except InvokeError as exc:
+        _fail(str(exc), status=USER_ERROR)
+    if log_file is not None:
+        log_file.write_text(invocation.logs, encoding="utf-8")
+    else:
+        click.echo(invocation.logs, err=True, nl=False)
+    click.echo(json.dumps(invocation.result))
+
+
+@main.command("generate-event")
+@click.argument(
+    "kind",
+    type=click.Choice(
+        ["hr-hire", "hr-departure", "hr-transfer", "roster-created", "login", "alarm", "schedule", "timer", "sqs"]
+    ),
+)
+@click.option("--employee-id", help="HR employee id (E12345).")
+@click.option("--username", help="Directory user name (hr-hire).")
+@click.option("--email", help="Work e-mail (hr-hire).")
+@click.option("--department", help="HR department (hr-hire, hr-transfer).")
+@click.option("--role", help="HR role (hr-hire, hr-transfer).")
+@click.option("--site", help="Policy site (hr-hire, hr-transfer).")
+@click.option("--shift", is_flag=True, help="hr-hire: a shift worker with a shift pattern (the call-centre sample).")
+@click.option("--start-date", help="hr-hire: first day (YYYY-MM-DD).")
+@click.option("--last-day", help="hr-departure: last day (YYYY-MM-DD).")
+@click.option("--effective-date", help="hr-transfer: effective date (YYYY-MM-DD).")
+@click.option("--workspace-id", help="WorkSpace id (login, timer, sqs).")
+@click.option("--directory-id", help="Directory id d-… (login, alarm).")
+@click.option("--state", type=click.Choice(["ALARM", "OK"]), help="alarm: the new state (default ALARM).")
+@click.option("--task", type=click.Choice(["fleet_watch", "prewarm", "unused_desks", "optimize_running_modes"]))
+@click.option(
+    "--timer-kind", type=click.Choice(["provision", "stop", "terminate", "transfer", "recheck"]), help="timer, sqs."
+)
+@click.option("--incident-id", help="timer --timer-kind recheck: the incident (inc-…).")
+@click.option("--bucket", help="roster-created: the feed bucket.")
+@click.option("--key", help="roster-created: the object key (rosters/….csv).")
+@click.option("--time", "time_", help="The event's time (ISO 8601, Z); a timer's due time; a login's loginTime.")
+def generate_event(kind: str, time_: str | None, **options: Any) -> None:
+    """Print an event of KIND, valid against its contract, for `invoke -e -` (like `sam local generate-event`).
+
+    \b
+    autopilot-local generate-event hr-hire --employee-id E777 --username jdoe --start-date 2026-12-07 \\
+      | autopilot-local invoke HrEventsFunction -e -
+    """
+    from localcloud.generate import GenerateError, function_for, generate
+
+    options["time"] = time_
     try:
-        with LocalCloud(start=start, policy=policy) as cloud:
-            invocation = cloud.invoke(function, event, settle=False)
-    except PolicyError as exc:
-        _fail(f"{policy}: {'; '.join(exc.errors)}")
-    except FileNotFoundError as exc:
-        _fail(f"{exc.filename}: no such file")
-    except (LocalCloudError, TemplateError) as exc:
+        event = generate(kind, options)
+    except GenerateError as exc:
+        _fail(f"generate-event {kind}: {exc}", status=1)
+    click.echo(json.dumps(event, indent=2, ensure_ascii=False))
+    click.echo(f"autopilot-local: {kind} is received by {function_for(kind, options)}", err=True)
+
+
+@main.command()
+@click.option("--port", default=4599, show_default=True, help="Loopback port (0: any free port).")
+@click.option("--scenario", type=click.Path(path_type=Path, dir_okay=False), help="Run this scenario first.")
+@click.option("--clock", type=click.Choice(["virtual", "real"]), default="virtual", show_default=True)
+def serve(port: int, scenario: Path | None, clock: str) -> None:
+    """Serve the local cloud as an AWS endpoint on 127.0.0.1 (the AWS CLI, boto3, `autopilot --endpoint-url`).
+
+    \b
+    aws --endpoint-url http://127.0.0.1:4599 workspaces describe-workspaces
+    curl -X POST http://127.0.0.1:4599/_localcloud/advance -d '{"by": "30m"}'
+    """
+    import signal
+    import threading
+
+    from localcloud.serve import serve as run_server
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def ready(server: Any) -> None:
+        click.echo(f"autopilot-local: serving {server.url} (clock {clock}); Ctrl-C stops", err=True)
+
+    try:
+        run_server(port=port, scenario=scenario, clock=clock, ready=ready, stop=stop)
+    except ScenarioError as exc:
         _fail(str(exc))
-    click.echo(invocation.logs, err=True, nl=False)
-    click.echo(json.dumps(invocation.result, indent=2))
-    if not invocation.ok:
-        sys.exit(1)
+    except OSError as exc:
+        _fail(f"--port {port}: {exc.strerror}", status=1)
+    click.echo("autopilot-local: stopped", err=True)
 
 
-def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
+def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
-        report = run_scenario(scenario, progress=lambda line: progress.print(escape(line), style="dim"))
+        with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim")) as cloud:
+            report = cloud.report()
+            if story:
+                report["logins"] = login_waits(report["timeline"])
+                report["automation"] = automation_summary(cloud)
     except ScenarioError as exc:
         _fail(str(exc))
     except RunawayError as exc:
@@ -125,6 +277,8 @@ def _run(path: Path, *, as_json: bool, verbose: bool) -> None:
     users = {desk["workspace_id"]: desk["user"] for desk in report["workspaces"]}
     _print_timeline(out, report["timeline"], users, verbose=verbose)
     _print_summary(out, report)
+    if story:
+        _print_story(out, report)
 
 
 def _print_timeline(out: Console, timeline: list[dict[str, Any]], users: dict[str, str], *, verbose: bool) -> None:
@@ -223,3 +377,23 @@ def _print_summary(out: Console, report: dict[str, Any]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _print_story(out: Console, report: dict[str, Any]) -> None:
+    logins = Table(title="Logins: what each user waited for", title_justify="left")
+    for column in ("time", "user", "desk when they logged in", "waited"):
+        logins.add_column(column)
+    for login in report["logins"]:
+        waited = login["waited_s"]
+        shown = "[red]never connected[/red]" if waited is None else "no wait" if waited == 0 else f"{waited} s"
+        style = _STATE_STYLES.get(login["state_before"], "white")
+        logins.add_row(
+            login["time"][11:16],
+            escape(login["user"]),
+            f"[{style}]{login['state_before']}[/{style}]" + (" (pre-warmed)" if login["prewarmed"] else ""),
+            f"[green]{shown}[/green]" if waited == 0 else shown,
+        )
+    out.print(logins)
+    out.print("[bold]What the automation did[/bold]")
+    for line in report["automation"]:
+        out.print(f"  • {escape(line)}")

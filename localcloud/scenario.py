@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from autopilot.domain.adoption import EMPLOYEE_TAG
 from autopilot.domain.errors import PolicyError
 from autopilot.domain.policy import Policy, describe_validation_errors, parse_policy
 from localcloud.clock import parse_instant
@@ -179,6 +180,8 @@ class FleetDesk(_Model):
     user: str = Field(min_length=1)
     site: str
     profile: str
+    # The HR id of the desk's owner, as the AutopilotEmployeeId tag adoption reads (so HR events can name it).
+    employee_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class FleetBulk(_Model):
@@ -505,14 +508,21 @@ def open_world(
     source: str | Path | Mapping[str, Any] | Scenario,
     *,
     progress: Progress | None = None,
+    template: Path | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> Iterator[LocalCloud]:
     """Run a scenario in a fresh local cloud and yield the world as the scenario leaves it (closed on exit):
-    for callers that want to look around afterwards (an operator CLI, a test reading the state table)."""
+    for callers that want to look around afterwards (an operator CLI, a test reading the state table,
+    `autopilot-local invoke --scenario`, which may name another template and its parameters)."""
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
     say = progress or (lambda _message: None)
     document = scenario.document
     try:
-        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, parameters=document.parameters)
+        # The scenario's own stack parameters, overridden by the caller's (`invoke --parameter-overrides`).
+        extra: dict[str, Any] = {"parameters": {**(document.parameters or {}), **(parameters or {})}}
+        if template is not None:
+            extra["template"] = template
+        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, **extra)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
     try:
@@ -521,7 +531,11 @@ def open_world(
             seeded = 0
             for entry in document.fleet:
                 users = [entry.user] if isinstance(entry, FleetDesk) else entry.users()
-                cloud.seed_desks(users, site=entry.site, profile=entry.profile)
+                created = cloud.seed_desks(users, site=entry.site, profile=entry.profile)
+                if isinstance(entry, FleetDesk) and entry.employee_id is not None:
+                    cloud.client("workspaces").create_tags(
+                        ResourceId=created[0], Tags=[{"Key": EMPLOYEE_TAG, "Value": entry.employee_id}]
+                    )
                 seeded += len(users)
             if seeded:
                 cloud.note("fleet", desks=seeded)

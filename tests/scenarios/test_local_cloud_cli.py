@@ -108,24 +108,34 @@ def test_invoke_prints_the_handlers_json_result(tmp_path: Path) -> None:
     json.loads(result.stdout)  # the handler's result, as JSON
 
 
-def test_invoke_accepts_the_logical_id_and_reports_a_function_error_with_status_1(tmp_path: Path) -> None:
+def test_invoke_accepts_the_logical_id_and_a_function_error_is_its_result_with_status_0(tmp_path: Path) -> None:
+    # As `sam local invoke` (aws/aws-sam-cli#1081): the error payload is the result, the exit status stays 0.
     event = _write(tmp_path / "wrong.json", json.dumps({**TICK, "detail": {"task": "dance"}}))
 
     result = _cli("invoke", "FleetWatchFunction", "-e", str(event))
 
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     payload = json.loads(result.stdout)
     assert payload["errorType"]
     assert "Traceback" not in result.stdout
 
 
-def test_invoke_unknown_function_is_bad_input(tmp_path: Path) -> None:
+def _assert_invoke_refused(result: Result, *fragments: str) -> None:
+    assert result.exit_code == 1, result.output  # SAM CLI's UserException
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_invoke_unknown_function_is_refused(tmp_path: Path) -> None:
     event = _write(tmp_path / "tick.json", json.dumps(TICK))
 
-    _assert_bad_input(_cli("invoke", "teleport", "-e", str(event)), "unknown function 'teleport'")
+    _assert_invoke_refused(_cli("invoke", "teleport", "-e", str(event)), "unknown function 'teleport'")
 
 
-def test_invoke_malformed_event_file_is_bad_input(tmp_path: Path) -> None:
+def test_invoke_malformed_event_file_is_refused(tmp_path: Path) -> None:
     event = _write(tmp_path / "tick.json", "{")
 
-    _assert_bad_input(_cli("invoke", "fleet_watch", "-e", str(event)), "tick.json: not valid JSON")
+    _assert_invoke_refused(_cli("invoke", "fleet_watch", "-e", str(event)), "tick.json: not valid JSON")
