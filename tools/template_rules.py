@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.cfn import Resolver
+from localcloud.intrinsics import Resolver
 
 # The tag that marks desks the automation may touch (policy.tags["ManagedBy"] of the packaged default policy).
 MANAGED_BY_KEY = "ManagedBy"
@@ -317,7 +317,7 @@ def workspaces_actions_are_scoped(template: Template, resolver: Resolver) -> lis
     """Destructive WorkSpaces actions only on this account's workspace ARNs tagged ManagedBy; creation only with
     the ManagedBy request tag; reads are the only ones allowed on `*` (IAM offers nothing narrower for them)."""
     findings: list[str] = []
-    workspace_arn = f"arn:aws:workspaces:{resolver.region}:{resolver.account}:workspace/*"
+    workspace_arn = f"arn:aws:workspaces:{resolver.region}:{resolver.account_id}:workspace/*"
     resource_tag = f"aws:ResourceTag/{MANAGED_BY_KEY}"
     request_tag = f"aws:RequestTag/{MANAGED_BY_KEY}"
     for statement in identity_statements(template, resolver):
