@@ -412,12 +412,14 @@ def every_dead_letter_queue_alarms(template: Template, resolver: Resolver) -> li
             continue
         if props.get("Threshold") not in (0, "0"):
             continue
+        # By the resolved queue name: a dimension may name the queue by GetAtt, Ref or Sub (the Fn::ForEach loop).
         for dimension in props.get("Dimensions", []):
             if dimension.get("Name") == "QueueName":
-                watched.add(str(_target_id(dimension.get("Value"))))
+                watched.add(str(resolver.resolve(dimension.get("Value"))))
     return [
         f"{queue_id}: dead-letter queue without an alarm on its first message (ApproximateNumberOfMessagesVisible > 0)"
-        for queue_id in sorted(dead_letter_queues(template) - watched)
+        for queue_id in sorted(dead_letter_queues(template) & set(template.get("Resources", {})))
+        if resolver.physical_name(queue_id) not in watched
     ]
 
 
