@@ -345,6 +345,17 @@ class Resolver:
         return _SUB_VARIABLE.sub(replace, str(text))
 
 
+def target_id(node: Any) -> str | None:
+    """The logical id a `Ref X` or `Fn::GetAtt X.Attribute` points at, unresolved; None for anything else."""
+    if isinstance(node, Mapping) and len(node) == 1:
+        (key, args), *_ = node.items()
+        if key == "Fn::GetAtt":
+            return str(args.split(".", 1)[0] if isinstance(args, str) else args[0])
+        if key == "Ref":
+            return str(args)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------- transform
 
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"

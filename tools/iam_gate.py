@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud.intrinsics import Resolver
+from localcloud.intrinsics import Resolver, target_id
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM_DIR = ROOT / "iam"
@@ -91,16 +91,6 @@ def _of_type(template: Mapping[str, Any], resolver: Resolver, kind: str) -> Iter
             yield logical_id, resource.get("Properties", {})
 
 
-def _target_id(node: Any) -> str | None:
-    if isinstance(node, Mapping) and len(node) == 1:
-        (key, args), *_ = node.items()
-        if key == "Fn::GetAtt":
-            return str(args.split(".", 1)[0] if isinstance(args, str) else args[0])
-        if key == "Ref":
-            return str(args)
-    return None
-
-
 def template_policies(template: Mapping[str, Any], resolver: Resolver) -> list[PolicyDocument]:
     """Every identity and resource policy of the (expanded) template, intrinsics resolved."""
     found: list[PolicyDocument] = []
@@ -108,7 +98,7 @@ def template_policies(template: Mapping[str, Any], resolver: Resolver) -> list[P
     for _, props in _of_type(template, resolver, "AWS::IAM::Policy"):
         extra = _as_list(resolver.resolve(props.get("PolicyDocument", {})).get("Statement"))
         for role in _as_list(props.get("Roles")):
-            attached.setdefault(str(_target_id(role) or role), []).extend(extra)
+            attached.setdefault(str(target_id(role) or role), []).extend(extra)
     for role_id, props in _of_type(template, resolver, "AWS::IAM::Role"):
         statements: list[Any] = []
         for policy in resolver.resolve(props.get("Policies", [])):
