@@ -1,9 +1,16 @@
-"""CloudFormation intrinsic functions, resolved offline for the local cloud's one stack.
+"""CloudFormation intrinsic functions, resolved offline: the one resolver of the repository.
+
+The static gates (tools/template_rules.py, tools/iam_gate.py), the contract tests and the local cloud all read the
+template through this module, so they cannot read it differently.
 
 The expanded template (SAM already translated) still carries Ref, Fn::GetAtt, Fn::Sub, Fn::If and friends.
-The local cloud gives every resource the physical name CloudFormation would give it in account 123456789012,
-region eu-west-1 (the template names almost everything explicitly; the rest get `<stack>-<LogicalId>`), and
-resolves the values it needs with the parameters' defaults. Resources whose Condition is false do not exist.
+Every resource gets the physical name CloudFormation would give it in account 123456789012, region eu-west-1
+(the template names almost everything explicitly; the rest get `<stack>-<LogicalId>`), and values resolve with
+the parameters' defaults unless given. Resources whose Condition is false do not exist. Anything this module
+does not model raises `TemplateError` naming it, rather than guessing.
+
+`expand_language_extensions` is the `AWS::LanguageExtensions` transform's `Fn::ForEach`, which runs before the
+SAM transform as CloudFormation runs it (docs/architecture.md, "The template").
 """
 
 from __future__ import annotations
@@ -31,6 +38,27 @@ class _NoValue:
 
 NO_VALUE = _NoValue()
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+# The property that names each resource type, the length CloudFormation cuts a generated name to, and whether a
+# generated name is lower-cased (S3 bucket names must be).
+_NAME_PROPERTY: dict[str, tuple[str, int, bool]] = {
+    "AWS::DynamoDB::Table": ("TableName", 255, False),
+    "AWS::Events::EventBus": ("Name", 256, False),
+    "AWS::Events::Rule": ("Name", 64, False),
+    "AWS::S3::Bucket": ("BucketName", 63, True),
+    "AWS::SQS::Queue": ("QueueName", 80, False),
+    "AWS::SNS::Topic": ("TopicName", 256, False),
+    "AWS::Scheduler::ScheduleGroup": ("Name", 64, False),
+    "AWS::Scheduler::Schedule": ("Name", 64, False),
+    "AWS::IAM::Role": ("RoleName", 64, False),
+    "AWS::IAM::ManagedPolicy": ("ManagedPolicyName", 128, False),
+    "AWS::Lambda::Function": ("FunctionName", 64, False),
+    "AWS::Lambda::LayerVersion": ("LayerName", 140, False),
+    "AWS::Logs::LogGroup": ("LogGroupName", 512, False),
+    "AWS::CloudWatch::Alarm": ("AlarmName", 255, False),
+    "AWS::KMS::Alias": ("AliasName", 64, False),
+}
 
 
 def _ref_default_arn(service: str, region: str, account: str, resource: str) -> str:
@@ -130,15 +158,37 @@ class Resolver:
     def get_att(self, logical_id: str, attribute: str) -> Any:
         if logical_id not in self.resources:
             raise TemplateError(f"reference to unknown resource or parameter {logical_id}")
-        attributes = self._attributes.get(logical_id)
-        if attributes is None:
-            attributes = self._describe(logical_id)
-            self._attributes[logical_id] = attributes
+        attributes = self._described(logical_id)
         if attribute not in attributes:
             raise TemplateError(
                 f"{logical_id} ({self.resources[logical_id].get('Type')}): attribute {attribute} is not modelled"
             )
         return attributes[attribute]
+
+    def _described(self, logical_id: str) -> dict[str, Any]:
+        if logical_id not in self._attributes:
+            self._attributes[logical_id] = self._describe(logical_id)
+        return self._attributes[logical_id]
+
+    def arn(self, logical_id: str) -> str:
+        """The resource's ARN (what IAM statements and event sources name it by)."""
+        if logical_id not in self.resources:
+            raise TemplateError(f"reference to unknown resource {logical_id}")
+        attributes = self._described(logical_id)
+        for attribute in ("Arn", "LayerVersionArn", "TopicArn", "PolicyArn"):
+            if attribute in attributes:
+                return str(attributes[attribute])
+        raise TemplateError(f"{logical_id} ({self.resources[logical_id].get('Type')}): no ARN is modelled")
+
+    def physical_name(self, logical_id: str) -> str:
+        """The resource's name: its name property resolved, or CloudFormation's generated `<stack>-<LogicalId>`."""
+        if logical_id not in self.resources:
+            raise TemplateError(f"reference to unknown resource {logical_id}")
+        kind = self.resources[logical_id].get("Type", "")
+        if kind not in _NAME_PROPERTY:
+            raise TemplateError(f"{logical_id} ({kind}): no physical name is modelled")
+        key, limit, lower = _NAME_PROPERTY[kind]
+        return self._name(logical_id, key, limit=limit, lower=lower)
 
     def _name(self, logical_id: str, key: str, *, limit: int = 64, lower: bool = False) -> str:
         props = self.resources[logical_id].get("Properties", {})
@@ -151,17 +201,17 @@ class Resolver:
         kind = self.resources[logical_id].get("Type", "")
         region, account = self.region, self.account_id
         if kind == "AWS::DynamoDB::Table":
-            name = self._name(logical_id, "TableName", limit=255)
+            name = self.physical_name(logical_id)
             arn = _ref_default_arn("dynamodb", region, account, f"table/{name}")
             return {"Ref": name, "Arn": arn, "StreamArn": f"{arn}/stream/1970-01-01T00:00:00.000"}
         if kind == "AWS::Events::EventBus":
-            name = self._name(logical_id, "Name", limit=256)
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Name": name, "Arn": _ref_default_arn("events", region, account, f"event-bus/{name}")}
         if kind == "AWS::Events::Rule":
-            name = self._name(logical_id, "Name")
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Arn": _ref_default_arn("events", region, account, f"rule/{name}")}
         if kind == "AWS::S3::Bucket":
-            name = self._name(logical_id, "BucketName", limit=63, lower=True)
+            name = self.physical_name(logical_id)
             return {
                 "Ref": name,
                 "Arn": f"arn:{PARTITION}:s3:::{name}",
@@ -169,24 +219,24 @@ class Resolver:
                 "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
             }
         if kind == "AWS::SQS::Queue":
-            name = self._name(logical_id, "QueueName", limit=80)
+            name = self.physical_name(logical_id)
             url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
             arn = _ref_default_arn("sqs", region, account, name)
             return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": arn}
         if kind == "AWS::SNS::Topic":
-            name = self._name(logical_id, "TopicName", limit=256)
+            name = self.physical_name(logical_id)
             arn = _ref_default_arn("sns", region, account, name)
             return {"Ref": arn, "TopicArn": arn, "TopicName": name}
         if kind == "AWS::Scheduler::ScheduleGroup":
-            name = self._name(logical_id, "Name")
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Arn": _ref_default_arn("scheduler", region, account, f"schedule-group/{name}")}
         if kind == "AWS::Scheduler::Schedule":
-            name = self._name(logical_id, "Name")
+            name = self.physical_name(logical_id)
             props = self.resources[logical_id].get("Properties", {})
             group = str(self.resolve(props.get("GroupName", "default")))
             return {"Ref": name, "Arn": _ref_default_arn("scheduler", region, account, f"schedule/{group}/{name}")}
         if kind == "AWS::IAM::Role":
-            name = self._name(logical_id, "RoleName")
+            name = self.physical_name(logical_id)
             return {
                 "Ref": name,
                 "Arn": f"arn:{PARTITION}:iam::{account}:role/{name}",
@@ -196,20 +246,24 @@ class Resolver:
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.stack_name}/{logical_id}"))
             return {"Ref": key_id, "KeyId": key_id, "Arn": _ref_default_arn("kms", region, account, f"key/{key_id}")}
         if kind == "AWS::Lambda::Function":
-            name = self._name(logical_id, "FunctionName")
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Arn": _ref_default_arn("lambda", region, account, f"function:{name}")}
         if kind == "AWS::Lambda::LayerVersion":
-            name = self._name(logical_id, "LayerName", limit=140)
+            name = self.physical_name(logical_id)
             arn = _ref_default_arn("lambda", region, account, f"layer:{name}:1")
             return {"Ref": arn, "LayerVersionArn": arn}
         if kind == "AWS::Logs::LogGroup":
-            name = self._name(logical_id, "LogGroupName", limit=512)
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Arn": _ref_default_arn("logs", region, account, f"log-group:{name}:*")}
         if kind == "AWS::CloudWatch::Alarm":
-            name = self._name(logical_id, "AlarmName", limit=255)
+            name = self.physical_name(logical_id)
             return {"Ref": name, "Arn": _ref_default_arn("cloudwatch", region, account, f"alarm:{name}")}
         if kind == "AWS::KMS::Alias":
-            return {"Ref": self._name(logical_id, "AliasName")}
+            return {"Ref": self.physical_name(logical_id)}
+        if kind == "AWS::IAM::ManagedPolicy":
+            name = self.physical_name(logical_id)
+            arn = f"arn:{PARTITION}:iam::{account}:policy/{name}"
+            return {"Ref": arn, "PolicyArn": arn}
         # Anything else: CloudFormation's generic physical id; attributes beyond Ref are refused by get_att.
         return {"Ref": f"{self.stack_name}-{logical_id}"}
 
@@ -256,9 +310,10 @@ class Resolver:
             if key == "Fn::FindInMap":
                 map_name, top, second = (self.resolve(item) for item in argument)
                 try:
-                    return self.template["Mappings"][map_name][top][second]
+                    found = self.template["Mappings"][map_name][top][second]
                 except KeyError as exc:
                     raise TemplateError(f"Fn::FindInMap: no {map_name}.{top}.{second}") from exc
+                return self.resolve(found)
             if key == "Fn::GetAZs":
                 return [f"{self.region}{zone}" for zone in "abc"]
             if key == "Fn::Base64":
@@ -288,3 +343,90 @@ class Resolver:
             return str(self.ref(name))
 
         return _SUB_VARIABLE.sub(replace, str(text))
+
+
+def target_id(node: Any) -> str | None:
+    """The logical id a `Ref X` or `Fn::GetAtt X.Attribute` points at, unresolved; None for anything else."""
+    if isinstance(node, Mapping) and len(node) == 1:
+        (key, args), *_ = node.items()
+        if key == "Fn::GetAtt":
+            return str(args.split(".", 1)[0] if isinstance(args, str) else args[0])
+        if key == "Ref":
+            return str(args)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------- transform
+
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+_FOR_EACH = "Fn::ForEach::"
+_NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
+
+
+def expand_language_extensions(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The template with every `Fn::ForEach` loop expanded and `AWS::LanguageExtensions` taken off its Transform.
+
+    As the transform documents it (Fn::ForEach, AWS CloudFormation Template Reference): each item of the
+    collection replaces `${Identifier}` and `&{Identifier}` (the item without its non-alphanumeric characters) in
+    the output keys and values, and `{"Ref": Identifier}` in the values; loops nest. Only what the template uses
+    is supported: a literal collection, or a Ref to a CommaDelimitedList parameter's default. A template without
+    the transform is returned as it is, loops and all, as CloudFormation would refuse it.
+    """
+    transforms = template.get("Transform", [])
+    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
+    if LANGUAGE_EXTENSIONS not in transforms:
+        return dict(template)
+    defaults = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
+    expanded = {key: _expand(value, defaults) for key, value in template.items()}
+    rest = [name for name in transforms if name != LANGUAGE_EXTENSIONS]
+    if rest:
+        expanded["Transform"] = rest[0] if len(rest) == 1 else rest
+    else:
+        expanded.pop("Transform", None)
+    return expanded
+
+
+def _expand(node: Any, defaults: Mapping[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_expand(item, defaults) for item in node]
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if not key.startswith(_FOR_EACH):
+            out[key] = _expand(value, defaults)
+            continue
+        if not (isinstance(value, list) and len(value) == 3 and isinstance(value[2], Mapping)):
+            raise TemplateError(f"{key}: expected [Identifier, Collection, {{OutputKey: OutputValue}}]")
+        identifier, collection, fragment = value
+        for item in _collection(key, collection, defaults):
+            for name, body in _expand(_replace(fragment, str(identifier), str(item)), defaults).items():
+                if name in out:
+                    raise TemplateError(f"{key}: {name} is defined twice")
+                out[name] = body
+    return out
+
+
+def _collection(loop: str, collection: Any, defaults: Mapping[str, Any]) -> list[str]:
+    if isinstance(collection, Mapping) and set(collection) == {"Ref"}:
+        value = defaults.get(str(collection["Ref"]))
+        if not isinstance(value, str):
+            raise TemplateError(f"{loop}: collection {collection} is not a parameter with a default")
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(collection, list) or not all(isinstance(item, str) for item in collection):
+        raise TemplateError(f"{loop}: collection must be a list of strings")
+    return list(collection)
+
+
+def _replace(node: Any, identifier: str, item: str) -> Any:
+    if isinstance(node, str):
+        return node.replace("${" + identifier + "}", item).replace(
+            "&{" + identifier + "}", _NOT_ALPHANUMERIC.sub("", item)
+        )
+    if isinstance(node, list):
+        return [_replace(value, identifier, item) for value in node]
+    if isinstance(node, Mapping):
+        if set(node) == {"Ref"} and node["Ref"] == identifier:
+            return item
+        return {_replace(key, identifier, item): _replace(value, identifier, item) for key, value in node.items()}
+    return node

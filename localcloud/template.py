@@ -1,6 +1,8 @@
-"""Offline SAM expansion of template.yaml: SAM's own translator turns the event shorthands into the plain
-CloudFormation resources AWS deploys (rules with patterns, event source mappings, schedules, invoke configs),
-so the static gates and the local cloud both read exactly what would be deployed."""
+"""Offline expansion of template.yaml as CloudFormation runs its transforms, in the template's order: first
+`AWS::LanguageExtensions` (the `Fn::ForEach` loops, localcloud/intrinsics.py), then SAM's own translator, which
+turns the event shorthands into the plain CloudFormation resources AWS deploys (rules with patterns, event source
+mappings, schedules, invoke configs). The static gates and the local cloud both read exactly what would be
+deployed."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from localcloud.intrinsics import expand_language_extensions
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -60,11 +64,16 @@ for _tag in (
     _CfnLoader.add_constructor(f"!{_tag}", _intrinsic(_tag))
 
 
-def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    """template.yaml as a dict with intrinsics in their long form."""
+def read(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml as written, `Fn::ForEach` loops and all, with intrinsics in their long form."""
     with path.open(encoding="utf-8") as handle:
         document: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     return document
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml after the LanguageExtensions transform: every resource spelled out, SAM's still to run."""
+    return expand_language_extensions(read(path))
 
 
 class _NoManagedPolicies:

@@ -8,7 +8,8 @@ actions, resource types and condition keys) over every policy AWS would evaluate
   KMS key policies, and AWS::Lambda::Permission (as the statement Lambda adds to the function's policy);
 - every JSON policy file under the repository's top-level `iam/` directory (absent: nothing to check).
 
-Intrinsics are resolved with tools/cfn.py for one concrete deployment, as the template rules are.
+Intrinsics are resolved with localcloud/intrinsics.py (the one resolver) for one concrete deployment, as the
+template rules are.
 
 A finding of a gated kind fails `make lint`. RESOURCE_MISMATCH is parliament's per-statement check (every
 statement granting an action must name each resource type the action requires); IAM authorizes each resource of
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.cfn import Resolver
+from localcloud.intrinsics import Resolver, target_id
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM_DIR = ROOT / "iam"
@@ -90,16 +91,6 @@ def _of_type(template: Mapping[str, Any], resolver: Resolver, kind: str) -> Iter
             yield logical_id, resource.get("Properties", {})
 
 
-def _target_id(node: Any) -> str | None:
-    if isinstance(node, Mapping) and len(node) == 1:
-        (key, args), *_ = node.items()
-        if key == "Fn::GetAtt":
-            return str(args.split(".", 1)[0] if isinstance(args, str) else args[0])
-        if key == "Ref":
-            return str(args)
-    return None
-
-
 def template_policies(template: Mapping[str, Any], resolver: Resolver) -> list[PolicyDocument]:
     """Every identity and resource policy of the (expanded) template, intrinsics resolved."""
     found: list[PolicyDocument] = []
@@ -107,7 +98,7 @@ def template_policies(template: Mapping[str, Any], resolver: Resolver) -> list[P
     for _, props in _of_type(template, resolver, "AWS::IAM::Policy"):
         extra = _as_list(resolver.resolve(props.get("PolicyDocument", {})).get("Statement"))
         for role in _as_list(props.get("Roles")):
-            attached.setdefault(str(_target_id(role) or role), []).extend(extra)
+            attached.setdefault(str(target_id(role) or role), []).extend(extra)
     for role_id, props in _of_type(template, resolver, "AWS::IAM::Role"):
         statements: list[Any] = []
         for policy in resolver.resolve(props.get("Policies", [])):
@@ -144,7 +135,7 @@ def _bus_statement(resolver: Resolver, props: Mapping[str, Any]) -> Mapping[str,
         "Effect": "Allow",
         "Principal": {"AWS": resolved.get("Principal")},
         "Action": resolved.get("Action"),
-        "Resource": f"arn:aws:events:{resolver.region}:{resolver.account}:event-bus/{bus}",
+        "Resource": f"arn:aws:events:{resolver.region}:{resolver.account_id}:event-bus/{bus}",
     }
     condition = resolved.get("Condition")
     if condition:  # {Type: StringEquals, Key: aws:PrincipalOrgID, Value: o-...}
@@ -158,7 +149,7 @@ def _lambda_statement(resolver: Resolver, props: Mapping[str, Any]) -> Mapping[s
     resolved = resolver.resolve(dict(props))
     function = str(resolved["FunctionName"])
     if not function.startswith("arn:"):
-        function = f"arn:aws:lambda:{resolver.region}:{resolver.account}:function:{function}"
+        function = f"arn:aws:lambda:{resolver.region}:{resolver.account_id}:function:{function}"
     principal = str(resolved["Principal"])
     statement: dict[str, Any] = {
         "Effect": "Allow",

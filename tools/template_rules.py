@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.cfn import Resolver
+from localcloud.intrinsics import Resolver, target_id
 
 # The tag that marks desks the automation may touch (policy.tags["ManagedBy"] of the packaged default policy).
 MANAGED_BY_KEY = "ManagedBy"
@@ -57,17 +57,6 @@ def _of_type(template: Template, kind: str) -> Iterator[tuple[str, Mapping[str, 
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") == kind:
             yield logical_id, resource.get("Properties", {})
-
-
-def _target_id(node: Any) -> str | None:
-    """The logical id a `GetAtt X.Arn`, `Ref X` or `Sub ${X.Arn}` points at."""
-    if isinstance(node, Mapping) and len(node) == 1:
-        (key, args), *_ = node.items()
-        if key == "Fn::GetAtt":
-            return str(args.split(".", 1)[0] if isinstance(args, str) else args[0])
-        if key == "Ref":
-            return str(args)
-    return None
 
 
 @dataclass(frozen=True)
@@ -116,7 +105,7 @@ def role_statements(template: Template, resolver: Resolver, role_id: str) -> lis
     for policy in role.get("Policies", []):
         found += _statements(f"{role_id}/{policy.get('PolicyName')}", policy.get("PolicyDocument", {}), resolver)
     for policy_id, props in _of_type(template, "AWS::IAM::Policy"):
-        if any(_target_id(role) == role_id for role in _as_list(props.get("Roles"))):
+        if any(target_id(role) == role_id for role in _as_list(props.get("Roles"))):
             found += _statements(f"{policy_id}", props.get("PolicyDocument", {}), resolver)
     return found
 
@@ -153,7 +142,7 @@ def _functions(template: Template) -> dict[str, Mapping[str, Any]]:
 
 
 def _role_of(function: Mapping[str, Any]) -> str | None:
-    return _target_id(function.get("Role"))
+    return target_id(function.get("Role"))
 
 
 def _sqs_triggers(template: Template) -> dict[str, list[Mapping[str, Any]]]:
@@ -161,14 +150,14 @@ def _sqs_triggers(template: Template) -> dict[str, list[Mapping[str, Any]]]:
     queues = {queue_id for queue_id, _ in _of_type(template, "AWS::SQS::Queue")}
     triggers: dict[str, list[Mapping[str, Any]]] = {}
     for _, mapping in _of_type(template, "AWS::Lambda::EventSourceMapping"):
-        if _target_id(mapping.get("EventSourceArn")) in queues:
-            triggers.setdefault(str(_target_id(mapping.get("FunctionName"))), []).append(mapping)
+        if target_id(mapping.get("EventSourceArn")) in queues:
+            triggers.setdefault(str(target_id(mapping.get("FunctionName"))), []).append(mapping)
     return triggers
 
 
 def _invoke_configs(template: Template) -> dict[str, Mapping[str, Any]]:
     return {
-        str(_target_id(props.get("FunctionName"))): props
+        str(target_id(props.get("FunctionName"))): props
         for _, props in _of_type(template, "AWS::Lambda::EventInvokeConfig")
     }
 
@@ -186,7 +175,7 @@ def _async_targets(template: Template, resolver: Resolver) -> list[tuple[str, Ma
 def _asynchronously_invoked(template: Template, resolver: Resolver) -> set[str]:
     """Functions invoked asynchronously: rule and schedule targets, and what a scheduler role may invoke."""
     functions = _functions(template)
-    invoked = {_target_id(target.get("Arn")) for _, target in _async_targets(template, resolver)}
+    invoked = {target_id(target.get("Arn")) for _, target in _async_targets(template, resolver)}
     arns = {resolver.arn(function_id): function_id for function_id in functions}
     for role_id, props in _of_type(template, "AWS::IAM::Role"):
         trusted = json.dumps(props.get("AssumeRolePolicyDocument", {}))
@@ -317,7 +306,7 @@ def workspaces_actions_are_scoped(template: Template, resolver: Resolver) -> lis
     """Destructive WorkSpaces actions only on this account's workspace ARNs tagged ManagedBy; creation only with
     the ManagedBy request tag; reads are the only ones allowed on `*` (IAM offers nothing narrower for them)."""
     findings: list[str] = []
-    workspace_arn = f"arn:aws:workspaces:{resolver.region}:{resolver.account}:workspace/*"
+    workspace_arn = f"arn:aws:workspaces:{resolver.region}:{resolver.account_id}:workspace/*"
     resource_tag = f"aws:ResourceTag/{MANAGED_BY_KEY}"
     request_tag = f"aws:RequestTag/{MANAGED_BY_KEY}"
     for statement in identity_statements(template, resolver):
@@ -363,18 +352,18 @@ def dead_letter_queues(template: Template) -> set[str]:
     SNS subscription redrive."""
     found: set[str] = set()
     for _, props in _of_type(template, "AWS::SQS::Queue"):
-        found.add(str(_target_id(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))))
+        found.add(str(target_id(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))))
     for _, props in _of_type(template, "AWS::Events::Rule"):
-        found |= {str(_target_id(t.get("DeadLetterConfig", {}).get("Arn"))) for t in props.get("Targets", [])}
+        found |= {str(target_id(t.get("DeadLetterConfig", {}).get("Arn"))) for t in props.get("Targets", [])}
     for _, props in _of_type(template, "AWS::Scheduler::Schedule"):
-        found.add(str(_target_id(props.get("Target", {}).get("DeadLetterConfig", {}).get("Arn"))))
+        found.add(str(target_id(props.get("Target", {}).get("DeadLetterConfig", {}).get("Arn"))))
     for _, props in _of_type(template, "AWS::Lambda::EventInvokeConfig"):
-        found.add(str(_target_id(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))))
+        found.add(str(target_id(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))))
     for _, props in _of_type(template, "AWS::SNS::Subscription"):
-        found.add(str(_target_id(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))))
+        found.add(str(target_id(props.get("RedrivePolicy", {}).get("deadLetterTargetArn"))))
     # What a catch-all rule parks (events no other rule routes) is the end of the line too.
     for _, props in catch_all_rules(template, Resolver(template)).items():
-        found |= {str(_target_id(t.get("Arn"))) for t in props.get("Targets", [])}
+        found |= {str(target_id(t.get("Arn"))) for t in props.get("Targets", [])}
     queues = {queue_id for queue_id, _ in _of_type(template, "AWS::SQS::Queue")}
     return found & queues
 
@@ -412,12 +401,14 @@ def every_dead_letter_queue_alarms(template: Template, resolver: Resolver) -> li
             continue
         if props.get("Threshold") not in (0, "0"):
             continue
+        # By the resolved queue name: a dimension may name the queue by GetAtt, Ref or Sub (the Fn::ForEach loop).
         for dimension in props.get("Dimensions", []):
             if dimension.get("Name") == "QueueName":
-                watched.add(str(_target_id(dimension.get("Value"))))
+                watched.add(str(resolver.resolve(dimension.get("Value"))))
     return [
         f"{queue_id}: dead-letter queue without an alarm on its first message (ApproximateNumberOfMessagesVisible > 0)"
-        for queue_id in sorted(dead_letter_queues(template) - watched)
+        for queue_id in sorted(dead_letter_queues(template) & set(template.get("Resources", {})))
+        if resolver.physical_name(queue_id) not in watched
     ]
 
 
@@ -534,7 +525,7 @@ def hr_bus_admits_only_the_hr_publisher(template: Template, resolver: Resolver) 
     policies = [
         (policy_id, props)
         for policy_id, props in _of_type(template, "AWS::Events::EventBusPolicy")
-        if _target_id(props.get("EventBusName")) == "HrEventBus"
+        if target_id(props.get("EventBusName")) == "HrEventBus"
     ]
     if not policies:
         return ["HrEventBus: no resource policy (who may publish HR events is undefined)"]
@@ -563,7 +554,7 @@ def hr_bus_loses_nothing_silently(template: Template, resolver: Resolver) -> lis
     rules = [
         (rule_id, resolver.resolve(props.get("EventPattern", {})))
         for rule_id, props in _of_type(template, "AWS::Events::Rule")
-        if _target_id(props.get("EventBusName")) == "HrEventBus"
+        if target_id(props.get("EventBusName")) == "HrEventBus"
     ]
     catch_alls = [(rule_id, pattern) for rule_id, pattern in rules if _is_catch_all(pattern)]
     routed = [(rule_id, pattern) for rule_id, pattern in rules if not _is_catch_all(pattern)]
@@ -612,7 +603,7 @@ def dead_letter_writers_can_write(template: Template, resolver: Resolver) -> lis
         for statement in _statements(key_id, props.get("KeyPolicy", {}), resolver)
     ]
     queue_statements = {
-        str(_target_id(queue)): list(_statements(policy_id, props.get("PolicyDocument", {}), resolver))
+        str(target_id(queue)): list(_statements(policy_id, props.get("PolicyDocument", {}), resolver))
         for policy_id, props in _of_type(template, "AWS::SQS::QueuePolicy")
         for queue in props.get("Queues", [])
     }
@@ -624,7 +615,7 @@ def dead_letter_writers_can_write(template: Template, resolver: Resolver) -> lis
         statements = role_statements(template, resolver, role_id)
         if not any(s.allows("sqs:SendMessage", resolver.arn(queue_id)) for s in statements):
             findings.append(f"{what}: role {role_id} may not sqs:SendMessage to {queue_id}")
-        key_id = _target_id(queues[queue_id].get("KmsMasterKeyId"))
+        key_id = target_id(queues[queue_id].get("KmsMasterKeyId"))
         if key_id and not any(s.allows("kms:GenerateDataKey", resolver.arn(key_id)) for s in statements):
             findings.append(f"{what}: role {role_id} may not kms:GenerateDataKey for encrypted {queue_id}")
 
@@ -646,24 +637,24 @@ def dead_letter_writers_can_write(template: Template, resolver: Resolver) -> lis
     for schedule_id, props in _of_type(template, "AWS::Scheduler::Schedule"):
         target = props.get("Target", {})
         if target.get("DeadLetterConfig"):
-            dlq = _target_id(target["DeadLetterConfig"].get("Arn"))
-            role_can(_target_id(target.get("RoleArn")), dlq, schedule_id)
+            dlq = target_id(target["DeadLetterConfig"].get("Arn"))
+            role_can(target_id(target.get("RoleArn")), dlq, schedule_id)
     functions = _functions(template)
     for function_id, props in _invoke_configs(template).items():
         destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        if _target_id(destination) in queues:
-            role_can(_role_of(functions.get(function_id, {})), _target_id(destination), f"{function_id} on-failure")
+        if target_id(destination) in queues:
+            role_can(_role_of(functions.get(function_id, {})), target_id(destination), f"{function_id} on-failure")
     for function_id, props in functions.items():
         env = props.get("Environment", {}).get("Variables", {})
         if "TIMER_ROLE_ARN" in env and "TIMER_DLQ_ARN" in env:
-            role_can(_target_id(env["TIMER_ROLE_ARN"]), _target_id(env["TIMER_DLQ_ARN"]), f"{function_id} timers")
+            role_can(target_id(env["TIMER_ROLE_ARN"]), target_id(env["TIMER_DLQ_ARN"]), f"{function_id} timers")
     for rule_id, props in _of_type(template, "AWS::Events::Rule"):
         for target in props.get("Targets", []):
             if target.get("DeadLetterConfig"):
-                service_can("events.amazonaws.com", _target_id(target["DeadLetterConfig"].get("Arn")), rule_id)
+                service_can("events.amazonaws.com", target_id(target["DeadLetterConfig"].get("Arn")), rule_id)
     for subscription_id, props in _of_type(template, "AWS::SNS::Subscription"):
         if props.get("RedrivePolicy"):
-            dlq = _target_id(props["RedrivePolicy"].get("deadLetterTargetArn"))
+            dlq = target_id(props["RedrivePolicy"].get("deadLetterTargetArn"))
             service_can("sns.amazonaws.com", dlq, subscription_id)
     return findings
 

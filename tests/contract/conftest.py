@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from localcloud.intrinsics import Resolver
 from localcloud.template import expand
-from tools.cfn import Resolver
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ from autopilot.contracts.catalogue import (
 )
 from autopilot.contracts.timers import TimerFired, TimerKind
 from autopilot.domain.policy import parse_policy
-from tools.cfn import ACCOUNT, REGION, Resolver
+from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver
 from tools.template_rules import catch_all_rules, role_statements
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -221,7 +221,7 @@ def test_timer_sample_is_what_the_timer_adapter_schedules(
 ) -> None:
     sample = load(name)
     timer = TimerFired.model_validate(sample["detail"])
-    assert sample == timer_envelope(timer, account=ACCOUNT, region=REGION)
+    assert sample == timer_envelope(timer, account=ACCOUNT_ID, region=REGION)
     target = TIMER_TARGETS[timer.kind]
     assert CATALOGUE[name].target == target
     # The role timers run as may deliver into that target.

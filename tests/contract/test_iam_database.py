@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from localcloud.intrinsics import Resolver
 from tools import iam_gate
-from tools.cfn import Resolver
 from tools.template_rules import role_statements
 
 Template = dict[str, Any]

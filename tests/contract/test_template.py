@@ -13,7 +13,7 @@ import pytest
 
 from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
 from autopilot.domain.policy import parse_policy
-from tools.cfn import Resolver
+from localcloud.intrinsics import Resolver
 from tools.template_rules import MANAGED_BY_KEY, MANAGED_BY_VALUE, RULES
 
 Template = dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from localcloud.intrinsics import Resolver, TemplateError
+from localcloud.intrinsics import Resolver, TemplateError, expand_language_extensions
 from localcloud.world import LocalCloud
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
@@ -55,3 +55,48 @@ def test_resources_whose_condition_is_false_do_not_exist() -> None:
 def test_unknown_reference_is_named() -> None:
     with pytest.raises(TemplateError, match="Nowhere"):
         _resolver({}).resolve({"Ref": "Nowhere"})
+
+
+def test_for_each_expands_keys_values_and_refs_and_nests() -> None:
+    # As the AWS::LanguageExtensions transform documents Fn::ForEach: ${Id} and &{Id} in keys and values, Ref Id.
+    template = {
+        "Transform": ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"],
+        "Parameters": {"Names": {"Type": "CommaDelimitedList", "Default": "a.b, c"}},
+        "Resources": {
+            "Fixed": {"Type": "AWS::SNS::Topic"},
+            "Fn::ForEach::Outer": [
+                "Name",
+                {"Ref": "Names"},
+                {
+                    "Fn::ForEach::Inner": [
+                        "Kind",
+                        ["X", "Y"],
+                        {"&{Name}${Kind}": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}},
+                    ]
+                },
+            ],
+            "Fn::ForEach::Logs": ["P", ["Fixed"], {"${P}Log": {"Properties": {"N": {"Fn::Sub": "/x/${${P}}"}}}}],
+        },
+    }
+    expanded = expand_language_extensions(template)
+    assert expanded["Transform"] == "AWS::Serverless-2016-10-31"
+    assert list(expanded["Resources"]) == ["Fixed", "abX", "abY", "cX", "cY", "FixedLog"]
+    assert expanded["Resources"]["abY"]["Properties"]["TopicName"] == "a.b"
+    assert expanded["Resources"]["FixedLog"]["Properties"]["N"] == {"Fn::Sub": "/x/${Fixed}"}
+
+
+def test_for_each_without_the_transform_is_left_alone_and_duplicates_are_refused() -> None:
+    loop = {"Fn::ForEach::L": ["P", ["A", "A"], {"${P}Log": {"Type": "AWS::SNS::Topic"}}]}
+    assert expand_language_extensions({"Resources": loop}) == {"Resources": loop}
+    with pytest.raises(TemplateError, match="ALog is defined twice"):
+        expand_language_extensions({"Transform": "AWS::LanguageExtensions", "Resources": loop})
+
+
+def test_names_and_arns_come_from_the_one_description() -> None:
+    resolver = _resolver({"Key": {"Type": "AWS::KMS::Key"}, "Role": {"Type": "AWS::IAM::Role"}})
+    assert resolver.physical_name("Queue") == "q-dev"
+    assert resolver.physical_name("Role") == "workspaces-autopilot-dev-Role"
+    assert resolver.arn("Bus") == "arn:aws:events:eu-west-1:123456789012:event-bus/b"
+    assert resolver.arn("Key") == f"arn:aws:kms:eu-west-1:123456789012:key/{resolver.resolve({'Ref': 'Key'})}"
+    with pytest.raises(TemplateError, match="Nowhere"):
+        resolver.arn("Nowhere")
