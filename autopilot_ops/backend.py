@@ -202,18 +202,21 @@ class Backend:
         return sorted(found.values(), key=lambda t: (t.due or dt.datetime.max.replace(tzinfo=dt.UTC), t.name))
 
     def _schedules(self, scheduler: Any, prefix: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"GroupName": self.resources.timer_group, "NamePrefix": prefix}
+        # botocore's paginator (scheduler paginators-1.json: NextToken until none comes back); lazy, so each page's
+        # call is made (and may fail) at next().
+        pages = iter(
+            scheduler.get_paginator("list_schedules").paginate(GroupName=self.resources.timer_group, NamePrefix=prefix)
+        )
         while True:
             try:
-                page = scheduler.list_schedules(**kwargs)
+                page = next(pages, None)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                if exc.response["Error"]["Code"] == "ResourceNotFoundException":  # no timer group (yet)
                     return
                 raise
-            yield from page.get("Schedules", [])
-            if not page.get("NextToken"):
+            if page is None:
                 return
-            kwargs["NextToken"] = page["NextToken"]
+            yield from page.get("Schedules", [])
 
     def _timer(self, scheduler: Any, name: str) -> TimerView:
         try:

@@ -9,9 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Attr, Key
 
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.dynamodb import pages
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.timers import Timers
 from autopilot.contracts.outputs import FeedHeld
@@ -100,6 +102,21 @@ def test_many_desks_are_read_a_hundred_keys_a_request(store: DeskStore) -> None:
     assert sorted(found) == [f"e-{n:04d}" for n in range(120)]
     assert found["e-0007"].username == "user7"
     assert dict(calls) == {"BatchGetItem": 2}
+
+
+def test_a_query_past_one_megabyte_is_read_page_by_page_as_python_values(store: DeskStore) -> None:
+    # pages() runs botocore's paginator on the Table's own client: boto3's conditions and types still apply.
+    for n in range(30):
+        store._table.put_item(Item={"pk": "BIG", "sk": f"{n:03d}", "n": n, "pad": "x" * 50_000})  # 1.5 MB in all
+    calls = _count_calls(store)
+
+    read = list(
+        pages(store._table, "query", KeyConditionExpression=Key("pk").eq("BIG"), FilterExpression=Attr("n").gte(2))
+    )
+
+    assert len(read) == 2  # DynamoDB stops a page at 1 MB
+    assert [item["n"] for page in read for item in page["Items"]] == list(range(2, 30))
+    assert dict(calls) == {"Query": 2}
 
 
 def test_audit_entries_are_written_twenty_five_a_request(store: DeskStore) -> None:

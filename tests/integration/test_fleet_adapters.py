@@ -13,9 +13,9 @@ import pytest
 
 from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.adapters.observation_store import DeskLookup, ObservationStore, StartLogStore
+from autopilot.adapters.observation_store import DeskLookup, FleetObserver, ObservationStore, StartLogStore
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
 from autopilot.contracts.outputs import StepRecord
 from autopilot.domain.alarms import desired_alarms, reconcile
 from autopilot.domain.desks import Desk, Lifecycle
@@ -193,6 +193,33 @@ def test_desks_carrying_a_tag_key_are_listed_in_one_call(emulator: Emulator) -> 
     found = Tagging(client, account_id=ACCOUNT).tagged_with("AutopilotAutoStopHours")
     assert found == {tagged: {"AutopilotAutoStopHours": "4", "ManagedBy": "x"}}
     assert calls["GetResources"] == 1
+
+
+def test_desks_of_a_directory_and_of_the_account_are_read_in_pages_of_25(emulator: Emulator) -> None:
+    # botocore's paginator with PageSize 25: Limit 25 on every DescribeWorkspaces call, NextToken followed to the end.
+    directory = emulator.create_directory("corp.example.com")
+    bundle = emulator.create_bundle("Standard with Windows 10")
+    seeded = set(emulator.seed_workspaces(directory, [f"user{n:03d}" for n in range(60)], bundle))
+    client = boto3.client("workspaces")
+    limits: list[Any] = []
+    client.meta.events.register(
+        "before-parameter-build.workspaces.DescribeWorkspaces", lambda params, **_: limits.append(params.get("Limit"))
+    )
+
+    assert {desk.workspace_id for desk in WorkSpaces(client).in_directory(directory)} == seeded
+    assert limits == [25, 25, 25]
+    limits.clear()
+    assert {desk.workspace_id for desk in FleetObserver(client).in_account()} == seeded
+    assert limits == [25, 25, 25]
+
+
+def test_a_refused_page_is_a_workspaces_error_not_a_botocore_one(emulator: Emulator) -> None:
+    # The paginator calls lazily, page by page: the translation wraps each page, not paginate().
+    directory = emulator.create_directory("corp.example.com")
+    emulator.refuse("DescribeWorkspaces", "AccessDeniedException")
+    with pytest.raises(WorkSpacesError) as refused:
+        list(WorkSpaces(boto3.client("workspaces")).in_directory(directory))
+    assert refused.value.code == "AccessDeniedException"
 
 
 def test_tags_of_given_desks_are_read_100_a_call(emulator: Emulator) -> None:

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from autopilot_ops.backend import Backend, world_backend
 from autopilot_ops.cli import Session, main
-from autopilot_ops.local import scenario_world
+from localcloud.scenario import open_world
 from localcloud.world import LocalCloud
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def write_scenario(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalCloud, Backend, Path]]:
     folder = tmp_path_factory.mktemp("ops")
-    with scenario_world(write_scenario(folder), lambda _message: None) as cloud:
+    with open_world(write_scenario(folder)) as cloud:
         yield cloud, world_backend(cloud), folder
 
 

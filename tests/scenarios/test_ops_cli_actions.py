@@ -14,7 +14,7 @@ import pytest
 
 from autopilot.domain.policy import policy_document_json
 from autopilot_ops.backend import Backend, world_backend
-from autopilot_ops.local import scenario_world
+from localcloud.scenario import open_world
 from localcloud.world import LocalCloud
 from tests.scenarios.test_ops_cli import (  # the shared helpers; `world` is overridden below, per test
     HEADER,
@@ -42,7 +42,7 @@ class TestActionsOnAWorldOfTheirOwn:
 
     @pytest.fixture
     def world(self, tmp_path: Path) -> Iterator[tuple[LocalCloud, Backend, Path]]:
-        with scenario_world(write_scenario(tmp_path), lambda _message: None) as cloud:
+        with open_world(write_scenario(tmp_path)) as cloud:
             yield cloud, world_backend(cloud), tmp_path
 
     def test_incident_ack_leaves_the_incident_to_a_person(self, cli: Any, cloud: LocalCloud) -> None:

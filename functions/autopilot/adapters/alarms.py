@@ -35,15 +35,14 @@ class Alarms:
 
     def existing(self, prefix: str) -> dict[str, AlarmSpec | None]:
         found: dict[str, AlarmSpec | None] = {}
-        kwargs: dict[str, Any] = {"AlarmNamePrefix": prefix, "AlarmTypes": ["MetricAlarm"]}
-        while True:
-            response = self._client.describe_alarms(**kwargs)
-            for alarm in response.get("MetricAlarms", []):
+        # botocore's paginator (cloudwatch paginators-1.json: NextToken until none comes back)
+        pages = self._client.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
+        )
+        for page in pages:
+            for alarm in page.get("MetricAlarms", []):
                 found[alarm["AlarmName"]] = _spec_of(alarm)
-            token = response.get("NextToken")
-            if not token:
-                return found
-            kwargs["NextToken"] = token
+        return found
 
     def put(self, spec: AlarmSpec) -> None:
         self._client.put_metric_alarm(

@@ -4,7 +4,7 @@ botocore's standard retry mode, so throttling is retried with backoff and jitter
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -113,3 +113,15 @@ def translated(action: str) -> Iterator[None]:
         raise translate(exc, action) from exc
     except RETRYABLE_EXCEPTIONS as exc:
         raise TransientAwsError(f"{action}: {type(exc).__name__}") from exc
+
+
+def translated_pages(pages: Iterable[dict[str, Any]], action: str) -> Iterator[dict[str, Any]]:
+    """The pages of a botocore paginator, each call's errors translated as `translated` does. A paginator is lazy:
+    a call is made when the next page is asked for, so the translation wraps each step, not `paginate()`."""
+    remaining = iter(pages)
+    while True:
+        with translated(action):
+            page = next(remaining, None)
+        if page is None:
+            return
+        yield page

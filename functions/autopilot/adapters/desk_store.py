@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translate, translated
-from autopilot.adapters.dynamodb import batch_get
+from autopilot.adapters.dynamodb import batch_get, pages
 from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.ports import AuditEntry
@@ -120,22 +120,12 @@ class DeskStore:
         yield from self._query_index("ByShift", Key("shift_bucket").eq("SHIFT"))
 
     def all_desks(self) -> Iterator[Desk]:
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("sk").eq("DESK")}
-        while True:
-            page = self._table.scan(**kwargs)
+        for page in pages(self._table, "scan", FilterExpression=Attr("sk").eq("DESK")):
             yield from (_from_item(item) for item in page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _query_index(self, index: str, condition: Any) -> Iterator[Desk]:
-        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
-        while True:
-            page = self._table.query(**kwargs)
+        for page in pages(self._table, "query", IndexName=index, KeyConditionExpression=condition):
             yield from (_from_item(item) for item in page["Items"] if item.get("sk") == "DESK")
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def create(self, desk: Desk) -> Desk:
         """Write a new desk; StaleUpdate if the employee already has one."""

@@ -1,10 +1,11 @@
-"""DynamoDB reads shared by the stores: BatchGetItem in calls of 100 keys, unprocessed keys retried with backoff."""
+"""DynamoDB reads shared by the stores: BatchGetItem in calls of 100 keys, unprocessed keys retried with backoff;
+every page of a Query or Scan through botocore's paginator."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 from autopilot.adapters.aws import translated
 from autopilot.domain.errors import TransientAwsError
@@ -35,3 +36,13 @@ def batch_get(
         else:
             raise TransientAwsError(f"BatchGetItem left keys unprocessed after {UNPROCESSED_ATTEMPTS} attempts")
     return items
+
+
+def pages(table: Any, operation: Literal["query", "scan"], **kwargs: Any) -> Iterable[dict[str, Any]]:
+    """Every page of a Query or Scan of `table` (a boto3 Table), one call a page as botocore's paginator makes
+    them (dynamodb paginators-1.json: ExclusiveStartKey from LastEvaluatedKey, until none comes back). It runs on
+    the Table's own client, which carries boto3's DynamoDB transformations: conditions are written with
+    boto3.dynamodb.conditions and items come back as Python values, as from `table.query`."""
+    paginator = table.meta.client.get_paginator(operation)
+    result: Iterable[dict[str, Any]] = paginator.paginate(TableName=table.name, **kwargs)
+    return result

@@ -28,6 +28,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.dynamodb import pages
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.incidents import DeskActions, Incident
 
@@ -106,31 +107,19 @@ class IncidentStore:
 
     def open_in_directory(self, directory_id: str) -> list[Incident]:
         """Every open incident of a directory: its systemic one and its desks'."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"DIRINC#{directory_id}"),
-            "ConsistentRead": True,
-        }
+        condition = Key("pk").eq(f"DIRINC#{directory_id}")
         found: list[Incident] = []
-        while True:
-            page = self._table.query(**kwargs)
+        for page in pages(self._table, "query", KeyConditionExpression=condition, ConsistentRead=True):
             for entry in page["Items"]:
                 incident = self.get(str(entry["sk"]))
                 if incident is not None and incident.is_open:
                     found.append(incident)
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
 
     def count_open(self) -> int:
         """How many incidents are open now: a COUNT query of the open index (one partition of key-only items)."""
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(OPEN_INDEX), "Select": "COUNT"}
-        total = 0
-        while True:
-            page = self._table.query(**kwargs)
-            total += int(page["Count"])
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        query = pages(self._table, "query", KeyConditionExpression=Key("pk").eq(OPEN_INDEX), Select="COUNT")
+        return sum(int(page["Count"]) for page in query)
 
     def actions(self, workspace_id: str) -> DeskActions:
         item = self._table.get_item(Key=actions_key(workspace_id), ConsistentRead=True).get("Item")

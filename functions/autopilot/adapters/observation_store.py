@@ -85,14 +85,8 @@ class FleetObserver(WorkSpaces):
 
     def in_account(self) -> Iterator[WorkspaceInfo]:
         """Every desk of the account and region, in pages of 25 (no filter)."""
-        kwargs: dict[str, Any] = {"Limit": BATCH}
-        while True:
-            response = self._call("describe_workspaces", **kwargs)
-            yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
-            token = response.get("NextToken")
-            if not token:
-                return
-            kwargs["NextToken"] = token
+        for page in self._pages("describe_workspaces", page_size=BATCH):
+            yield from (WorkspaceInfo.from_api(ws) for ws in page.get("Workspaces", []))
 
     def registered_directories(self) -> frozenset[str]:
         """Ids of the directories registered with WorkSpaces, re-read at most once an hour."""

@@ -18,6 +18,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.dynamodb import pages
 from autopilot.reporting.records import ALL_KINDS, Snapshot
 
 LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -26,19 +27,13 @@ LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 def scan_state(table: Any, kinds: Sequence[str] = ALL_KINDS, progress: Callable[[str], None] | None = None) -> Snapshot:
     """Every item of the given kinds (pk prefixes), in one paginated Scan filtered server-side."""
     conditions: list[Any] = [Attr("pk").begins_with(kind) for kind in kinds]
-    kwargs: dict[str, Any] = {"FilterExpression": reduce(lambda a, b: a | b, conditions)}
     snapshot = Snapshot()
-    pages = 0
-    while True:
-        page = table.scan(**kwargs)
-        pages += 1
+    for number, page in enumerate(pages(table, "scan", FilterExpression=reduce(lambda a, b: a | b, conditions)), 1):
         for item in page["Items"]:
             snapshot.add(item)
-        if progress is not None and pages % 10 == 0:
+        if progress is not None and number % 10 == 0:
             progress(f"reading the state table: {snapshot.items} items so far")
-        if "LastEvaluatedKey" not in page:
-            return snapshot.finish()
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return snapshot.finish()
 
 
 class ReportStore:

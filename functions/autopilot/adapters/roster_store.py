@@ -15,6 +15,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.dynamodb import pages
 from autopilot.domain.roster import RosterEntry
 
 ROSTER_PK = "ROSTER"
@@ -59,16 +60,9 @@ class RosterStore:
         self._table = table
 
     def _items(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(ROSTER_PK) & Key("sk").begins_with(EMPLOYEE_PREFIX),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
+        condition = Key("pk").eq(ROSTER_PK) & Key("sk").begins_with(EMPLOYEE_PREFIX)
+        for page in pages(self._table, "query", KeyConditionExpression=condition, ConsistentRead=True):
             yield from page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def load(self) -> dict[str, RosterEntry]:
         entries = (_from_item(item) for item in self._items())

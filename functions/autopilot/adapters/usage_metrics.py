@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from autopilot.adapters.aws import translated
+from autopilot.adapters.aws import translated_pages
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
 from autopilot.domain.errors import TransientAwsError
@@ -99,15 +99,12 @@ class UsageMetrics:
             for index, workspace_id in enumerate(workspace_ids)
         ]
         stamps: dict[str, set[dt.datetime]] = {workspace_id: set() for workspace_id in workspace_ids}
-        kwargs: dict[str, Any] = {
-            "MetricDataQueries": queries,
-            "StartTime": start,
-            "EndTime": end,
-            "ScanBy": "TimestampAscending",
-        }
-        while True:
-            response = self._client.get_metric_data(**kwargs)
-            for result in response.get("MetricDataResults", []):
+        # botocore's paginator (cloudwatch paginators-1.json: NextToken until none comes back), one call a page
+        pages = self._client.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+        )
+        for page in pages:
+            for result in page.get("MetricDataResults", []):
                 status = result.get("StatusCode", "Complete")
                 if status in ("InternalError", "Forbidden"):
                     # Raise: a desk silently read as unused would be switched the wrong way.
@@ -117,10 +114,7 @@ class UsageMetrics:
                     # UserConnected: someone connected that hour; Stopped: not stopped for the whole hour.
                     if (value < 1) if running else (value > 0):
                         stamps[workspace_id].add(floor_hour(stamp))
-            token = response.get("NextToken")
-            if not token:
-                return stamps
-            kwargs["NextToken"] = token
+        return stamps
 
 
 def pair_role(workspace: Mapping[str, Any]) -> Literal["standby", "primary"] | None:
@@ -170,15 +164,12 @@ class ManagedFleet:
         return desks
 
     def _describe(self, directory_id: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"DirectoryId": directory_id, "Limit": DESCRIBE_PAGE}
-        while True:
-            with translated("workspaces:DescribeWorkspaces"):
-                response = self._client.describe_workspaces(**kwargs)
-            yield from response.get("Workspaces", [])
-            token = response.get("NextToken")
-            if not token:
-                return
-            kwargs["NextToken"] = token
+        # botocore's paginator (workspaces paginators-1.json: NextToken until none comes back; Limit 25 a call)
+        pages = self._client.get_paginator("describe_workspaces").paginate(
+            DirectoryId=directory_id, PaginationConfig={"PageSize": DESCRIBE_PAGE}
+        )
+        for page in translated_pages(pages, "workspaces:DescribeWorkspaces"):
+            yield from page.get("Workspaces", [])
 
     def set_running_mode(self, workspace_id: str, running_mode: str, autostop_minutes: int | None) -> None:
         try:

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from autopilot import clock
 from autopilot.adapters.aws import RETRY_CONFIG, cached
-from autopilot.adapters.dynamodb import batch_get
+from autopilot.adapters.dynamodb import batch_get, pages
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.running_modes import ReportRow, UsageRecord
 
@@ -96,13 +96,9 @@ class UsageStore:
 
     def report_rows(self, month: str) -> list[ReportRow]:
         rows: list[ReportRow] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"OPTIMIZER#{month}")}
-        while True:
-            page = self._table.query(**kwargs)
+        for page in pages(self._table, "query", KeyConditionExpression=Key("pk").eq(f"OPTIMIZER#{month}")):
             rows += [ReportRow.model_validate(_fields(item)) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return rows
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return rows
 
 
 @cached

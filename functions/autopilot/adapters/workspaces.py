@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autopilot.adapters.aws import translated
+from autopilot.adapters.aws import translated, translated_pages
 from autopilot.domain.errors import AwsRefused
 
 BATCH = 25
@@ -142,14 +142,8 @@ class WorkSpaces:
 
     def in_directory(self, directory_id: str) -> Iterator[WorkspaceInfo]:
         """Every desk of a directory, in pages of 25."""
-        kwargs: dict[str, Any] = {"DirectoryId": directory_id, "Limit": BATCH}
-        while True:
-            response = self._call("describe_workspaces", **kwargs)
-            yield from (WorkspaceInfo.from_api(ws) for ws in response.get("Workspaces", []))
-            token = response.get("NextToken")
-            if not token:
-                return
-            kwargs["NextToken"] = token
+        for page in self._pages("describe_workspaces", page_size=BATCH, DirectoryId=directory_id):
+            yield from (WorkspaceInfo.from_api(ws) for ws in page.get("Workspaces", []))
 
     def connection_status(self, workspace_ids: Sequence[str]) -> dict[str, ConnectionInfo]:
         statuses: dict[str, ConnectionInfo] = {}
@@ -167,29 +161,19 @@ class WorkSpaces:
     def directories(self) -> dict[str, str]:
         """Registered directories: DNS name -> directory id."""
         names: dict[str, str] = {}
-        kwargs: dict[str, Any] = {}
-        while True:
-            response = self._call("describe_workspace_directories", **kwargs)
-            for directory in response.get("Directories", []):
+        for page in self._pages("describe_workspace_directories"):
+            for directory in page.get("Directories", []):
                 names[directory.get("DirectoryName", directory["DirectoryId"])] = directory["DirectoryId"]
-            token = response.get("NextToken")
-            if not token:
-                return names
-            kwargs["NextToken"] = token
+        return names
 
     def bundles(self) -> dict[str, str]:
         """Bundles of this account and AWS's public ones: name -> bundle id."""
         names: dict[str, str] = {}
         for owner in (None, "AMAZON"):
-            kwargs: dict[str, Any] = {"Owner": owner} if owner else {}
-            while True:
-                response = self._call("describe_workspace_bundles", **kwargs)
-                for bundle in response.get("Bundles", []):
+            by_owner: dict[str, Any] = {"Owner": owner} if owner else {}
+            for page in self._pages("describe_workspace_bundles", **by_owner):
+                for bundle in page.get("Bundles", []):
                     names.setdefault(bundle["Name"], bundle["BundleId"])
-                token = response.get("NextToken")
-                if not token:
-                    break
-                kwargs["NextToken"] = token
         return names
 
     # --- changes -------------------------------------------------------------------------------------
@@ -261,7 +245,7 @@ class WorkSpaces:
         return failures
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        """Every WorkSpaces call goes through here, so botocore's errors are translated in one place."""
+        """Every WorkSpaces call goes through here (or `_pages`), so botocore's errors are translated in one place."""
         action = f"workspaces:{_operation(method)}"
         try:
             with translated(action):
@@ -269,3 +253,16 @@ class WorkSpaces:
         except AwsRefused as refused:
             raise WorkSpacesError(refused.action, refused.code) from refused.__cause__
         return response
+
+    def _pages(self, method: str, *, page_size: int | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated read, through botocore's paginator (workspaces paginators-1.json: NextToken
+        until none comes back; `page_size` is the Limit of every call), each call translated as `_call` does."""
+        if page_size is not None:
+            kwargs["PaginationConfig"] = {"PageSize": page_size}
+        pages = translated_pages(
+            self._client.get_paginator(method).paginate(**kwargs), f"workspaces:{_operation(method)}"
+        )
+        try:
+            yield from pages
+        except AwsRefused as refused:
+            raise WorkSpacesError(refused.action, refused.code) from refused.__cause__
