@@ -1,0 +1,110 @@
+"""Port contract: fleet_watch's memory (ObservationStore and StartLogStore on moto, and fakes_fleet's
+FakeObservations and FakeStartLog), the same cases for both (see test_port_contracts_desks.py for why these live
+in the integration tier). The sweep and pre-warm rely on: get_many returns only what exists, an older
+observation never overwrites a newer one, a start record is written at version n only over n-1."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import boto3
+import pytest
+
+from autopilot.adapters.observation_store import ObservationStore, StartLogStore
+from autopilot.contracts.outputs import StepRecord
+from autopilot.domain.fleet_watch import Observation
+from autopilot.domain.prewarm import StartRecord
+from tests.support.aws import create_table_from_template
+from tests.unit.fakes_fleet import FakeObservations, FakeStartLog
+
+NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+
+
+def _table(request: pytest.FixtureRequest) -> Any:
+    request.getfixturevalue("aws")
+    resource = boto3.resource("dynamodb")
+    create_table_from_template(resource, "StateTable", "state")
+    return resource
+
+
+OBSERVATIONS = {"moto": lambda r: ObservationStore(_table(r), "state"), "fake": lambda _: FakeObservations()}
+START_LOGS = {"moto": lambda r: StartLogStore(_table(r), "state"), "fake": lambda _: FakeStartLog()}
+
+
+@pytest.fixture(params=list(OBSERVATIONS))
+def observations(request: pytest.FixtureRequest) -> Any:
+    return OBSERVATIONS[request.param](request)
+
+
+@pytest.fixture(params=list(START_LOGS))
+def starts(request: pytest.FixtureRequest) -> Any:
+    return START_LOGS[request.param](request)
+
+
+def _observation(ws: str, at: dt.datetime = NOW, **changes: Any) -> Observation:
+    fields: dict[str, Any] = {
+        "workspace_id": ws,
+        "directory_id": "d-1111111111",
+        "state": "AVAILABLE",
+        "running_mode": "AUTO_STOP",
+        "observed_at": at,
+        "autostop_minutes": 60,
+        "connection_state": "DISCONNECTED",
+        "last_user_connection": at - dt.timedelta(hours=2),
+        "employee_id": f"e-{ws}",
+        "adoption": "managed",
+        "autostop_tag_hours": 3,
+        "next_id": "ws-next00001",
+    }
+    return Observation(**(fields | changes))
+
+
+# --- observations -----------------------------------------------------------------------------------------------
+def test_get_many_returns_only_the_observations_that_exist(observations: Any) -> None:
+    assert observations.put(_observation("ws-00000001"))
+    assert observations.put(_observation("ws-00000002", compute=None, last_user_connection=None, gone=True))
+    found = observations.get_many(["ws-00000001", "ws-missing01", "ws-00000002", "ws-00000001"])
+    assert found == {
+        "ws-00000001": _observation("ws-00000001"),
+        "ws-00000002": _observation("ws-00000002", compute=None, last_user_connection=None, gone=True),
+    }
+    assert observations.get_many([]) == {}
+    assert observations.last_connections(["ws-00000001", "ws-00000002", "ws-missing01"]) == {
+        "ws-00000001": NOW - dt.timedelta(hours=2),
+        "ws-00000002": None,
+    }
+
+
+def test_an_observation_no_newer_than_the_stored_one_is_not_written(observations: Any) -> None:
+    assert observations.put(_observation("ws-00000001", state="STOPPED"))
+    assert not observations.put(_observation("ws-00000001", NOW - dt.timedelta(minutes=5), state="ERROR"))
+    assert not observations.put(_observation("ws-00000001", NOW, state="ERROR"))  # same instant: the first stands
+    assert observations.get_many(["ws-00000001"])["ws-00000001"].state == "STOPPED"
+    assert observations.put(_observation("ws-00000001", NOW + dt.timedelta(minutes=5), state="ERROR"))
+    assert observations.get_many(["ws-00000001"])["ws-00000001"].state == "ERROR"
+
+
+# --- pre-warm starts --------------------------------------------------------------------------------------------
+def _start(version: int, status: str = "started", **changes: Any) -> StartRecord:
+    fields: dict[str, Any] = {
+        "employee_id": "E1",
+        "workspace_id": "ws-00000001",
+        "directory_id": "d-1111111111",
+        "shift_date": "2026-12-01",
+        "status": status,
+        "started_at": NOW,
+        "version": version,
+    }
+    return StartRecord(**(fields | changes))
+
+
+def test_a_start_is_written_at_version_n_only_over_n_minus_one(starts: Any) -> None:
+    assert starts.get_many(["E1"]) == {}
+    assert starts.put(_start(1))
+    assert not starts.put(_start(1, "dry_run"))  # another tick, same shift: it lost
+    step = StepRecord(action="rebuild", outcome="requested", at=NOW)
+    rebuilt = _start(2, "rebuilding", rebuild_at=NOW, steps=(step,))
+    assert starts.put(rebuilt)
+    assert not starts.put(_start(4, "up"))  # skipped a version
+    assert starts.get_many(["E1", "E-missing"]) == {"E1": rebuilt}
