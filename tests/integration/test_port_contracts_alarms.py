@@ -12,6 +12,7 @@ import pytest
 
 from autopilot.adapters.alarms import Alarms
 from autopilot.domain.alarms import AlarmSpec, desired_alarms
+from tests.support.contracts import port_fixture
 from tests.unit.fakes_fleet import FakeAlarms
 
 PREFIX = "workspaces-autopilot-test-connection-failure-"
@@ -22,12 +23,7 @@ def _real(request: pytest.FixtureRequest) -> Alarms:
     return Alarms(boto3.client("cloudwatch"))
 
 
-ALARMS = {"moto": _real, "fake": lambda _: FakeAlarms()}
-
-
-@pytest.fixture(params=list(ALARMS))
-def alarms(request: pytest.FixtureRequest) -> Any:
-    return ALARMS[request.param](request)
+alarms = port_fixture("alarms", {"moto": _real, "fake": lambda _: FakeAlarms()})
 
 
 def test_alarms_read_back_under_their_prefix_as_the_specs_written(alarms: Any) -> None:

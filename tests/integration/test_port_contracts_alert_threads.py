@@ -7,27 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import boto3
-import pytest
-
 from autopilot.adapters.alert_threads import AlertThreads
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_remediation import FakeThreads
 
 NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
 
 
-def _real(request: pytest.FixtureRequest) -> AlertThreads:
-    request.getfixturevalue("aws")
-    return AlertThreads(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-THREADS = {"moto": _real, "fake": lambda _: FakeThreads()}
-
-
-@pytest.fixture(params=list(THREADS))
-def threads(request: pytest.FixtureRequest) -> Any:
-    return THREADS[request.param](request)
+threads = port_fixture("threads", {"moto": lambda r: AlertThreads(state_table(r)), "fake": lambda _: FakeThreads()})
 
 
 def test_a_thread_is_new_then_updated_and_a_repeat_is_a_duplicate(threads: Any) -> None:

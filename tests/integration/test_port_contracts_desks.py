@@ -19,7 +19,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from autopilot.adapters.desk_store import DeskStore
@@ -27,7 +26,7 @@ from autopilot.adapters.observation_store import DeskLookup
 from autopilot.domain.desks import Departure, Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.ports import AuditEntry
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation
 from tests.unit.test_running_modes import FakeDesks as RunningModesDesks
 
@@ -46,21 +45,7 @@ class _RemediationDesks(fakes_remediation.FakeDesks):
 
 
 def _real(request: pytest.FixtureRequest) -> DeskStore:
-    request.getfixturevalue("aws")
-    return DeskStore(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-STORES = {
-    "moto": _real,
-    "fake-onboarding": lambda _: fakes_onboarding.FakeDesks(),
-    "fake-remediation": lambda _: _RemediationDesks(),
-}
-
-
-RECORDS = {"moto": _real, "fake-onboarding": lambda _: fakes_onboarding.FakeDesks()}
-
-
-LOOKUPS = {"moto": lambda r: DeskLookup(_real(r)), "fake-fleet": lambda _: fakes_fleet.FakeDesks()}
+    return DeskStore(state_table(request))
 
 
 def _real_index(request: pytest.FixtureRequest) -> tuple[Any, Callable[[Desk], Any]]:
@@ -73,28 +58,19 @@ def _fake_index(_: pytest.FixtureRequest) -> tuple[Any, Callable[[Desk], Any]]:
     return index, index.desks.append
 
 
-INDEXES = {"moto": _real_index, "fake-running-modes": _fake_index}
-
-
-@pytest.fixture(params=list(STORES))
-def desks(request: pytest.FixtureRequest) -> Any:
-    return STORES[request.param](request)
-
-
-@pytest.fixture(params=list(RECORDS))
-def records(request: pytest.FixtureRequest) -> Any:
-    return RECORDS[request.param](request)
-
-
-@pytest.fixture(params=list(LOOKUPS))
-def lookup(request: pytest.FixtureRequest) -> Any:
-    return LOOKUPS[request.param](request)
-
-
-@pytest.fixture(params=list(INDEXES))
-def index(request: pytest.FixtureRequest) -> tuple[Any, Callable[[Desk], Any]]:
-    """The by_lifecycle reader and how to put a desk in it."""
-    return INDEXES[request.param](request)
+desks = port_fixture(
+    "desks",
+    {
+        "moto": _real,
+        "fake-onboarding": lambda _: fakes_onboarding.FakeDesks(),
+        "fake-remediation": lambda _: _RemediationDesks(),
+    },
+)
+records = port_fixture("records", {"moto": _real, "fake-onboarding": lambda _: fakes_onboarding.FakeDesks()})
+lookup = port_fixture(
+    "lookup", {"moto": lambda r: DeskLookup(_real(r)), "fake-fleet": lambda _: fakes_fleet.FakeDesks()}
+)
+index = port_fixture("index", {"moto": _real_index, "fake-running-modes": _fake_index})  # (reader, how to add a desk)
 
 
 def _desk(employee_id: str = "e-1001", **changes: Any) -> Desk:

@@ -7,29 +7,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import boto3
 import pytest
 
 from autopilot.adapters.feed_store import FeedStore
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.feed_hold import FeedRecord, FeedStatus
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_onboarding import FakeFeeds
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 
 
-def _real(request: pytest.FixtureRequest) -> FeedStore:
-    request.getfixturevalue("aws")
-    return FeedStore(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-STORES = {"moto": _real, "fake": lambda _: FakeFeeds()}
-
-
-@pytest.fixture(params=list(STORES))
-def feeds(request: pytest.FixtureRequest) -> Any:
-    return STORES[request.param](request)
+feeds = port_fixture("feeds", {"moto": lambda r: FeedStore(state_table(r)), "fake": lambda _: FakeFeeds()})
 
 
 def _record(**changes: Any) -> FeedRecord:

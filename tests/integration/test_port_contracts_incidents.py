@@ -10,31 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import boto3
 import pytest
 
 from autopilot.adapters.incident_store import IncidentStore
 from autopilot.contracts.outputs import StepRecord
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.incidents import DeskActions, Incident, open_desk_incident, open_directory_incident
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_remediation import FakeIncidents
 
 NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
 DIR = "d-0123456789"
 
 
-def _real(request: pytest.FixtureRequest) -> IncidentStore:
-    request.getfixturevalue("aws")
-    return IncidentStore(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-STORES = {"moto": _real, "fake": lambda _: FakeIncidents()}
-
-
-@pytest.fixture(params=list(STORES))
-def incidents(request: pytest.FixtureRequest) -> Any:
-    return STORES[request.param](request)
+incidents = port_fixture(
+    "incidents", {"moto": lambda r: IncidentStore(state_table(r)), "fake": lambda _: FakeIncidents()}
+)
 
 
 def _incident(workspace_id: str = "ws-abcdefgh1", at: dt.datetime = NOW) -> Incident:

@@ -15,31 +15,25 @@ from autopilot.adapters.observation_store import ObservationStore, StartLogStore
 from autopilot.contracts.outputs import StepRecord
 from autopilot.domain.fleet_watch import Observation
 from autopilot.domain.prewarm import StartRecord
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_fleet import FakeObservations, FakeStartLog
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 
 
-def _table(request: pytest.FixtureRequest) -> Any:
-    request.getfixturevalue("aws")
-    resource = boto3.resource("dynamodb")
-    create_table_from_template(resource, "StateTable", "state")
-    return resource
+def _resource(request: pytest.FixtureRequest) -> Any:
+    """These two stores take the DynamoDB resource and the table's name."""
+    state_table(request)
+    return boto3.resource("dynamodb")
 
 
-OBSERVATIONS = {"moto": lambda r: ObservationStore(_table(r), "state"), "fake": lambda _: FakeObservations()}
-START_LOGS = {"moto": lambda r: StartLogStore(_table(r), "state"), "fake": lambda _: FakeStartLog()}
-
-
-@pytest.fixture(params=list(OBSERVATIONS))
-def observations(request: pytest.FixtureRequest) -> Any:
-    return OBSERVATIONS[request.param](request)
-
-
-@pytest.fixture(params=list(START_LOGS))
-def starts(request: pytest.FixtureRequest) -> Any:
-    return START_LOGS[request.param](request)
+observations = port_fixture(
+    "observations",
+    {"moto": lambda r: ObservationStore(_resource(r), "state"), "fake": lambda _: FakeObservations()},
+)
+starts = port_fixture(
+    "starts", {"moto": lambda r: StartLogStore(_resource(r), "state"), "fake": lambda _: FakeStartLog()}
+)
 
 
 def _observation(ws: str, at: dt.datetime = NOW, **changes: Any) -> Observation:

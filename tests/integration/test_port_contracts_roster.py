@@ -8,29 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import boto3
-import pytest
-
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.contracts.hr import Shift
 from autopilot.domain.roster import RosterEntry
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_onboarding import FakeRoster
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 
 
-def _real(request: pytest.FixtureRequest) -> RosterStore:
-    request.getfixturevalue("aws")
-    return RosterStore(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-STORES = {"moto": _real, "fake": lambda _: FakeRoster()}
-
-
-@pytest.fixture(params=list(STORES))
-def roster(request: pytest.FixtureRequest) -> Any:
-    return STORES[request.param](request)
+roster = port_fixture("roster", {"moto": lambda r: RosterStore(state_table(r)), "fake": lambda _: FakeRoster()})
 
 
 def _entry(employee_id: str, **changes: Any) -> RosterEntry:

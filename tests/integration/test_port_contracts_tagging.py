@@ -17,6 +17,7 @@ import pytest
 
 from autopilot.adapters.tagging import Tagging
 from localcloud.workspaces_emulator import Emulator
+from tests.support.contracts import port_fixture
 from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation
 
 ACCOUNT = "123456789012"
@@ -65,23 +66,11 @@ class _OnboardingFake:
         return self.port.seed("d-1111111111", user, tags=dict(tags))
 
 
-TAGS_OF = {
-    "moto": _Real,
-    "fake-fleet": _FleetFake,
-    "fake-remediation": _RemediationFake,
-    "fake-onboarding": _OnboardingFake,
-}
-TAGGED_WITH = {"moto": _Real, "fake-fleet": _FleetFake}
-
-
-@pytest.fixture(params=list(TAGS_OF))
-def tags(request: pytest.FixtureRequest) -> Any:
-    return TAGS_OF[request.param](request)
-
-
-@pytest.fixture(params=list(TAGGED_WITH))
-def tag_index(request: pytest.FixtureRequest) -> Any:
-    return TAGGED_WITH[request.param](request)
+tags = port_fixture(
+    "tags",
+    {"moto": _Real, "fake-fleet": _FleetFake, "fake-remediation": _RemediationFake, "fake-onboarding": _OnboardingFake},
+)
+tag_index = port_fixture("tag_index", {"moto": _Real, "fake-fleet": _FleetFake})
 
 
 def test_tags_of_gives_each_desks_tags_and_skips_unknown_ids(tags: Any) -> None:

@@ -22,6 +22,7 @@ from autopilot.adapters.queue import Queue
 from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.contracts.timers import TimerFired, TimerFiredEvent
 from autopilot.domain.ports import QueueOrTimer, QueueTarget
+from tests.support.contracts import port_fixture
 from tests.unit import fakes_onboarding, fakes_remediation
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
@@ -42,12 +43,7 @@ def _timers(request: pytest.FixtureRequest) -> Timers:
     )
 
 
-RAW = {"moto": _timers, "fake": lambda _: fakes_remediation.FakeTimers()}
-
-
-@pytest.fixture(params=list(RAW))
-def timers(request: pytest.FixtureRequest) -> Any:
-    return RAW[request.param](request)
+timers = port_fixture("timers", {"moto": _timers, "fake": lambda _: fakes_remediation.FakeTimers()})
 
 
 def _timer(name: str = "provision-e-1001", due: dt.datetime = NOW + dt.timedelta(days=2)) -> TimerFired:
@@ -92,12 +88,7 @@ class _FakeScheduler:
         return list(self.port.fired)
 
 
-SCHEDULERS = {"moto": _RealScheduler, "fake": _FakeScheduler}
-
-
-@pytest.fixture(params=list(SCHEDULERS))
-def scheduler(request: pytest.FixtureRequest) -> Any:
-    return SCHEDULERS[request.param](request)
+scheduler = port_fixture("scheduler", {"moto": _RealScheduler, "fake": _FakeScheduler})
 
 
 def test_a_future_timer_waits_and_can_be_cancelled_once(scheduler: Any) -> None:

@@ -8,29 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import boto3
 import pytest
 
 from autopilot.adapters.usage_store import UsageStore
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.running_modes import ReportRow, UsageRecord
-from tests.support.aws import create_table_from_template
+from tests.support.contracts import port_fixture, state_table
 from tests.unit.test_running_modes import FakeUsageStore
 
 NOW = dt.datetime(2026, 3, 5, 5, 30, tzinfo=dt.UTC)
 
 
-def _real(request: pytest.FixtureRequest) -> UsageStore:
-    request.getfixturevalue("aws")
-    return UsageStore(create_table_from_template(boto3.resource("dynamodb"), "StateTable", "state"))
-
-
-STORES = {"moto": _real, "fake": lambda _: FakeUsageStore()}
-
-
-@pytest.fixture(params=list(STORES))
-def usage(request: pytest.FixtureRequest) -> Any:
-    return STORES[request.param](request)
+usage = port_fixture("usage", {"moto": lambda r: UsageStore(state_table(r)), "fake": lambda _: FakeUsageStore()})
 
 
 def _row(workspace_id: str, **changes: Any) -> ReportRow:

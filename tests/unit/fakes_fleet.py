@@ -137,7 +137,8 @@ class FakeTags:
 
     def tags_of(self, workspace_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         self.calls["GetResources"] += -(-len(workspace_ids) // 100)
-        return {ws: dict(self.fleet.desks[ws].tags) for ws in workspace_ids if self.fleet.desks[ws].tags}
+        desks = self.fleet.desks
+        return {ws: dict(desks[ws].tags) for ws in workspace_ids if ws in desks and desks[ws].tags}
 
     def tagged_with(self, key: str) -> dict[str, dict[str, str]]:
         self.calls["GetResources"] += 1
@@ -194,7 +195,9 @@ class FakeDesks:
         return [d for d in self.records.values() if d.workspace_id is None and d.lifecycle in pending]
 
     def shift_desks(self) -> list[Desk]:
-        return [d for d in self.records.values() if d.shift is not None and d.prewarm]
+        # DeskStore's ByShift index is sparse: a terminated or cancelled desk leaves it.
+        over = (Lifecycle.TERMINATED, Lifecycle.CANCELLED)
+        return [d for d in self.records.values() if d.shift is not None and d.prewarm and d.lifecycle not in over]
 
     def all_desks(self) -> list[Desk]:
         return list(self.records.values())

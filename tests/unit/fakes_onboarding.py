@@ -106,7 +106,7 @@ class FakeDesks:
         self.departures: dict[str, Departure] = {}  # DEPARTED items: departures received before the desk
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         self.writes = 0
-        self._history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._history: dict[str, list[tuple[dt.datetime, int, dict[str, Any]]]] = defaultdict(list)
         self.fail_next_save = 0
         self.batch_reads = 0
         self.batch_writes = 0
@@ -154,7 +154,8 @@ class FakeDesks:
 
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
         self.events.append((employee_id, kind, detail))
-        self._history[employee_id].insert(0, {"at": at.isoformat(), "kind": kind, "detail": dict(detail)})
+        entry = {"at": at.isoformat(), "kind": kind, "detail": dict(detail)}
+        self._history[employee_id].append((at, len(self._history[employee_id]), entry))
 
     def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
         self.batch_reads += 1
@@ -166,7 +167,9 @@ class FakeDesks:
             self.record_event(entry.employee_id, at=entry.at, kind=entry.kind, detail=entry.detail)
 
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        return self._history[employee_id][:limit]
+        # Newest event time first (DeskStore's sort key is the time, then a sequence), not newest recorded first.
+        newest_first = sorted(self._history[employee_id], key=lambda kept: kept[:2], reverse=True)
+        return [entry for _, _, entry in newest_first[:limit]]
 
     def kinds(self, employee_id: str) -> list[str]:
         return [kind for who, kind, _ in self.events if who == employee_id]
@@ -443,7 +446,8 @@ class FakeFeeds:
         return stored
 
     def save(self, record: FeedRecord) -> FeedRecord:
-        if self.items[record.feed_id].version != record.version:
+        current = self.items.get(record.feed_id)
+        if current is None or current.version != record.version:
             raise StaleUpdate("changed")
         stored = record.model_copy(update={"version": record.version + 1})
         self.items[record.feed_id] = stored

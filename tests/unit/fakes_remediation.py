@@ -204,7 +204,9 @@ class FakeDesks:
         return self.desks.get(employee_id)
 
     def save(self, desk: Desk) -> Desk:
-        current = self.desks[desk.employee_id]
+        current = self.desks.get(desk.employee_id)
+        if current is None:  # DeskStore's condition on `version` fails on a missing item
+            raise StaleUpdate(f"desk {desk.employee_id} does not exist")
         if self.lose_next_save:
             self.lose_next_save -= 1
             # A concurrent writer got there first: bump the stored version.
@@ -226,8 +228,8 @@ class FakeIncidents:
         self.writes = 0
 
     def open(self, incident: Incident) -> tuple[Incident, bool]:
-        existing = self.open_for(incident.subject)
-        if existing is not None:
+        existing = self.open_for(incident.subject) or self.items.get(incident.incident_id)
+        if existing is not None:  # the subject's open incident, or this one stored by an earlier attempt
             return existing, False
         stored = incident.model_copy(update={"version": 1})
         self.items[incident.incident_id] = stored
@@ -246,8 +248,8 @@ class FakeIncidents:
         return [i for i in self.items.values() if i.is_open and i.directory_id == directory_id]
 
     def save(self, incident: Incident, actions: DeskActions | None = None) -> Incident:
-        current = self.items[incident.incident_id]
-        if current.version != incident.version:
+        current = self.items.get(incident.incident_id)
+        if current is None or current.version != incident.version:
             raise StaleUpdate(f"incident {incident.incident_id}: stale version {incident.version}")
         if actions is not None:
             known = self.history.get(actions.workspace_id, DeskActions(workspace_id=actions.workspace_id))
