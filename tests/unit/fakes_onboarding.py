@@ -328,15 +328,23 @@ class FakeFleet:
         for ws in workspace_ids:
             if ws in self.stop_failures:
                 failures.append(ItemFailure(ws, self.stop_failures[ws], "no"))
+            elif ws not in self.desks:
+                failures.append(ItemFailure(ws, "ResourceNotFound.Workspace", "not found"))
+            elif self.desks[ws].running_mode == "ALWAYS_ON":  # StopWorkspaces: AutoStop or Manual desks only
+                failures.append(ItemFailure(ws, "OperationNotSupported", "not stoppable"))
             else:
                 self.desks[ws].state = "STOPPED"
         return failures
 
     def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("TerminateWorkspaces")
+        failures = []
         for ws in workspace_ids:
-            self.desks[ws].state = "TERMINATED"
-        return []
+            if ws in self.desks:
+                self.desks[ws].state = "TERMINATED"
+            else:
+                failures.append(ItemFailure(ws, "ResourceNotFound.Workspace", "not found"))
+        return failures
 
     def modify(
         self,
