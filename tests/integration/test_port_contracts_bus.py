@@ -1,6 +1,6 @@
 """Port contract: publishing events (adapters.bus.EventBus on moto's EventBridge, delivered through a rule to an
-SQS queue, and every fake publisher of the unit tests), the same cases for every side (see
-test_port_contracts_desks.py for why these live in the integration tier).
+SQS queue, and the unit tests' one fake publisher, tests/unit/fakes_bus.py, which replaced five copies), the same
+cases for every side (see test_port_contracts_desks.py for why these live in the integration tier).
 
 What the domain relies on: every event published is delivered once, as its detail type and its JSON, however
 many there are (EventBus chunks PutEvents by 10); publishing nothing is a no-op; `put_raw` (the roster ingest's
@@ -9,16 +9,15 @@ HR events) delivers entries as given. Each side says what it delivered: (source,
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import boto3
 import pytest
 
 from autopilot.adapters.bus import EventBus
-from autopilot.contracts.outputs import SOURCE, DomainEvent, FeedHeld
+from autopilot.contracts.outputs import SOURCE, FeedHeld
 from tests.support.contracts import port_fixture
-from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation, test_fleet_report, test_running_modes
+from tests.unit import fakes_bus, fakes_onboarding, test_running_modes
 from tests.unit.fakes_onboarding import NOW
 
 Delivered = tuple[str, str, dict[str, Any]]
@@ -47,25 +46,19 @@ class _Real:
 
 
 class _Fake:
-    """A fake publisher and the list its tests read what was published from."""
-
-    def __init__(self, port: Any, attribute: str) -> None:
-        self.port, self._attribute = port, attribute
+    def __init__(self, port: fakes_bus.FakeBus) -> None:
+        self.port = port
 
     def delivered(self) -> list[Delivered]:
-        events: Sequence[DomainEvent] = getattr(self.port, self._attribute)
-        return [(SOURCE, event.DETAIL_TYPE, json.loads(event.model_dump_json())) for event in events]
+        return [(SOURCE, event.DETAIL_TYPE, json.loads(event.model_dump_json())) for event in self.port.events]
 
 
 bus = port_fixture(
     "bus",
     {
         "moto": _Real,
-        "fake-onboarding": lambda _: _Fake(fakes_onboarding.FakeBus(), "events"),
-        "fake-fleet": lambda _: _Fake(fakes_fleet.FakeBus(), "events"),
-        "fake-remediation": lambda _: _Fake(fakes_remediation.FakeEvents(), "published"),
-        "fake-running-modes": lambda _: _Fake(test_running_modes.FakeBus(), "events"),
-        "fake-fleet-report": lambda _: _Fake(test_fleet_report.FakeBus(), "published"),
+        "fake": lambda _: _Fake(fakes_bus.FakeBus()),
+        "fake-running-modes": lambda _: _Fake(test_running_modes.FakeBus()),
     },
 )
 

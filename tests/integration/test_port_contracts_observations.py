@@ -17,6 +17,7 @@ from autopilot.domain.fleet_watch import Observation
 from autopilot.domain.prewarm import StartRecord
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_fleet import FakeObservations, FakeStartLog
+from tests.unit.fakes_onboarding import FakeOwners
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 
@@ -102,3 +103,41 @@ def test_a_start_is_written_at_version_n_only_over_n_minus_one(starts: Any) -> N
     assert starts.put(rebuilt)
     assert not starts.put(_start(4, "up"))  # skipped a version
     assert starts.get_many(["E1", "E-missing"]) == {"E1": rebuilt}
+
+
+# --- the desk's owner, renamed when a hire takes over an adopted desk ------------------------------------------
+class _RealOwners:
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self.port = ObservationStore(_resource(request), "state")
+
+    def seed(self, workspace_id: str, owner: str) -> None:
+        self.port.put(_observation(workspace_id, employee_id=owner))
+
+    def owner_of(self, workspace_id: str) -> str | None:
+        observation = self.port.get_many([workspace_id]).get(workspace_id)
+        return observation.employee_id if observation else None
+
+
+class _FakeOwners:
+    def __init__(self, _: pytest.FixtureRequest) -> None:
+        self.port = FakeOwners()
+
+    def seed(self, workspace_id: str, owner: str) -> None:
+        self.port.owner[workspace_id] = owner
+
+    def owner_of(self, workspace_id: str) -> str | None:
+        return self.port.owner.get(workspace_id)
+
+
+owners = port_fixture("owners", {"moto": _RealOwners, "fake-onboarding": _FakeOwners})
+
+
+def test_the_owner_is_renamed_only_where_it_is_still_the_previous_one(owners: Any) -> None:
+    owners.seed("ws-00000001", "ws-00000001")  # adopted before HR named its user: owned by its own id
+    owners.seed("ws-00000002", "e-someone")
+    owners.port.reassign("ws-00000001", previous="ws-00000001", employee_id="e-1001")
+    owners.port.reassign("ws-00000002", previous="ws-00000002", employee_id="e-1002")
+    owners.port.reassign("ws-unknown01", previous="ws-unknown01", employee_id="e-1003")
+    assert owners.owner_of("ws-00000001") == "e-1001"
+    assert owners.owner_of("ws-00000002") == "e-someone"
+    assert owners.owner_of("ws-unknown01") is None

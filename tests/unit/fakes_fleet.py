@@ -12,13 +12,13 @@ from typing import Any
 import yaml
 
 from autopilot.contracts.hr import Shift
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.domain.alarms import AlarmSpec
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.fleet_watch import Observation, SweepPorts, SweepReport, sweep
 from autopilot.domain.policy import Policy
 from autopilot.domain.prewarm import StartRecord
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORY = "d-1111111111"
@@ -220,17 +220,6 @@ class FakeAlarms:
         self.deletes += names
         for name in names:
             self.alarms.pop(name, None)
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events += events
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [e for e in self.events if detail_type == e.DETAIL_TYPE]
 
 
 class FakeStartLog:

@@ -12,7 +12,6 @@ from typing import Any
 
 from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Departure, Desk
 from autopilot.domain.errors import StaleUpdate, TransientAwsError
@@ -25,6 +24,7 @@ from autopilot.domain.provisioning import ProvisionPorts
 from autopilot.domain.resolution import Resolution
 from autopilot.domain.roster import RosterEntry
 from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORIES = {"corp.example.com": "d-1111111111", "cc.example.com": "d-2222222222"}
@@ -184,19 +184,6 @@ class FakeOwners:
     def reassign(self, workspace_id: str, *, previous: str, employee_id: str) -> None:
         if self.owner.get(workspace_id) == previous:
             self.owner[workspace_id] = employee_id
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-        self.publishes = 0
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.publishes += 1
-        self.events.extend(events)
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [event for event in self.events if detail_type == event.DETAIL_TYPE]
 
 
 class FakeTimers:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.alerts import ThreadState
 from autopilot.domain.desks import Desk, Lifecycle
@@ -21,6 +20,7 @@ from autopilot.domain.incidents import DeskActions, Incident
 from autopilot.domain.policy import Policy, parse_policy
 from autopilot.domain.remediation import Action, ActionFailure, Context, Ports
 from autopilot.domain.triage import Counts
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -298,23 +298,6 @@ class FakeTimers:
         return fired
 
 
-class FakeEvents:
-    def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
-        self.calls = 0  # publish calls, failed ones included
-        self.fail_next = 0
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.calls += 1
-        if self.fail_next:
-            self.fail_next -= 1
-            raise RuntimeError("PutEvents failed")
-        self.published.extend(events)
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [e for e in self.published if detail_type == e.DETAIL_TYPE]
-
-
 class FakeThreads:
     def __init__(self) -> None:
         self.sent: dict[str, set[str]] = {}
@@ -354,7 +337,7 @@ class World:
     tags: FakeTags = field(default_factory=FakeTags)
     incidents: FakeIncidents = field(default_factory=FakeIncidents)
     timers: FakeTimers = field(default_factory=FakeTimers)
-    events: FakeEvents = field(default_factory=FakeEvents)
+    events: FakeBus = field(default_factory=FakeBus)
     now: dt.datetime = NOW
     policy: Policy = field(default_factory=policy)
 

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import PolicyError, StaleUpdate
 from autopilot.domain.policy import Policy
@@ -31,6 +30,7 @@ from autopilot.domain.running_modes import (
     optimize_running_modes,
 )
 from autopilot.domain.usage import ActivePeriod, expected_hours
+from tests.unit import fakes_bus
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -165,13 +165,7 @@ class FakeDesks:
         return [d for d in self.desks if d.lifecycle == lifecycle]
 
 
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events += list(events)
-
+class FakeBus(fakes_bus.FakeBus):
     @property
     def summaries(self) -> list[RunningModesOptimised]:
         return [e for e in self.events if isinstance(e, RunningModesOptimised)]
