@@ -14,7 +14,7 @@ from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, W
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Departure, Desk
-from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
 from autopilot.domain.feed_hold import FeedPorts, FeedRecord
 from autopilot.domain.offboarding import LifecyclePorts
 from autopilot.domain.onboarding import HrPorts
@@ -401,6 +401,8 @@ class FakeCatalog:
 
 class FakeCodes:
     def registration_code(self, directory_id: str) -> str:
+        if directory_id not in DIRECTORIES.values():  # as WorkSpacesLookups: no code for an unregistered directory
+            raise InvalidInput(f"directory {directory_id} is not registered with WorkSpaces (no registration code)")
         return f"REG+{directory_id[-4:]}"
 
 
