@@ -456,6 +456,8 @@ class FakeFiles:
         self.files: dict[tuple[str, str, str | None], str] = {}
 
     def read(self, bucket: str, key: str, version_id: str | None) -> str:
+        if (bucket, key, version_id) not in self.files:  # as S3RosterFiles on NoSuchKey / NoSuchVersion
+            raise InvalidInput(f"roster {key} is no longer in bucket {bucket}")
         return self.files[(bucket, key, version_id)]
 
 
