@@ -114,7 +114,7 @@ class FakeFleet:
         self.calls["StartWorkspaces"] += -(-len(ids) // 25)
         failures = []
         for ws in ids:
-            if ws in self.fail_start or self.desks[ws].state != "STOPPED":
+            if ws in self.fail_start or ws not in self.desks or self.desks[ws].state != "STOPPED":
                 failures.append(FakeFailure(ws, "InvalidResourceState", "cannot start"))
                 continue
             self.started.append(ws)
@@ -123,6 +123,8 @@ class FakeFleet:
 
     def rebuild(self, workspace_id: str) -> FakeFailure | None:
         self.calls["RebuildWorkspaces"] += 1
+        if workspace_id not in self.desks:  # the API answers an unknown id with a failed item
+            return FakeFailure(workspace_id, "ResourceNotFound.Workspace", "not found")
         if workspace_id in self.fail_rebuild:
             return FakeFailure(workspace_id, "InvalidResourceState", "cannot rebuild")
         self.rebuilt.append(workspace_id)
