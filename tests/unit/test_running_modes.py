@@ -78,7 +78,12 @@ class FakeFleet:
 
     def managed_desks(self, directory_ids: Sequence[str], tag_key: str, tag_value: str) -> list[ManagedDesk]:
         self.describe_calls += 1
-        return [d for d in self.desks.values() if d.directory_id in directory_ids and d.tags.get(tag_key) == tag_value]
+        gone = ("TERMINATING", "TERMINATED")  # as ManagedFleet: DescribeWorkspaces has the last word
+        return [
+            d
+            for d in self.desks.values()
+            if d.directory_id in directory_ids and d.tags.get(tag_key) == tag_value and d.state not in gone
+        ]
 
     def set_running_mode(self, workspace_id: str, running_mode: str, autostop_minutes: int | None) -> None:
         if workspace_id in self.refuse:
