@@ -126,6 +126,8 @@ class FakeFleet:
         for workspace_id in workspace_ids:
             self.actions.append((action, workspace_id))
             failure = self.refuse.get((action, workspace_id))
+            if failure is None and workspace_id not in self.desks:  # as WorkSpaces: an unknown desk is refused
+                failure = ActionFailure("ResourceNotFound.Workspace", f"{workspace_id} not found")
             if failure:
                 refused[workspace_id] = failure
             else:
