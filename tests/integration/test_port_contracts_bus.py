@@ -17,7 +17,7 @@ import pytest
 from autopilot.adapters.bus import EventBus
 from autopilot.contracts.outputs import SOURCE, FeedHeld
 from tests.support.contracts import port_fixture
-from tests.unit import fakes_bus, fakes_onboarding, test_running_modes
+from tests.unit import fakes_bus, fakes_onboarding, fakes_optimizer
 from tests.unit.fakes_onboarding import NOW
 
 Delivered = tuple[str, str, dict[str, Any]]
@@ -58,7 +58,7 @@ bus = port_fixture(
     {
         "moto": _Real,
         "fake": lambda _: _Fake(fakes_bus.FakeBus()),
-        "fake-running-modes": lambda _: _Fake(test_running_modes.FakeBus()),
+        "fake-running-modes": lambda _: _Fake(fakes_optimizer.FakeBus()),
     },
 )
 

@@ -28,7 +28,7 @@ from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.ports import AuditEntry
 from tests.support.contracts import port_fixture, state_table
 from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation
-from tests.unit.test_running_modes import FakeDesks as RunningModesDesks
+from tests.unit.fakes_optimizer import FakeDesks as RunningModesDesks
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 

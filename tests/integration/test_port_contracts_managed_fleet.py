@@ -20,7 +20,7 @@ from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.usage_metrics import ManagedFleet
 from localcloud.workspaces_emulator import Emulator
 from tests.support.contracts import port_fixture
-from tests.unit import test_running_modes
+from tests.unit import fakes_optimizer
 
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
 
@@ -47,7 +47,7 @@ class _Real:
 class _Fake:
     def __init__(self, _: pytest.FixtureRequest) -> None:
         self.directory, self.other_directory = "d-1111111111", "d-2222222222"
-        self.port = test_running_modes.FakeFleet()
+        self.port = fakes_optimizer.FakeFleet()
         self._ids = itertools.count(1)
 
     def seed(self, directory: str, **fields: Any) -> str:

@@ -14,7 +14,7 @@ from autopilot.adapters.usage_store import UsageStore
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.running_modes import ReportRow, UsageRecord
 from tests.support.contracts import port_fixture, state_table
-from tests.unit.test_running_modes import FakeUsageStore
+from tests.unit.fakes_optimizer import FakeUsageStore
 
 NOW = dt.datetime(2026, 3, 5, 5, 30, tzinfo=dt.UTC)
 
