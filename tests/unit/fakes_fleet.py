@@ -12,13 +12,13 @@ from typing import Any
 import yaml
 
 from autopilot.contracts.hr import Shift
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.domain.alarms import AlarmSpec
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.fleet_watch import Observation, SweepPorts, SweepReport, sweep
 from autopilot.domain.policy import Policy
 from autopilot.domain.prewarm import StartRecord
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORY = "d-1111111111"
@@ -114,7 +114,7 @@ class FakeFleet:
         self.calls["StartWorkspaces"] += -(-len(ids) // 25)
         failures = []
         for ws in ids:
-            if ws in self.fail_start or self.desks[ws].state != "STOPPED":
+            if ws in self.fail_start or ws not in self.desks or self.desks[ws].state != "STOPPED":
                 failures.append(FakeFailure(ws, "InvalidResourceState", "cannot start"))
                 continue
             self.started.append(ws)
@@ -123,6 +123,8 @@ class FakeFleet:
 
     def rebuild(self, workspace_id: str) -> FakeFailure | None:
         self.calls["RebuildWorkspaces"] += 1
+        if workspace_id not in self.desks:  # the API answers an unknown id with a failed item
+            return FakeFailure(workspace_id, "ResourceNotFound.Workspace", "not found")
         # Never kinder than AWS: RebuildWorkspaces refuses a desk outside these states (API reference).
         allowed = {"AVAILABLE", "ERROR", "UNHEALTHY", "STOPPED", "REBOOTING"}
         if workspace_id in self.fail_rebuild or self.desks[workspace_id].state not in allowed:
@@ -139,7 +141,8 @@ class FakeTags:
 
     def tags_of(self, workspace_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         self.calls["GetResources"] += -(-len(workspace_ids) // 100)
-        return {ws: dict(self.fleet.desks[ws].tags) for ws in workspace_ids if self.fleet.desks[ws].tags}
+        desks = self.fleet.desks
+        return {ws: dict(desks[ws].tags) for ws in workspace_ids if ws in desks and desks[ws].tags}
 
     def tagged_with(self, key: str) -> dict[str, dict[str, str]]:
         self.calls["GetResources"] += 1
@@ -196,7 +199,9 @@ class FakeDesks:
         return [d for d in self.records.values() if d.workspace_id is None and d.lifecycle in pending]
 
     def shift_desks(self) -> list[Desk]:
-        return [d for d in self.records.values() if d.shift is not None and d.prewarm]
+        # DeskStore's ByShift index is sparse: a terminated or cancelled desk leaves it.
+        over = (Lifecycle.TERMINATED, Lifecycle.CANCELLED)
+        return [d for d in self.records.values() if d.shift is not None and d.prewarm and d.lifecycle not in over]
 
     def all_desks(self) -> list[Desk]:
         return list(self.records.values())
@@ -219,17 +224,6 @@ class FakeAlarms:
         self.deletes += names
         for name in names:
             self.alarms.pop(name, None)
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events += events
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [e for e in self.events if detail_type == e.DETAIL_TYPE]
 
 
 class FakeStartLog:

@@ -12,10 +12,9 @@ from typing import Any
 
 from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Departure, Desk
-from autopilot.domain.errors import StaleUpdate, TransientAwsError
+from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
 from autopilot.domain.feed_hold import FeedPorts, FeedRecord
 from autopilot.domain.offboarding import LifecyclePorts
 from autopilot.domain.onboarding import HrPorts
@@ -25,6 +24,7 @@ from autopilot.domain.provisioning import ProvisionPorts
 from autopilot.domain.resolution import Resolution
 from autopilot.domain.roster import RosterEntry
 from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORIES = {"corp.example.com": "d-1111111111", "cc.example.com": "d-2222222222"}
@@ -106,7 +106,7 @@ class FakeDesks:
         self.departures: dict[str, Departure] = {}  # DEPARTED items: departures received before the desk
         self.events: list[tuple[str, str, dict[str, Any]]] = []
         self.writes = 0
-        self._history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._history: dict[str, list[tuple[dt.datetime, int, dict[str, Any]]]] = defaultdict(list)
         self.fail_next_save = 0
         self.batch_reads = 0
         self.batch_writes = 0
@@ -154,7 +154,8 @@ class FakeDesks:
 
     def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
         self.events.append((employee_id, kind, detail))
-        self._history[employee_id].insert(0, {"at": at.isoformat(), "kind": kind, "detail": dict(detail)})
+        entry = {"at": at.isoformat(), "kind": kind, "detail": dict(detail)}
+        self._history[employee_id].append((at, len(self._history[employee_id]), entry))
 
     def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
         self.batch_reads += 1
@@ -166,7 +167,9 @@ class FakeDesks:
             self.record_event(entry.employee_id, at=entry.at, kind=entry.kind, detail=entry.detail)
 
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        return self._history[employee_id][:limit]
+        # Newest event time first (DeskStore's sort key is the time, then a sequence), not newest recorded first.
+        newest_first = sorted(self._history[employee_id], key=lambda kept: kept[:2], reverse=True)
+        return [entry for _, _, entry in newest_first[:limit]]
 
     def kinds(self, employee_id: str) -> list[str]:
         return [kind for who, kind, _ in self.events if who == employee_id]
@@ -181,19 +184,6 @@ class FakeOwners:
     def reassign(self, workspace_id: str, *, previous: str, employee_id: str) -> None:
         if self.owner.get(workspace_id) == previous:
             self.owner[workspace_id] = employee_id
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-        self.publishes = 0
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.publishes += 1
-        self.events.extend(events)
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [event for event in self.events if detail_type == event.DETAIL_TYPE]
 
 
 class FakeTimers:
@@ -334,15 +324,23 @@ class FakeFleet:
         for ws in workspace_ids:
             if ws in self.stop_failures:
                 failures.append(ItemFailure(ws, self.stop_failures[ws]))
+            elif ws not in self.desks:
+                failures.append(ItemFailure(ws, "ResourceNotFound.Workspace"))
+            elif self.desks[ws].running_mode == "ALWAYS_ON":  # StopWorkspaces: AutoStop or Manual desks only
+                failures.append(ItemFailure(ws, "OperationNotSupported"))
             else:
                 self.desks[ws].state = "STOPPED"
         return failures
 
     def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("TerminateWorkspaces")
+        failures = []
         for ws in workspace_ids:
-            self.desks[ws].state = "TERMINATED"
-        return []
+            if ws in self.desks:
+                self.desks[ws].state = "TERMINATED"
+            else:
+                failures.append(ItemFailure(ws, "ResourceNotFound.Workspace"))
+        return failures
 
     def modify(
         self,
@@ -412,6 +410,8 @@ class FakeCatalog:
 
 class FakeCodes:
     def registration_code(self, directory_id: str) -> str:
+        if directory_id not in DIRECTORIES.values():  # as WorkSpacesLookups: no code for an unregistered directory
+            raise InvalidInput(f"directory {directory_id} is not registered with WorkSpaces (no registration code)")
         return f"REG+{directory_id[-4:]}"
 
 
@@ -452,7 +452,8 @@ class FakeFeeds:
         return stored
 
     def save(self, record: FeedRecord) -> FeedRecord:
-        if self.items[record.feed_id].version != record.version:
+        current = self.items.get(record.feed_id)
+        if current is None or current.version != record.version:
             raise StaleUpdate("changed")
         stored = record.model_copy(update={"version": record.version + 1})
         self.items[record.feed_id] = stored
@@ -464,6 +465,8 @@ class FakeFiles:
         self.files: dict[tuple[str, str, str | None], str] = {}
 
     def read(self, bucket: str, key: str, version_id: str | None) -> str:
+        if (bucket, key, version_id) not in self.files:  # as S3RosterFiles on NoSuchKey / NoSuchVersion
+            raise InvalidInput(f"roster {key} is no longer in bucket {bucket}")
         return self.files[(bucket, key, version_id)]
 
 

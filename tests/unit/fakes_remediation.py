@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.alerts import ThreadState
 from autopilot.domain.desks import Desk, Lifecycle
@@ -21,6 +20,7 @@ from autopilot.domain.incidents import DeskActions, Incident
 from autopilot.domain.policy import Policy, parse_policy
 from autopilot.domain.remediation import Action, ActionFailure, Context, Ports
 from autopilot.domain.triage import Counts
+from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -126,6 +126,8 @@ class FakeFleet:
         for workspace_id in workspace_ids:
             self.actions.append((action, workspace_id))
             failure = self.refuse.get((action, workspace_id))
+            if failure is None and workspace_id not in self.desks:  # as WorkSpaces: an unknown desk is refused
+                failure = ActionFailure("ResourceNotFound.Workspace")
             if failure:
                 refused[workspace_id] = failure
             else:
@@ -161,7 +163,9 @@ class FakeMetrics:
             if w in wanted and start <= at < end:
                 totals[w][0] += failures
                 totals[w][1] += attempts
-        return {w: Counts(failures=f, attempts=a) for w, (f, a) in totals.items()}
+        # ConnectionMetrics reads attempts only while they fit in the calls failures need (250 desks).
+        with_attempts = len(set(workspace_ids)) <= 250
+        return {w: Counts(failures=f, attempts=a if with_attempts else None) for w, (f, a) in totals.items()}
 
 
 class FakeTags:
@@ -204,7 +208,9 @@ class FakeDesks:
         return self.desks.get(employee_id)
 
     def save(self, desk: Desk) -> Desk:
-        current = self.desks[desk.employee_id]
+        current = self.desks.get(desk.employee_id)
+        if current is None:  # DeskStore's condition on `version` fails on a missing item
+            raise StaleUpdate(f"desk {desk.employee_id} does not exist")
         if self.lose_next_save:
             self.lose_next_save -= 1
             # A concurrent writer got there first: bump the stored version.
@@ -226,8 +232,8 @@ class FakeIncidents:
         self.writes = 0
 
     def open(self, incident: Incident) -> tuple[Incident, bool]:
-        existing = self.open_for(incident.subject)
-        if existing is not None:
+        existing = self.open_for(incident.subject) or self.items.get(incident.incident_id)
+        if existing is not None:  # the subject's open incident, or this one stored by an earlier attempt
             return existing, False
         stored = incident.model_copy(update={"version": 1})
         self.items[incident.incident_id] = stored
@@ -246,8 +252,8 @@ class FakeIncidents:
         return [i for i in self.items.values() if i.is_open and i.directory_id == directory_id]
 
     def save(self, incident: Incident, actions: DeskActions | None = None) -> Incident:
-        current = self.items[incident.incident_id]
-        if current.version != incident.version:
+        current = self.items.get(incident.incident_id)
+        if current is None or current.version != incident.version:
             raise StaleUpdate(f"incident {incident.incident_id}: stale version {incident.version}")
         if actions is not None:
             known = self.history.get(actions.workspace_id, DeskActions(workspace_id=actions.workspace_id))
@@ -296,23 +302,6 @@ class FakeTimers:
         return fired
 
 
-class FakeEvents:
-    def __init__(self) -> None:
-        self.published: list[DomainEvent] = []
-        self.calls = 0  # publish calls, failed ones included
-        self.fail_next = 0
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.calls += 1
-        if self.fail_next:
-            self.fail_next -= 1
-            raise RuntimeError("PutEvents failed")
-        self.published.extend(events)
-
-    def of(self, detail_type: str) -> list[Any]:
-        return [e for e in self.published if detail_type == e.DETAIL_TYPE]
-
-
 class FakeThreads:
     def __init__(self) -> None:
         self.sent: dict[str, set[str]] = {}
@@ -352,7 +341,7 @@ class World:
     tags: FakeTags = field(default_factory=FakeTags)
     incidents: FakeIncidents = field(default_factory=FakeIncidents)
     timers: FakeTimers = field(default_factory=FakeTimers)
-    events: FakeEvents = field(default_factory=FakeEvents)
+    events: FakeBus = field(default_factory=FakeBus)
     now: dt.datetime = NOW
     policy: Policy = field(default_factory=policy)
 

@@ -4,14 +4,15 @@ the desks-by-profile gauge."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from autopilot.contracts.outputs import DomainEvent, FleetReportPublished
+from autopilot.contracts.outputs import FleetReportPublished
 from autopilot.domain import alerts
 from autopilot.domain.desks import Desk, Lifecycle
 from autopilot.reporting import gauges, weekly
 from autopilot.reporting.records import Snapshot
+from tests.unit.fakes_bus import FakeBus
 from tests.unit.fakes_fleet import policy
 
 MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
@@ -27,14 +28,6 @@ class FakePages:
 
     def link(self, key: str) -> str:
         return f"https://reports.example/{key}?X-Amz-Expires=604800"
-
-
-@dataclass
-class FakeBus:
-    published: list[DomainEvent] = field(default_factory=list)
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.published.extend(events)
 
 
 def desk(employee_id: str, profile: str, lifecycle: Lifecycle = Lifecycle.READY) -> Desk:
@@ -63,7 +56,7 @@ def test_the_report_is_stored_under_the_day_and_its_link_is_published() -> None:
 
     assert list(pages.pages) == ["reports/2026-12-07.html"]
     assert pages.pages["reports/2026-12-07.html"].startswith("<!DOCTYPE html>")
-    (event,) = bus.published
+    (event,) = bus.events
     assert isinstance(event, FleetReportPublished)
     assert (event.report_key, event.desks, event.generated_at) == ("reports/2026-12-07.html", 2, MONDAY)
     assert event.url == "https://reports.example/reports/2026-12-07.html?X-Amz-Expires=604800"

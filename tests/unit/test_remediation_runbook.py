@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from autopilot.domain import remediation
+from autopilot.domain.errors import TransientAwsError
 from autopilot.domain.incidents import DeskActions
 from autopilot.domain.remediation import ActionFailure, AlarmTrigger, Outcome, Recheck, SickDesk
 from autopilot.domain.triage import AlarmSubject, alarm_window
@@ -40,7 +41,7 @@ def failing_desk(world: World, failures: int = 6, n: int = 1) -> str:
 
 
 def detail_types(world: World) -> list[str]:
-    return [e.DETAIL_TYPE for e in world.events.published]
+    return [e.DETAIL_TYPE for e in world.events.events]
 
 
 # --- detection -------------------------------------------------------------------------------------------
@@ -344,11 +345,11 @@ def test_events_that_failed_to_publish_are_published_by_the_next_trigger() -> No
     world = World()
     desk = failing_desk(world)
     world.events.fail_next = 1
-    with pytest.raises(RuntimeError):
+    with pytest.raises(TransientAwsError):
         alarm(world)
     incident = world.incidents.only()
     assert incident.outbox
-    assert world.events.published == []
+    assert world.events.events == []
     alarm(world)  # the retry
     assert detail_types(world)[0] == "Incident Opened"
     assert world.fleet.actions == [("reboot", desk)]
@@ -572,9 +573,9 @@ def test_thirty_failing_desks_are_rebooted_in_two_calls_and_announced_in_one_pub
     assert outcome.counts["reboot"] == 30
     assert world.fleet.calls == [("reboot", desks)]
     assert world.fleet.api_calls("reboot") == 2  # RebootWorkspaces takes 25 desks a call
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
     assert detail_types(world) == ["Incident Opened", "Remediation Step"] * 30
-    assert {e.workspace_id for e in world.events.published} == set(desks)
+    assert {e.workspace_id for e in world.events.events} == set(desks)
     incidents = list(world.incidents.items.values())
     assert len(incidents) == 30
     assert all([(s.action, s.outcome) for s in i.steps] == [("reboot", "requested")] for i in incidents)
@@ -593,7 +594,7 @@ def test_desks_at_different_steps_get_one_call_per_action() -> None:
     alarm(world)
 
     assert world.fleet.calls == [("reboot", [first, second]), ("rebuild", [rebooted_twice])]
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
 
 
 def test_a_desk_refused_in_the_batch_moves_on_to_its_rebuild_while_the_others_wait_for_their_recheck() -> None:
@@ -613,7 +614,7 @@ def test_a_desk_refused_in_the_batch_moves_on_to_its_rebuild_while_the_others_wa
     ]
     assert steps_of_refused == [("reboot", "failed"), ("rebuild", "requested")]
     assert len(world.events.of("Incident Opened")) == 3
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
     timers = {desk: f"recheck-{by_desk[desk].incident_id}" for desk in (first, refused, third)}
     assert sorted(world.timers.pending) == sorted([f"{timers[first]}-1", f"{timers[refused]}-2", f"{timers[third]}-1"])
 
@@ -629,7 +630,7 @@ def test_a_connected_users_desk_is_left_out_of_the_batch() -> None:
     (hold,) = [e for e in world.events.of("Remediation Step") if e.workspace_id == connected]
     assert (hold.step.action, hold.step.outcome) == ("none", "skipped")
     assert "connected" in hold.step.reason
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
 
 
 def test_a_repeated_alarm_for_many_desks_calls_and_publishes_nothing() -> None:
@@ -642,7 +643,7 @@ def test_a_repeated_alarm_for_many_desks_calls_and_publishes_nothing() -> None:
 
     assert outcome.counts["repeated"] == 30
     assert len(world.fleet.calls) == 1
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
 
 
 def test_a_crash_after_the_batched_reboot_reboots_no_desk_twice_and_loses_no_event() -> None:
@@ -656,7 +657,7 @@ def test_a_crash_after_the_batched_reboot_reboots_no_desk_twice_and_loses_no_eve
     alarm(world)  # Lambda's retry of the same alarm event
 
     assert world.fleet.calls == [("reboot", desks)]
-    assert world.events.calls == 1
+    assert world.events.publishes == 1
     assert detail_types(world) == ["Incident Opened", "Remediation Step"] * 30
     assert len(world.timers.pending) == 30
 
@@ -665,9 +666,9 @@ def test_a_failed_publish_announces_every_desk_at_the_next_trigger_without_actin
     world = World()
     desks = failing_desks(world, 12)
     world.events.fail_next = 1
-    with pytest.raises(RuntimeError):
+    with pytest.raises(TransientAwsError):
         alarm(world)
-    assert world.events.published == []
+    assert world.events.events == []
     assert all(i.outbox for i in world.incidents.items.values())
 
     alarm(world)
@@ -675,7 +676,7 @@ def test_a_failed_publish_announces_every_desk_at_the_next_trigger_without_actin
     assert world.fleet.calls == [("reboot", desks)]
     assert len(world.events.of("Incident Opened")) == 12
     assert len(world.events.of("Remediation Step")) == 12
-    assert world.events.calls == 2  # the failed one, then one for all
+    assert world.events.publishes == 2  # the failed one, then one for all
     assert all(i.outbox == [] for i in world.incidents.items.values())
 
 
@@ -697,7 +698,7 @@ def test_an_incident_another_writer_changed_during_the_batch_is_still_flushed() 
     assert any(e.kind == "note" for e in by_desk[contended].timeline)  # the other writer's change is kept
     assert sorted(world.timers.pending) == sorted(f"recheck-{i.incident_id}-1" for i in by_desk.values())
     # Read again and flushed on its own (a second publish): its events may go out twice, never zero times.
-    assert world.events.calls == 2
+    assert world.events.publishes == 2
     assert {e.workspace_id for e in world.events.of("Incident Opened")} == {first, contended, third}
     assert {e.workspace_id for e in world.events.of("Remediation Step")} == {first, contended, third}
 

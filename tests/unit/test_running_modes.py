@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.contracts.outputs import DomainEvent
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import PolicyError, StaleUpdate
+from autopilot.domain.desks import Lifecycle
+from autopilot.domain.errors import PolicyError
 from autopilot.domain.policy import Policy
 from autopilot.domain.resolution import Resolution
 from autopilot.domain.running_mode_policy import Price
 from autopilot.domain.running_modes import (
-    ManagedDesk,
-    ModeChangeRefused,
     MonthUsage,
     OptimizerPorts,
     ReportRow,
@@ -31,6 +28,7 @@ from autopilot.domain.running_modes import (
     optimize_running_modes,
 )
 from autopilot.domain.usage import ActivePeriod, expected_hours
+from tests.unit.fakes_optimizer import FakeBus, FakeDesks, FakeFleet, FakeMetrics, FakeUsageStore
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -52,131 +50,7 @@ def make_policy(*, policy_dry_run: bool = False, **optimizer: Any) -> Policy:
     return Policy.model_validate(document)
 
 
-# --- fakes ----------------------------------------------------------------------------------------------------
-class FakeFleet:
-    def __init__(self) -> None:
-        self.desks: dict[str, ManagedDesk] = {}
-        self.changes: list[tuple[str, str, int | None]] = []
-        self.refuse: dict[str, str] = {}
-        self.describe_calls = 0
-
-    def add(self, workspace_id: str, **fields: Any) -> None:
-        defaults: dict[str, Any] = {
-            "directory_id": PARIS_DIR,
-            "state": "AVAILABLE",
-            "running_mode": "AUTO_STOP",
-            "autostop_minutes": 60,
-            "compute": "STANDARD",
-            "tags": {"ManagedBy": "workspaces-autopilot"},
-        }
-        self.desks[workspace_id] = ManagedDesk(workspace_id=workspace_id, **(defaults | fields))
-
-    def by_hand(self, workspace_id: str, running_mode: str) -> None:
-        desk = self.desks[workspace_id]
-        minutes = 60 if running_mode == "AUTO_STOP" else None
-        self.desks[workspace_id] = dataclasses.replace(desk, running_mode=running_mode, autostop_minutes=minutes)
-
-    def managed_desks(self, directory_ids: Sequence[str], tag_key: str, tag_value: str) -> list[ManagedDesk]:
-        self.describe_calls += 1
-        return [d for d in self.desks.values() if d.directory_id in directory_ids and d.tags.get(tag_key) == tag_value]
-
-    def set_running_mode(self, workspace_id: str, running_mode: str, autostop_minutes: int | None) -> None:
-        if workspace_id in self.refuse:
-            raise ModeChangeRefused(workspace_id, self.refuse[workspace_id])
-        self.changes.append((workspace_id, running_mode, autostop_minutes))
-        desk = self.desks[workspace_id]
-        self.desks[workspace_id] = dataclasses.replace(
-            desk, running_mode=running_mode, autostop_minutes=autostop_minutes
-        )
-
-
-class FakeMetrics:
-    def __init__(self) -> None:
-        self.connected: dict[str, set[dt.datetime]] = {}
-        self.running: dict[str, set[dt.datetime]] = {}
-        self.requests: list[tuple[dict[str, dt.datetime], dt.datetime]] = []
-
-    def use(self, workspace_id: str, start: dt.datetime, hours: int) -> None:
-        """A session: connected `hours`, and (were the desk AUTO_STOP) running one more, its 1 h AutoStop."""
-        for n in range(hours):
-            self.connected.setdefault(workspace_id, set()).add(start + dt.timedelta(hours=n))
-        self.run(workspace_id, start, hours + 1 if hours else 0)
-
-    def run(self, workspace_id: str, start: dt.datetime, hours: int) -> None:
-        """Hours the desk ran (AWS/WorkSpaces Stopped = 0) without anyone connected (pre-warm, maintenance)."""
-        for n in range(hours):
-            self.running.setdefault(workspace_id, set()).add(start + dt.timedelta(hours=n))
-
-    def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
-        self.requests.append((dict(starts), end))
-        return {
-            ws: sorted(h for h in self.connected.get(ws, set()) if start <= h < end) for ws, start in starts.items()
-        }
-
-    def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
-        self.requests.append((dict(starts), end))
-        return {ws: sorted(h for h in self.running.get(ws, set()) if start <= h < end) for ws, start in starts.items()}
-
-
-class FakeUsageStore:
-    def __init__(self) -> None:
-        self.records: dict[tuple[str, str], UsageRecord] = {}
-        self.rows: dict[tuple[str, str], ReportRow] = {}
-        self.saves = 0
-
-    def load(self, workspace_ids: Sequence[str], months: Sequence[str]) -> dict[tuple[str, str], UsageRecord]:
-        return {(ws, m): self.records[(ws, m)] for ws in workspace_ids for m in months if (ws, m) in self.records}
-
-    def save(self, record: UsageRecord) -> UsageRecord:
-        stored = self.records.get((record.workspace_id, record.month))
-        if (stored.version if stored else 0) != record.version:
-            raise StaleUpdate(record.workspace_id)
-        self.saves += 1
-        saved = record.model_copy(update={"version": record.version + 1})
-        self.records[(record.workspace_id, record.month)] = saved
-        return saved
-
-    def put_report_row(self, row: ReportRow) -> None:
-        self.rows[(row.month, row.workspace_id)] = row
-
-    def report_rows(self, month: str) -> list[ReportRow]:
-        return [row for (m, _), row in self.rows.items() if m == month]
-
-
-class FakeDesks:
-    def __init__(self) -> None:
-        self.desks: list[Desk] = []
-
-    def add(self, employee_id: str, workspace_id: str, **fields: Any) -> None:
-        defaults: dict[str, Any] = {
-            "lifecycle": Lifecycle.READY,
-            "site": "paris-hq",
-            "profile": "office",
-            "directory_id": PARIS_DIR,
-            "bundle_id": "wsb-standard01",
-            "username": employee_id.lower(),
-            "running_mode": "AUTO_STOP",
-            "created_at": dt.datetime(2025, 6, 1, tzinfo=UTC),
-            "updated_at": dt.datetime(2025, 6, 1, tzinfo=UTC),
-        }
-        self.desks.append(Desk(employee_id=employee_id, workspace_id=workspace_id, **(defaults | fields)))
-
-    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]:
-        return [d for d in self.desks if d.lifecycle == lifecycle]
-
-
-class FakeBus:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events += list(events)
-
-    @property
-    def summaries(self) -> list[RunningModesOptimised]:
-        return [e for e in self.events if isinstance(e, RunningModesOptimised)]
-
-
+# --- fakes: tests/unit/fakes_optimizer.py ---------------------------------------------------------------------
 @dataclasses.dataclass
 class World:
     fleet: FakeFleet = dataclasses.field(default_factory=FakeFleet)

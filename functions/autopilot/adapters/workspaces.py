@@ -181,14 +181,18 @@ class WorkSpaces:
         created: dict[str, str] = {}
         failed: list[ItemFailure] = []
         for chunk in chunks(list(specs)):
-            by_user = {(s.directory_id, s.username.lower()): s.key for s in chunk}
+            # Results name the user, not the request: two requests for one user (at most one can succeed) each
+            # take their own key, in request order, so neither hire is reported with the other's outcome.
+            by_user: dict[tuple[str, str], list[str]] = {}
+            for s in chunk:
+                by_user.setdefault((s.directory_id, s.username.lower()), []).append(s.key)
             response = self._call("create_workspaces", Workspaces=[spec.as_request() for spec in chunk])
             for pending in response.get("PendingRequests", []):
-                key = by_user[(pending["DirectoryId"], pending["UserName"].lower())]
+                key = by_user[(pending["DirectoryId"], pending["UserName"].lower())].pop(0)
                 created[key] = pending["WorkspaceId"]
             for failure in response.get("FailedRequests", []):
                 request = failure.get("WorkspaceRequest", {})
-                key = by_user[(request.get("DirectoryId", ""), request.get("UserName", "").lower())]
+                key = by_user[(request.get("DirectoryId", ""), request.get("UserName", "").lower())].pop(0)
                 failed.append(ItemFailure(key, failure.get("ErrorCode", "Unknown")))
         return CreateResult(created, failed)
 
