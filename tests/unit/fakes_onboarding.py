@@ -330,6 +330,8 @@ class FakeFleet:
 
     def stop(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("StopWorkspaces")
+        if "StopWorkspaces" in self.refuse:
+            raise WorkSpacesError("workspaces:StopWorkspaces", self.refuse["StopWorkspaces"])
         failures = []
         for ws in workspace_ids:
             if ws in self.stop_failures:
@@ -340,6 +342,8 @@ class FakeFleet:
 
     def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("TerminateWorkspaces")
+        if "TerminateWorkspaces" in self.refuse:
+            raise WorkSpacesError("workspaces:TerminateWorkspaces", self.refuse["TerminateWorkspaces"])
         for ws in workspace_ids:
             self.desks[ws].state = "TERMINATED"
         return []
