@@ -17,7 +17,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
 from autopilot.reporting.records import ALL_KINDS, Snapshot
 
 LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -30,7 +30,8 @@ def scan_state(table: Any, kinds: Sequence[str] = ALL_KINDS, progress: Callable[
     snapshot = Snapshot()
     pages = 0
     while True:
-        page = table.scan(**kwargs)
+        with translated("dynamodb:Scan"):
+            page = table.scan(**kwargs)
         pages += 1
         for item in page["Items"]:
             snapshot.add(item)
@@ -65,7 +66,8 @@ class ReportStore:
         }
         if self._kms_key_id:
             kwargs["SSEKMSKeyId"] = self._kms_key_id
-        self._s3.put_object(**kwargs)
+        with translated("s3:PutObject"):
+            self._s3.put_object(**kwargs)
 
     def link(self, key: str, seconds: int = LINK_SECONDS) -> str:
         """A presigned GET URL (signing is local: no API call)."""
