@@ -19,6 +19,7 @@ from autopilot.adapters.feed_store import FeedStore, S3RosterFiles
 from autopilot.adapters.incident_store import IncidentStore
 from autopilot.adapters.observation_store import ObservationStore
 from autopilot.adapters.report_store import ReportStore, scan_state
+from autopilot.adapters.roster_store import RosterStore
 from autopilot.adapters.usage_store import UsageStore
 from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
 from autopilot.domain.desks import Departure, Lifecycle
@@ -142,6 +143,11 @@ def _store_calls(table: RefusingTable) -> dict[str, Callable[[], object]]:
         "alert thread release": lambda: AlertThreads(table).release("t-1", "k"),
         "state scan": lambda: scan_state(table),
         "report put": lambda: ReportStore(table, "bucket").put("r.html", "<p>"),
+        "roster load": lambda: RosterStore(table).load(),
+        "roster accepted_at": lambda: RosterStore(table).accepted_at(),
+        "roster mark_accepted": lambda: RosterStore(table).mark_accepted(
+            "feed-1", dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        ),
     }
 
 
