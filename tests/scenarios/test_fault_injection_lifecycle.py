@@ -205,6 +205,23 @@ def test_a_stop_refused_on_every_delivery_is_dead_lettered_and_the_desk_is_still
         assert_visible_then_terminated(cloud)
 
 
+def test_a_stop_refused_by_iam_is_reported_once_not_dead_lettered_and_the_desk_still_terminated(
+    tmp_path: Path,
+) -> None:
+    with stop_due(tmp_path) as cloud:
+        cloud.refuse("StopWorkspaces", "AccessDeniedException", times=RECEIVES)
+        cloud.advance(dt.timedelta(hours=1))
+
+        assert calls(cloud, "StopWorkspaces") == 1  # a redelivery would get the same answer: none
+        assert lifecycle_item_failures(cloud) == 0
+        assert cloud.dead_letters() == []
+        assert kinds(cloud).count("provisioning_failed") == 1  # once, with the code and what to fix
+        assert lifecycle(cloud) is Lifecycle.LEAVING
+        advance_to(cloud, AFTER_RETENTION)
+        assert live_desks(cloud)[USER] == 0  # the terminate timer still ends the desk
+        assert lifecycle(cloud) is Lifecycle.TERMINATED
+
+
 # A crash (or a timeout) of the lifecycle function right after each call of the stop: the message is redelivered,
 # the retry reads the desk again and finishes the work without stopping it twice.
 @pytest.mark.parametrize(

@@ -320,6 +320,8 @@ class FakeFleet:
 
     def stop(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("StopWorkspaces")
+        if "StopWorkspaces" in self.refuse:
+            raise WorkSpacesError("workspaces:StopWorkspaces", self.refuse["StopWorkspaces"])
         failures = []
         for ws in workspace_ids:
             if ws in self.stop_failures:
@@ -334,6 +336,8 @@ class FakeFleet:
 
     def terminate(self, workspace_ids: Iterable[str]) -> list[ItemFailure]:
         self._call("TerminateWorkspaces")
+        if "TerminateWorkspaces" in self.refuse:
+            raise WorkSpacesError("workspaces:TerminateWorkspaces", self.refuse["TerminateWorkspaces"])
         failures = []
         for ws in workspace_ids:
             if ws in self.desks:

@@ -15,7 +15,7 @@ from typing import Any
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.alerts import ThreadState
 from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.errors import AwsRefused, StaleUpdate
 from autopilot.domain.incidents import DeskActions, Incident
 from autopilot.domain.policy import Policy, parse_policy
 from autopilot.domain.remediation import Action, ActionFailure, Context, Ports
@@ -32,6 +32,11 @@ class FakeThrottled(Exception):
 DIRECTORY = "d-0123456789"
 TARGET = "arn:aws:lambda:eu-west-1:123456789012:function:workspaces-autopilot-dev-remediate"
 MANAGED = {"ManagedBy": "workspaces-autopilot"}
+OPERATIONS: dict[Action, str] = {
+    "reboot": "RebootWorkspaces",
+    "rebuild": "RebuildWorkspaces",
+    "restore": "RestoreWorkspace",
+}
 PER_CALL: dict[Action, int] = {"reboot": 25, "rebuild": 1, "restore": 1}  # desks per WorkSpaces call
 
 POLICY_TEXT = """
@@ -87,6 +92,7 @@ class FakeFleet:
         self.crash_after_next_action = False  # the call went through, then the function died
         self.throttle: dict[Action, int] = {}  # act_many calls of an action that fail as a whole (FakeThrottled)
         self.throttled: list[tuple[Action, list[str]]] = []  # the act_many calls that failed so
+        self.deny: dict[Action, str] = {}  # act_many calls AWS refuses as a whole for good: action -> error code
         self.meanwhile: Callable[[], None] | None = None  # another writer, while the call is in flight
         self.after_action: dict[Action, str] = {"reboot": "REBOOTING", "rebuild": "REBUILDING", "restore": "RESTORING"}
 
@@ -122,6 +128,8 @@ class FakeFleet:
                 self.meanwhile()
             raise FakeThrottled(f"{action}: ThrottlingException: Rate exceeded")
         self.calls.append((action, list(workspace_ids)))
+        if action in self.deny:
+            raise AwsRefused(f"workspaces:{OPERATIONS[action]}", self.deny[action])
         refused: dict[str, ActionFailure] = {}
         for workspace_id in workspace_ids:
             self.actions.append((action, workspace_id))

@@ -3,14 +3,26 @@ rest a refusal carrying the IAM action and the AWS error code, never AWS's messa
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
+from autopilot.adapters.alert_threads import AlertThreads
 from autopilot.adapters.aws import RETRYABLE_CODES, RETRYABLE_STATUS, translated
+from autopilot.adapters.desk_store import DeskStore
+from autopilot.adapters.feed_store import FeedStore, S3RosterFiles
+from autopilot.adapters.incident_store import IncidentStore
+from autopilot.adapters.observation_store import ObservationStore
+from autopilot.adapters.report_store import ReportStore, scan_state
+from autopilot.adapters.roster_store import RosterStore
+from autopilot.adapters.usage_store import UsageStore
 from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
+from autopilot.domain.desks import Departure, Lifecycle
 from autopilot.domain.errors import AwsRefused, TransientAwsError
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
@@ -88,3 +100,74 @@ def test_every_workspaces_call_is_translated_batch_calls_too() -> None:
     throttled = WorkSpaces(RefusingClient(client_error("ThrottlingException")))
     with pytest.raises(TransientAwsError):
         throttled.describe(["ws-0000000001"])
+
+
+class RefusingTable(RefusingClient):
+    """A boto3 DynamoDB Table (and its resource's client) whose every call fails with one botocore error."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(error)
+        self.name = "state"
+        self.meta = SimpleNamespace(client=RefusingClient(error))
+
+    def Table(self, name: str) -> RefusingTable:  # boto3 resource spelling
+        return self
+
+
+def _store_calls(table: RefusingTable) -> dict[str, Callable[[], object]]:
+    """Every read and write of the data stores, keyed by the IAM action the refusal must name."""
+    desks, incidents, usage = DeskStore(table), IncidentStore(table), UsageStore(table)
+    return {
+        "desk get": lambda: desks.get("e-1"),
+        "desk get_with_departure": lambda: desks.get_with_departure("e-1"),
+        "desk by_workspace": lambda: desks.by_workspace("ws-0000000001"),
+        "desk all_desks": lambda: list(desks.all_desks()),
+        "desk by_lifecycle": lambda: list(desks.by_lifecycle(Lifecycle.READY)),
+        "desk history": lambda: desks.history("e-1"),
+        "desk record_departure": lambda: desks.record_departure(
+            Departure("e-1", dt.date(2026, 12, 20), dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+        ),
+        "incident get": lambda: incidents.get("inc-1"),
+        "incident open_for": lambda: incidents.open_for("ws-0000000001"),
+        "incident actions": lambda: incidents.actions("ws-0000000001"),
+        "incident open_in_directory": lambda: incidents.open_in_directory("d-1111111111"),
+        "incident count_open": incidents.count_open,
+        "usage get": lambda: usage.get("ws-0000000001", "2026-12"),
+        "usage report_rows": lambda: usage.report_rows("2026-12"),
+        "feed get": lambda: FeedStore(table).get("feed-1"),
+        "roster file read": lambda: S3RosterFiles(table).read("bucket", "roster.csv", None),
+        "observation reassign": lambda: ObservationStore(table, "state").reassign(
+            "ws-0000000001", previous="e-1", employee_id="e-2"
+        ),
+        "alert thread claim": lambda: AlertThreads(table).claim("t-1", "k", dt.datetime(2026, 12, 1, tzinfo=dt.UTC)),
+        "alert thread release": lambda: AlertThreads(table).release("t-1", "k"),
+        "state scan": lambda: scan_state(table),
+        "report put": lambda: ReportStore(table, "bucket").put("r.html", "<p>"),
+        "roster load": lambda: RosterStore(table).load(),
+        "roster accepted_at": lambda: RosterStore(table).accepted_at(),
+        "roster mark_accepted": lambda: RosterStore(table).mark_accepted(
+            "feed-1", dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        ),
+    }
+
+
+STORE_CALLS = list(_store_calls(RefusingTable(client_error("AccessDeniedException"))))
+
+
+@pytest.mark.parametrize("name", STORE_CALLS)
+def test_every_data_store_call_refused_for_good_is_an_aws_refusal_with_its_code_never_a_client_error(
+    name: str,
+) -> None:
+    call = _store_calls(RefusingTable(client_error("AccessDeniedException")))[name]
+    with pytest.raises(AwsRefused) as caught:
+        call()
+    assert caught.value.code == "AccessDeniedException"
+    assert caught.value.action.split(":")[0] in ("dynamodb", "s3")
+    assert "jdoe" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", STORE_CALLS)
+def test_every_data_store_call_throttled_is_transient(name: str) -> None:
+    call = _store_calls(RefusingTable(client_error("ProvisionedThroughputExceededException")))[name]
+    with pytest.raises(TransientAwsError):
+        call()

@@ -337,3 +337,84 @@ def test_a_stop_the_dry_run_reported_is_done_once_dry_run_is_switched_off() -> N
 
     assert [d.action for d in result.decisions] == ["stopped"]
     assert world.fleet.desks[workspace_id].state in ("STOPPING", "STOPPED")
+
+
+# --- AWS refusals for good (AwsRefused) are reported once; throttling is redelivered --------------------------
+def test_a_stop_refused_by_iam_is_reported_once_with_its_code_and_what_to_fix_and_not_redelivered() -> None:
+    world = World()
+    workspace_id = _ready_desk(world)
+    _depart(world)
+    world.fleet.refuse["StopWorkspaces"] = "AccessDeniedException"
+
+    result = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+
+    assert result.failed == []  # a redelivery would get the same answer
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "AccessDeniedException"
+    assert workspace_id in alert.reason
+    assert "lacks workspaces:StopWorkspaces" in alert.reason
+    assert world.desks.items["e-1001"].lifecycle is Lifecycle.LEAVING
+    assert [d.action for d in result.decisions] == ["stop_refused"]
+    assert "terminate-e-1001" in world.timers.pending  # the desk is still terminated after the retention
+
+
+def test_a_stop_throttled_past_the_sdk_retries_is_redelivered_without_an_alert() -> None:
+    world = World()
+    _ready_desk(world)
+    _depart(world)
+    world.fleet.throttle["StopWorkspaces"] = 1
+
+    result = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+
+    assert result.failed == ["m-stop-e-1001"]
+    assert world.bus.of("Provisioning Failed") == []
+
+
+def test_the_switch_to_autostop_refused_by_iam_is_reported_once_and_a_busy_desk_is_redelivered() -> None:
+    world = World()
+    workspace_id = _ready_desk(world, running_mode="ALWAYS_ON", autostop_minutes=None)
+    _depart(world)
+    world.fleet.refuse["ModifyWorkspaceProperties"] = "OperationInProgressException"
+
+    busy = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+    world.fleet.refuse["ModifyWorkspaceProperties"] = "AccessDeniedException"
+    denied = _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+
+    assert busy.failed == ["m-stop-e-1001"]
+    assert denied.failed == []
+    [alert] = world.bus.of("Provisioning Failed")
+    assert (alert.error_code, "workspaces:ModifyWorkspaceProperties" in alert.reason) == ("AccessDeniedException", True)
+    assert world.fleet.desks[workspace_id].state == "AVAILABLE"
+    assert world.fleet.calls["StopWorkspaces"] == 0
+
+
+def test_a_terminate_refused_by_iam_is_reported_once_and_the_desk_kept() -> None:
+    world = World()
+    workspace_id = _ready_desk(world)
+    _depart(world)
+    _fire(world, ("stop", "e-1001"), now=NOW + dt.timedelta(days=20))
+    world.fleet.refuse["TerminateWorkspaces"] = "AccessDeniedException"
+
+    result = _fire(world, ("terminate", "e-1001"), now=NOW + dt.timedelta(days=50))
+
+    assert result.failed == []
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "AccessDeniedException"
+    assert "lacks workspaces:TerminateWorkspaces" in alert.reason
+    assert world.fleet.desks[workspace_id].state == "STOPPED"
+    assert world.desks.items["e-1001"].lifecycle is Lifecycle.STOPPED
+
+
+def test_a_lookup_refused_in_the_terminate_is_reported_once() -> None:
+    world = World()
+    workspace_id = _ready_desk(world)
+    _depart(world)
+    world.fleet.desks[workspace_id].state = "TERMINATED"  # gone: the user's desk is looked up
+    world.fleet.refuse["DescribeWorkspaces"] = "ValidationException"
+
+    result = _fire(world, ("terminate", "e-1001"), now=NOW + dt.timedelta(days=50))
+
+    assert result.failed == []
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "ValidationException"
+    assert "workspaces:DescribeWorkspaces" in alert.reason

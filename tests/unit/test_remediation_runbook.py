@@ -829,3 +829,33 @@ def test_an_undo_lost_to_another_writer_leaves_the_incident_as_stored_and_still_
     assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "requested")]
     assert any(e.kind == "note" for e in incident.timeline)
     assert world.incidents.actions(desk).reboots == [world.now]
+
+
+# --- a WorkSpaces call AWS refuses as a whole, for good (AwsRefused: AccessDenied, validation) -----------------
+def test_a_reboot_refused_by_iam_is_reported_once_with_what_to_fix_and_the_runbook_moves_on() -> None:
+    world = World()
+    desk = failing_desk(world)
+    world.fleet.deny["reboot"] = "AccessDeniedException"
+    world.fleet.deny["rebuild"] = "AccessDeniedException"
+
+    outcome = alarm(world)  # no error: the invocation is not retried into the dead letter
+
+    incident = world.incidents.only()
+    assert [(s.action, s.outcome) for s in incident.steps] == [("reboot", "failed"), ("rebuild", "failed")]
+    failed = [e for e in world.events.of("Remediation Step") if e.step.outcome == "failed"]
+    assert failed[0].step.reason.startswith("AccessDeniedException: the function's role lacks workspaces:Reboot")
+    assert len(world.events.of("Incident Escalated")) == 1  # nothing left to try: one page
+    assert outcome.counts.get("reboot_refused") == outcome.counts.get("rebuild_refused") == 1
+    assert world.incidents.actions(desk).reboots == [world.now]  # it counted: the retry would not reboot again
+    assert world.timers.pending == {}
+
+
+def test_a_throttled_reboot_is_still_undone_and_raised_for_the_retry() -> None:
+    world = World()
+    failing_desk(world)
+    world.fleet.throttle["reboot"] = 1
+
+    with pytest.raises(FakeThrottled):
+        alarm(world)
+
+    assert world.events.of("Incident Escalated") == []

@@ -305,3 +305,33 @@ def test_a_transfer_of_a_workspace_gone_without_a_successor_is_skipped_and_alert
     [alert] = world.bus.of("Provisioning Failed")
     assert alert.error_code == "WorkSpaceGone"
     assert "usere1001" not in alert.reason  # ids only
+
+
+def test_a_modification_refused_by_iam_is_alerted_once_with_what_to_fix_and_not_redelivered() -> None:
+    world = World()
+    _ready_desk(world)
+    _transfer(world, role="analyst")
+    world.fleet.refuse["ModifyWorkspaceProperties"] = "AccessDeniedException"
+
+    result = _fire(world, NOW)
+
+    assert result.failed == []
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "AccessDeniedException"
+    assert "lacks workspaces:ModifyWorkspaceProperties" in alert.reason
+
+
+def test_a_lookup_refused_by_iam_in_a_transfer_is_alerted_once_and_not_redelivered() -> None:
+    world = World()
+    old = _ready_desk(world)
+    _transfer(world, role="analyst")
+    world.fleet.desks[old].state = "TERMINATED"  # gone: the user's desk is looked up
+    world.fleet.refuse["DescribeWorkspaces"] = "AccessDeniedException"
+
+    result = _fire(world, NOW)
+
+    assert result.failed == []
+    [alert] = world.bus.of("Provisioning Failed")
+    assert alert.error_code == "AccessDeniedException"
+    assert "lacks workspaces:DescribeWorkspaces" in alert.reason
+    assert [d.action for d in result.decisions] == ["transfer_refused"]

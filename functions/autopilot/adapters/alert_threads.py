@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.aws import translate, translated
 from autopilot.domain.alerts import ThreadState
 
 KEEP = dt.timedelta(days=30)
@@ -43,13 +44,14 @@ class AlertThreads:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return "duplicate"
-            raise
+            raise translate(exc, "dynamodb:UpdateItem") from exc
         return "update" if response.get("Attributes", {}).get("sent") else "new"
 
     def release(self, thread_id: str, key: str) -> None:
         """Forget a key whose message could not be sent, so the retry sends it."""
-        self._table.update_item(
-            Key=thread_key(thread_id),
-            UpdateExpression="DELETE sent :key",
-            ExpressionAttributeValues={":key": {key}},
-        )
+        with translated("dynamodb:UpdateItem"):
+            self._table.update_item(
+                Key=thread_key(thread_id),
+                UpdateExpression="DELETE sent :key",
+                ExpressionAttributeValues={":key": {key}},
+            )

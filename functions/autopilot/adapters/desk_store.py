@@ -63,15 +63,17 @@ class DeskStore:
         self._table = table
 
     def get(self, employee_id: str) -> Desk | None:
-        item = self._table.get_item(Key=desk_key(employee_id), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key=desk_key(employee_id), ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
 
     def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
         """The desk and its DEPARTED item in ONE consistent Query ("DEPARTED" < "DESK" < "HIST#...")."""
-        items = self._table.query(
-            KeyConditionExpression=Key("pk").eq(f"DESK#{employee_id}") & Key("sk").between("DEPARTED", "DESK"),
-            ConsistentRead=True,
-        )["Items"]
+        with translated("dynamodb:Query"):
+            items = self._table.query(
+                KeyConditionExpression=Key("pk").eq(f"DESK#{employee_id}") & Key("sk").between("DEPARTED", "DESK"),
+                ConsistentRead=True,
+            )["Items"]
         by_sk = {item["sk"]: item for item in items}
         desk = _from_item(by_sk["DESK"]) if "DESK" in by_sk else None
         departed = by_sk.get("DEPARTED")
@@ -103,13 +105,14 @@ class DeskStore:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+                raise translate(exc, "dynamodb:PutItem") from exc
             # An equal or newer departure is already recorded: it stands.
 
     def by_workspace(self, workspace_id: str) -> Desk | None:
-        items = self._table.query(IndexName="ByWorkspace", KeyConditionExpression=Key("workspace_id").eq(workspace_id))[
-            "Items"
-        ]
+        with translated("dynamodb:Query"):
+            items = self._table.query(
+                IndexName="ByWorkspace", KeyConditionExpression=Key("workspace_id").eq(workspace_id)
+            )["Items"]
         desks = [_from_item(item) for item in items if item.get("sk") == "DESK"]
         return desks[0] if desks else None
 
@@ -147,7 +150,7 @@ class DeskStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleUpdate(f"desk {desk.employee_id} changed since version {desk.version}") from exc
-            raise
+            raise translate(exc, "dynamodb:DeleteItem") from exc
 
     def save(self, desk: Desk) -> Desk:
         """Replace the desk if nobody changed it since it was read (optimistic lock on `version`)."""
@@ -182,9 +185,10 @@ class DeskStore:
                 batch.put_item(Item=_history_item(entry))
 
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        items = self._table.query(
-            KeyConditionExpression=Key("pk").eq(f"DESK#{employee_id}") & Key("sk").begins_with("HIST#"),
-            ScanIndexForward=False,
-            Limit=limit,
-        )["Items"]
+        with translated("dynamodb:Query"):
+            items = self._table.query(
+                KeyConditionExpression=Key("pk").eq(f"DESK#{employee_id}") & Key("sk").begins_with("HIST#"),
+                ScanIndexForward=False,
+                Limit=limit,
+            )["Items"]
         return [{"at": i["at"], "kind": i["kind"], "detail": json.loads(i["detail"])} for i in items]

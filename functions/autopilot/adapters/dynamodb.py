@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from autopilot.adapters.aws import translated
+from autopilot.adapters.aws import translated, translated_pages
 from autopilot.domain.errors import TransientAwsError
 
 BATCH_GET = 100  # BatchGetItem's maximum keys per call
@@ -44,5 +44,5 @@ def pages(table: Any, operation: Literal["query", "scan"], **kwargs: Any) -> Ite
     the Table's own client, which carries boto3's DynamoDB transformations: conditions are written with
     boto3.dynamodb.conditions and items come back as Python values, as from `table.query`."""
     paginator = table.meta.client.get_paginator(operation)
-    result: Iterable[dict[str, Any]] = paginator.paginate(TableName=table.name, **kwargs)
-    return result
+    action = "dynamodb:Query" if operation == "query" else "dynamodb:Scan"
+    return translated_pages(paginator.paginate(TableName=table.name, **kwargs), action)

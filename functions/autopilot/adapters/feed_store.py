@@ -13,6 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from autopilot.adapters.aws import translate, translated
 from autopilot.domain.errors import InvalidInput, StaleUpdate
 from autopilot.domain.feed_hold import FeedRecord
 
@@ -45,7 +46,8 @@ class FeedStore:
         self._table = table
 
     def get(self, feed_id: str) -> FeedRecord | None:
-        item = self._table.get_item(Key=feed_key(feed_id), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key=feed_key(feed_id), ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
 
     def create(self, record: FeedRecord) -> FeedRecord:
@@ -64,7 +66,7 @@ class FeedStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StaleUpdate(refusal) from exc
-            raise
+            raise translate(exc, "dynamodb:PutItem") from exc
 
 
 class S3RosterFiles:
@@ -82,7 +84,7 @@ class S3RosterFiles:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
                 raise InvalidInput(f"roster {key} is no longer in bucket {bucket}") from exc
-            raise
+            raise translate(exc, "s3:GetObject") from exc
         if int(response.get("ContentLength", 0)) > MAX_ROSTER_BYTES:
             raise InvalidInput(f"roster {key} is larger than {MAX_ROSTER_BYTES // (1024 * 1024)} MiB")
         body: bytes = response["Body"].read()

@@ -27,7 +27,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translate, translated
 from autopilot.adapters.dynamodb import pages
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.incidents import DeskActions, Incident
@@ -94,12 +94,14 @@ class IncidentStore:
 
     # --- reads ---------------------------------------------------------------------------------------
     def get(self, incident_id: str) -> Incident | None:
-        item = self._table.get_item(Key=incident_key(incident_id), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key=incident_key(incident_id), ConsistentRead=True).get("Item")
         return _incident_from(item) if item else None
 
     def open_for(self, subject: str) -> Incident | None:
         """The open incident of a desk (workspace id) or of a directory (systemic), if any."""
-        marker = self._table.get_item(Key=marker_key(subject), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            marker = self._table.get_item(Key=marker_key(subject), ConsistentRead=True).get("Item")
         if not marker:
             return None
         incident = self.get(str(marker["incident_id"]))
@@ -122,7 +124,8 @@ class IncidentStore:
         return sum(int(page["Count"]) for page in query)
 
     def actions(self, workspace_id: str) -> DeskActions:
-        item = self._table.get_item(Key=actions_key(workspace_id), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key=actions_key(workspace_id), ConsistentRead=True).get("Item")
         if not item:
             return DeskActions(workspace_id=workspace_id)
         fields = json.loads(item["data"])
@@ -159,11 +162,9 @@ class IncidentStore:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
             failed = _cancelled_by_condition(exc)
-            if not any(failed):
-                raise
+            if exc.response["Error"]["Code"] != "TransactionCanceledException" or not any(failed):
+                raise translate(exc, "dynamodb:TransactWriteItems") from exc
             existing = self.open_for(incident.subject)
             if existing is None and failed[:1] == [True]:
                 existing = self.get(incident.incident_id)  # the same incident, opened by an earlier attempt
@@ -186,7 +187,7 @@ class IncidentStore:
                     raise StaleUpdate(
                         f"incident {incident.incident_id} changed since version {incident.version}"
                     ) from exc
-                raise
+                raise translate(exc, "dynamodb:PutItem") from exc
             return stored
         self._transact(
             [
@@ -244,7 +245,7 @@ class IncidentStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException" and any(_cancelled_by_condition(exc)):
                 raise StaleUpdate(f"{what}: changed by another writer") from exc
-            raise
+            raise translate(exc, "dynamodb:TransactWriteItems") from exc
 
 
 @cached

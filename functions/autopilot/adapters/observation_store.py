@@ -26,7 +26,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translate
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.dynamodb import batch_get
 from autopilot.adapters.workspaces import BATCH, WorkspaceInfo, WorkSpaces
@@ -65,7 +65,7 @@ def _conditional_put(table: Any, item: dict[str, Any], condition: Any) -> bool:
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
-        raise
+        raise translate(exc, "dynamodb:PutItem") from exc
     return True
 
 
@@ -180,7 +180,7 @@ class ObservationStore:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+                raise translate(exc, "dynamodb:UpdateItem") from exc
 
     def last_connections(self, workspace_ids: Sequence[str]) -> dict[str, dt.datetime | None]:
         return {ws: obs.last_user_connection for ws, obs in self.get_many(workspace_ids).items()}

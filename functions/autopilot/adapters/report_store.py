@@ -17,7 +17,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
 from autopilot.adapters.dynamodb import pages
 from autopilot.reporting.records import ALL_KINDS, Snapshot
 
@@ -60,7 +60,8 @@ class ReportStore:
         }
         if self._kms_key_id:
             kwargs["SSEKMSKeyId"] = self._kms_key_id
-        self._s3.put_object(**kwargs)
+        with translated("s3:PutObject"):
+            self._s3.put_object(**kwargs)
 
     def link(self, key: str, seconds: int = LINK_SECONDS) -> str:
         """A presigned GET URL (signing is local: no API call)."""

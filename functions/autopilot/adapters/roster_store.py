@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Key
 
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
 from autopilot.adapters.dynamodb import pages
 from autopilot.domain.roster import RosterEntry
 
@@ -70,15 +70,19 @@ class RosterStore:
 
     def apply(self, upserts: Sequence[RosterEntry], deletes: Sequence[str]) -> None:
         """Batched writes (25 per BatchWriteItem, unprocessed items retried by boto3's batch writer)."""
-        with self._table.batch_writer() as batch:
+        with translated("dynamodb:BatchWriteItem"), self._table.batch_writer() as batch:
             for entry in upserts:
                 batch.put_item(Item=_to_item(entry))
             for employee_id in deletes:
                 batch.delete_item(Key={"pk": ROSTER_PK, "sk": f"{EMPLOYEE_PREFIX}{employee_id}"})
 
     def accepted_at(self) -> dt.datetime | None:
-        item = self._table.get_item(Key={"pk": ROSTER_PK, "sk": META_SK}, ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key={"pk": ROSTER_PK, "sk": META_SK}, ConsistentRead=True).get("Item")
         return dt.datetime.fromisoformat(item["accepted_at"]) if item else None
 
     def mark_accepted(self, feed_id: str, at: dt.datetime) -> None:
-        self._table.put_item(Item={"pk": ROSTER_PK, "sk": META_SK, "feed_id": feed_id, "accepted_at": at.isoformat()})
+        with translated("dynamodb:PutItem"):
+            self._table.put_item(
+                Item={"pk": ROSTER_PK, "sk": META_SK, "feed_id": feed_id, "accepted_at": at.isoformat()}
+            )

@@ -22,7 +22,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from autopilot import clock
-from autopilot.adapters.aws import RETRY_CONFIG, cached
+from autopilot.adapters.aws import RETRY_CONFIG, cached, translate, translated
 from autopilot.adapters.dynamodb import batch_get, pages
 from autopilot.domain.errors import StaleUpdate
 from autopilot.domain.running_modes import ReportRow, UsageRecord
@@ -71,7 +71,8 @@ class UsageStore:
         return found
 
     def get(self, workspace_id: str, month: str) -> UsageRecord | None:
-        item = self._table.get_item(Key=usage_key(workspace_id, month), ConsistentRead=True).get("Item")
+        with translated("dynamodb:GetItem"):
+            item = self._table.get_item(Key=usage_key(workspace_id, month), ConsistentRead=True).get("Item")
         return UsageRecord.model_validate(_fields(item)) if item else None
 
     def save(self, record: UsageRecord) -> UsageRecord:
@@ -86,13 +87,14 @@ class UsageStore:
                 raise StaleUpdate(
                     f"usage of {record.workspace_id} for {record.month} changed since version {record.version}"
                 ) from exc
-            raise
+            raise translate(exc, "dynamodb:PutItem") from exc
         return stored
 
     # --- report rows ---------------------------------------------------------------------------------
     def put_report_row(self, row: ReportRow) -> None:
         # A row is derived from its usage record (written first, conditionally): rewriting it is idempotent.
-        self._table.put_item(Item=_item(row, report_key(row.month, row.workspace_id), clock.now()))
+        with translated("dynamodb:PutItem"):
+            self._table.put_item(Item=_item(row, report_key(row.month, row.workspace_id), clock.now()))
 
     def report_rows(self, month: str) -> list[ReportRow]:
         rows: list[ReportRow] = []

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from autopilot.adapters.workspaces import ItemFailure, WorkspaceInfo, WorkSpacesError
+from autopilot.adapters.workspaces import ItemFailure, WorkspaceInfo
 from autopilot.contracts.hr import EmployeeDeparted
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.errors import AwsRefused, StaleUpdate
 from autopilot.domain.onboarding import (
     MANAGED_ORIGINS,
     BatchResult,
@@ -41,7 +41,7 @@ from autopilot.domain.ports import (
     TimerScheduler,
     WorkSpacesFleet,
 )
-from autopilot.domain.transfers import GONE_STATES, apply_transfers
+from autopilot.domain.transfers import GONE_STATES, RETRYABLE_REFUSALS, apply_transfers
 
 STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
@@ -128,10 +128,16 @@ def stop_desks(
         else:
             if info.running_mode == "ALWAYS_ON":
                 # StopWorkspaces refuses AlwaysOn desks: switch to AutoStop first (the desk is leaving anyway).
-                refusals: tuple[type[Exception], ...] = (WorkSpacesError, *ports.transient)
                 try:
                     ports.fleet.modify(workspace_id, running_mode="AUTO_STOP", autostop_minutes=60)
-                except refusals:
+                except AwsRefused as refused:
+                    if refused.code not in RETRYABLE_REFUSALS:  # busy desk: redelivered; anything else: for good
+                        _report_refused([(desk, workspace_id)], "stop", refused, ports=ports, result=result, now=now)
+                        continue
+                    result.failed.append(message_id)
+                    result.decide(desk.employee_id, "stop_failed", workspace_id=workspace_id)
+                    continue
+                except ports.transient:
                     result.failed.append(message_id)
                     result.decide(desk.employee_id, "stop_failed", workspace_id=workspace_id)
                     continue
@@ -142,6 +148,9 @@ def stop_desks(
         failures = {failure.key: failure for failure in ports.fleet.stop(call)}
     except ports.transient:
         result.failed += [resolved[workspace_id][0] for workspace_id in call]
+        return
+    except AwsRefused as refused:
+        _report_refused([(resolved[ws][1], ws) for ws in call], "stop", refused, ports=ports, result=result, now=now)
         return
     for workspace_id in call:
         message_id, desk, _ = resolved[workspace_id]
@@ -176,6 +185,10 @@ def terminate_desks(
             failures = {failure.key: failure for failure in ports.fleet.terminate(call)}
         except ports.transient:
             result.failed += [resolved[workspace_id][0] for workspace_id in call]
+            return
+        except AwsRefused as refused:
+            refusals = [(resolved[ws][1], ws) for ws in call]
+            _report_refused(refusals, "terminate", refused, ports=ports, result=result, now=now)
             return
     for workspace_id, (message_id, desk, _) in resolved.items():
         failure = failures.get(workspace_id)
@@ -244,6 +257,10 @@ def _resolve(
     except ports.transient:
         result.failed += [message_id for message_id, _ in recorded.values()]
         return {}
+    except AwsRefused as refused:
+        refusals = [(desk, workspace_id) for workspace_id, (_, desk) in recorded.items()]
+        _report_refused(refusals, action, refused, ports=ports, result=result, now=now)
+        return {}
     resolved: dict[str, tuple[str, Desk, WorkspaceInfo | None]] = {}
     for workspace_id, (message_id, desk) in recorded.items():
         info = infos.get(workspace_id)
@@ -254,11 +271,17 @@ def _resolve(
             except ports.transient:
                 result.failed.append(message_id)
                 continue
+            except AwsRefused as refused:
+                _report_refused([(desk, workspace_id)], action, refused, ports=ports, result=result, now=now)
+                continue
             if found is not None and found.workspace_id != workspace_id:
                 try:
                     ours = _carries_managed_tag(found.workspace_id, policy, ports)
                 except ports.transient:
                     result.failed.append(message_id)
+                    continue
+                except AwsRefused as refused:
+                    _report_refused([(desk, workspace_id)], action, refused, ports=ports, result=result, now=now)
                     continue
                 if not ours:
                     _refuse_unmanaged(desk, found.workspace_id, action, ports=ports, result=result, now=now)
@@ -349,6 +372,36 @@ def _refuse_unmanaged(
         ]
     )
     result.decide(desk.employee_id, f"{action}_refused_unmanaged", workspace_id=workspace_id)
+
+
+def _report_refused(
+    refusals: Sequence[tuple[Desk, str]],
+    action: str,
+    refused: AwsRefused,
+    *,
+    ports: LifecyclePorts,
+    result: BatchResult,
+    now: dt.datetime,
+) -> None:
+    """AWS refused a call of the `action` for good (AccessDenied, a validation error): a redelivery would get the
+    same answer, so each desk of the call is reported once, with the AWS code and what to fix, and its message
+    is done (docs/reliability.md). The desk stays as it was; a refused stop is still followed by its terminate."""
+    events = []
+    for desk, workspace_id in refusals:
+        detail = {"workspace_id": workspace_id, "aws_action": refused.action, "error_code": refused.code}
+        ports.desks.record_event(desk.employee_id, at=now, kind="refused", detail=detail | {"action": action})
+        reason = f"offboarding could not {action} WorkSpace {workspace_id}: {refused.remedy}"
+        events.append(
+            ProvisioningFailed(
+                employee_id=desk.employee_id,
+                directory_id=desk.directory_id,
+                error_code=refused.code,
+                reason=reason,
+                attempts=0,
+            )
+        )
+        result.decide(desk.employee_id, f"{action}_refused", **detail)
+    ports.bus.publish(events)
 
 
 def _save(desk: Desk, ports: LifecyclePorts, result: BatchResult, message_id: str) -> None:

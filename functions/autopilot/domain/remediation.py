@@ -46,7 +46,7 @@ from autopilot.contracts.outputs import (
 )
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
+from autopilot.domain.errors import AwsRefused, StaleUpdate
 from autopilot.domain.incidents import (
     DeskActions,
     Incident,
@@ -96,6 +96,7 @@ class ActionFailure:
     """WorkSpaces refused an action for this desk (FailedRequests, or a refusal of a single-desk call)."""
 
     code: str  # AWS's error code only: its message can name the user and is never carried
+    remedy: str = ""  # what on-call must fix, when AWS refused the whole call for good (AwsRefused.remedy)
 
 
 class Fleet(Protocol):
@@ -487,6 +488,8 @@ def _run_runbook(desks: Sequence[_DeskToStep], ports: Ports, ctx: Context, outco
                     outcome.add(f"{action}_call_failed", intent.intended.incident_id)
                     _undo(intent, ports, touched)
                 continue
+            except AwsRefused as exc:  # for good (AccessDenied...): every desk of the call refused, reported once
+                refused = {intent.view.workspace_id: ActionFailure(exc.code, exc.remedy) for intent in batch}
             for intent in batch:
                 failure = refused.get(intent.view.workspace_id)
                 if failure is None:
@@ -610,7 +613,8 @@ def _record_refusal(
     """WorkSpaces refused the action for this desk: the step is `failed` (its re-check timer dropped) and the desk
     tries its next action at once, in the next round."""
     intended = intent.intended
-    refused = intended.steps[-1].model_copy(update={"outcome": "failed", "reason": failure.code[:300]})
+    reason = f"{failure.code}: {failure.remedy}" if failure.remedy else failure.code
+    refused = intended.steps[-1].model_copy(update={"outcome": "failed", "reason": reason[:300]})
     event = OutboxEntry.event(_step_event(intended, refused, None))
     incident = (
         intended.with_last_step(refused)

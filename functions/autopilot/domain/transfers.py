@@ -21,7 +21,7 @@ from autopilot.adapters.workspaces import WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeTransferred
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate, UnknownSite
+from autopilot.domain.errors import AwsRefused, StaleUpdate, UnknownSite
 from autopilot.domain.onboarding import (
     MANAGED_ORIGINS,
     BatchResult,
@@ -205,6 +205,10 @@ def apply_transfers(
     except ports.transient:
         result.failed += [message_id for message_id, _ in ready.values()]
         return
+    except AwsRefused as refused:  # for good: reported once per desk, not redelivered
+        for workspace_id, (_, desk) in ready.items():
+            _refused(desk, workspace_id, refused, ports, result)
+        return
     for workspace_id, (message_id, desk) in ready.items():
         info = infos.get(workspace_id)
         try:
@@ -218,6 +222,8 @@ def apply_transfers(
             result.failed.append(message_id)
         except ports.transient:
             result.failed.append(message_id)
+        except AwsRefused as refused:  # a lookup refused for good (the transfer's own calls are handled in it)
+            _refused(desk, workspace_id, refused, ports, result)
 
 
 def _apply_one(
@@ -277,9 +283,7 @@ def _apply_one(
             _look_again(desk, now + REFUSED_RETRY, ports, now)
             result.decide(employee_id, "transfer_later", workspace_id=workspace_id, error_code=exc.code)
             return
-        # Do not copy AWS's message: it can name the user.
-        _alert(desk, exc.code, f"{exc.operation} was refused for WorkSpace {workspace_id}", ports)
-        result.decide(employee_id, "transfer_refused", workspace_id=workspace_id, error_code=exc.code)
+        _refused(desk, workspace_id, exc, ports, result)
         return
     if plan.retry_at is not None:
         _look_again(desk, plan.retry_at, ports, now)
@@ -307,6 +311,13 @@ def _follow_migration(
         desk.employee_id, "migrated", workspace_id=found.workspace_id, previous_workspace_id=gone_id, found=True
     )
     return desk, found
+
+
+def _refused(desk: Desk, workspace_id: str, refused: AwsRefused, ports: LifecyclePorts, result: BatchResult) -> None:
+    """Refused for good: one alert with the code and what to fix (never AWS's message: it can name the user)."""
+    what = f"{refused.operation} was refused for WorkSpace {workspace_id}: {refused.remedy}"
+    _alert(desk, refused.code, what, ports)
+    result.decide(desk.employee_id, "transfer_refused", workspace_id=workspace_id, error_code=refused.code)
 
 
 def _look_again(desk: Desk, at: dt.datetime, ports: LifecyclePorts, now: dt.datetime) -> None:

@@ -28,7 +28,7 @@ from autopilot.domain import offboarding
 from autopilot.domain.ports import DryRunMarking, QueueOrTimer, QueueTarget
 from autopilot.domain.roster import describe_errors
 from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT_OR_REFUSED, SqsBatch, SqsRecord, report
+from autopilot.handlers.provision import TRANSIENT, SqsBatch, SqsRecord, report
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -72,7 +72,7 @@ def ports(account: str) -> Composition:
             timers=timers,
             bundles=WorkSpacesLookups(client("workspaces")),
             tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
-            transient=TRANSIENT_OR_REFUSED,
+            transient=TRANSIENT,
         ),
     )
 

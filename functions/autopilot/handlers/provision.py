@@ -27,7 +27,7 @@ from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
 from autopilot.domain import provisioning
-from autopilot.domain.errors import AwsRefused, TransientAwsError
+from autopilot.domain.errors import TransientAwsError
 from autopilot.domain.onboarding import BatchResult
 from autopilot.domain.ports import DryRunMarking, QueueRequeue
 from autopilot.domain.roster import describe_errors
@@ -36,11 +36,8 @@ from autopilot.observability import logger, metrics, tracer
 
 # Whole-call failures that SQS redelivery absorbs (botocore has already retried throttling with backoff). The
 # adapters translate botocore's errors (adapters.aws.translated): only TransientAwsError is worth a redelivery;
-# an AwsRefused is reported once by the domain.
+# an AwsRefused is reported once by the domain (provisioning, lifecycle and remediation alike).
 TRANSIENT: tuple[type[Exception], ...] = (TransientAwsError,)
-# lifecycle and remediate still redeliver a refusal (AwsRefused) until the DLQ pages, as they did every
-# ClientError; reporting it once there is not done yet (issue 14 point 4 covers provisioning).
-TRANSIENT_OR_REFUSED: tuple[type[Exception], ...] = (TransientAwsError, AwsRefused)
 
 
 class ProvisionSettings(Settings):

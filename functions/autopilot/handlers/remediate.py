@@ -33,7 +33,7 @@ from autopilot.domain.remediation import Action, ActionFailure
 from autopilot.domain.triage import alarm_subject, alarm_window
 from autopilot.handlers import aws_events
 from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT_OR_REFUSED
+from autopilot.handlers.provision import TRANSIENT
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -116,7 +116,7 @@ def ports(account: str) -> Composition:
             incidents=incidents,
             timers=timers,
             events=bus,
-            transient=TRANSIENT_OR_REFUSED,  # a whole act_many call failed: undone, the invocation retried
+            transient=TRANSIENT,  # a whole act_many call failed: undone, the invocation retried
         ),
     )
 
