@@ -4,7 +4,7 @@ rest a refusal carrying the IAM action and the AWS error code, never AWS's messa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -88,6 +88,15 @@ class RefusingClient:
             raise self.error
 
         return call
+
+    def get_paginator(self, operation: str) -> Any:
+        """A botocore paginator is lazy: the call, and so its error, comes with the first page."""
+
+        def pages(**kwargs: Any) -> Iterator[dict[str, Any]]:
+            raise self.error
+            yield {}  # a generator: nothing is called until a page is asked for
+
+        return SimpleNamespace(paginate=pages)
 
 
 def test_every_workspaces_call_is_translated_batch_calls_too() -> None:
