@@ -1682,7 +1682,7 @@ class LocalCloud:
         return sorted(self.timeline, key=lambda entry: entry["time"])
 
     def report(self) -> dict[str, Any]:
-        """The report of DESIGN.md "Local cloud" (plus the timeline)."""
+        """The report of a run (docs/local-cloud.md, "The report"), with the timeline."""
         return {
             "clock": iso(self.now()),
             "workspaces": self.workspaces(),

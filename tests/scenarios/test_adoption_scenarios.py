@@ -81,7 +81,13 @@ def test_a_tagged_fleet_is_adopted_once_linked_silently_and_a_leaver_is_stopped(
     leaver = desks[-1]
     assert leaver.lifecycle is Lifecycle.STOPPED
     assert {d.lifecycle for d in desks[:-1]} == {Lifecycle.READY}
-    assert _changing_calls(report) == {"StopWorkspaces": 1}
+    # A hire's first attempt creates without looking first (issue 14: no lookup per hire): CreateWorkspaces, one
+    # call per 25 hires, answers ResourceExists.WorkSpace for a user who has a desk, and that desk is taken over.
+    # No desk is made; the only desk-changing call that acts is the leaver's stop.
+    assert [t for t in report["timeline"] if t["kind"] == "created"] == []
+    assert len(report["workspaces"]) == 300
+    assert report["api_calls"].get("workspaces:CreateWorkspaces", 0) == 12
+    assert {op: n for op, n in _changing_calls(report).items() if op != "CreateWorkspaces"} == {"StopWorkspaces": 1}
     stopped = [t for t in report["timeline"] if t["kind"] == "transition" and t["to"] == "STOPPING"]
     assert workspace_of["agent300"] in {t["workspace_id"] for t in stopped}
     assert [i for i in report["invocations"] if not i["ok"]] == []

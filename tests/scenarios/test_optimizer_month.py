@@ -89,12 +89,14 @@ class Month:
 
     def by_hand(self, user: str, running_mode: str) -> Callable[[], None]:
         def change() -> None:
-            properties: dict[str, Any] = {"RunningMode": running_mode}
+            # One property a call, as WorkSpaces requires (docs/local-cloud.md).
+            changes: list[dict[str, Any]] = [{"RunningMode": running_mode}]
             if running_mode == "AUTO_STOP":
-                properties["RunningModeAutoStopTimeoutInMinutes"] = 60
-            self.cloud.client("workspaces").modify_workspace_properties(
-                WorkspaceId=self.workspace(user), WorkspaceProperties=properties
-            )
+                changes.append({"RunningModeAutoStopTimeoutInMinutes": 60})
+            for properties in changes:
+                self.cloud.client("workspaces").modify_workspace_properties(
+                    WorkspaceId=self.workspace(user), WorkspaceProperties=properties
+                )
 
         return change
 
