@@ -3,6 +3,10 @@
 - `BaseResponse.call_action` lists the handler class's methods with `inspect.getmembers` at every request (a walk
   of a few hundred attributes, `dir()` and a sort each time): the list depends on the class only, so it is kept
   per class while the local cloud runs.
+- moto's request router (`BotocoreStubber.process_request`) tries the URL patterns of every service, then every
+  URL pattern of the matching service (`backend.urls` rebuilds that table at each access), at every request: the
+  handler it finds depends on the URL only, so it is kept per URL (bounded) and the rest of the request is
+  moto's own code (`normalize_request`, the recorder, the handler, its HTTP errors).
 - DynamoDB's BatchGetItem computes each item's size twice (once for its 16 MB rule, once to add it up), a walk
   of every attribute of every item: within one BatchGetItem call an item cannot change, so its size is computed
   once for that call.
@@ -13,11 +17,16 @@ tests/integration/test_fast_moto.py checks both against moto's own code. `LOCALC
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import moto.backend_index as backend_index
+from moto.core import botocore_stubber
 from moto.core import responses as moto_responses
+from moto.core.base_backend import BackendDict
+from moto.core.exceptions import HTTPException
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoHandler
 
@@ -26,7 +35,11 @@ from localcloud import fast_json
 _original_method_names = moto_responses.method_names_from_class
 _original_item_size = Item.size
 _original_batch_get_item = DynamoHandler.batch_get_item
+_original_process_request = botocore_stubber.BotocoreStubber.process_request
 _method_names: dict[type, list[str]] = {}
+_handlers: dict[str, Any] = {}  # clean URL -> moto's handler for it, or _NOT_MOCKED
+_NOT_MOCKED = object()
+_HANDLERS_KEPT = 4096  # S3 object URLs are many: the table is emptied when it is full
 _call = threading.local()  # the sizes of the BatchGetItem call running on this thread
 
 
@@ -35,6 +48,64 @@ def _cached_method_names(clazz: Any) -> list[str]:
     if names is None:
         names = _method_names[clazz] = _original_method_names(clazz)
     return list(names)  # a copy: callers own their list, as with moto's
+
+
+def forget_classes() -> None:
+    """A response class gained or lost methods (the WorkSpaces emulator's install and uninstall call this)."""
+    _method_names.clear()
+
+
+def _handler_for(clean_url: str) -> Any:
+    """moto's own search (BotocoreStubber.process_request, moto 5.2.5), without calling the handler."""
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            if botocore_stubber.passthrough_service(service):
+                return _NOT_MOCKED
+            if not botocore_stubber.service_whitelisted(service):
+                return None  # moto's own code raises ServiceNotWhitelisted
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                if "us-east-1" in backend_dict[DEFAULT_ACCOUNT_ID]:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["us-east-1"]
+                else:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["aws"]
+            else:
+                backend = backend_dict["global"]
+            for url, method_to_execute in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return method_to_execute
+    return None  # moto's own code answers 404 or lets the request through
+
+
+def _process_request(self: Any, request: Any) -> Any:
+    parsed_url, _ = botocore_stubber.get_equivalent_url_in_aws_domain(request.url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    if botocore_stubber.passthrough_url(clean_url):
+        return None
+    handler = _handlers.get(clean_url)
+    if handler is None:
+        handler = _handler_for(clean_url)
+        if handler is None:
+            return _original_process_request(self, request)
+        if len(_handlers) >= _HANDLERS_KEPT:
+            _handlers.clear()
+        _handlers[clean_url] = handler
+    if handler is _NOT_MOCKED:
+        return None
+    from moto.moto_api import recorder
+
+    normalized_request = botocore_stubber.normalize_request(request)
+    try:
+        recorder._record_request(normalized_request)
+        status, headers, body = handler(normalized_request, normalized_request.raw_url, normalized_request.headers)
+    except HTTPException as e:
+        status = e.code
+        headers = e.get_headers()
+        body = e.get_body()
+    return status, headers, body
 
 
 def _item_size(self: Item) -> int:
@@ -71,7 +142,9 @@ def installed() -> Iterator[bool]:
     with _lock:
         if _installed == 0:
             _method_names.clear()  # a class patched between two worlds is listed again
+            _handlers.clear()
             moto_responses.method_names_from_class = _cached_method_names
+            botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
             Item.size = _item_size  # type: ignore[method-assign]
             DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
         _installed += 1
@@ -82,5 +155,6 @@ def installed() -> Iterator[bool]:
             _installed -= 1
             if _installed == 0:
                 moto_responses.method_names_from_class = _original_method_names
+                botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
                 Item.size = _original_item_size  # type: ignore[method-assign]
                 DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]

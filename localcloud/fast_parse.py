@@ -153,11 +153,12 @@ def plan_for(shape: Shape) -> Plan:
     return plan
 
 
-_original_handle_json_body = botocore_parsers.JSONParser._handle_json_body
+_JSONParser: Any = botocore_parsers.JSONParser  # botocore's stubs do not declare its private methods
+_original_handle_json_body = _JSONParser._handle_json_body
 
 
 def _handle_json_body(self: Any, raw_body: Any, shape: Shape) -> Any:
-    if type(self) is not botocore_parsers.JSONParser:  # a subclass may read values its own way
+    if type(self) is not _JSONParser:  # a subclass may read values its own way
         return _original_handle_json_body(self, raw_body, shape)
     return plan_for(shape)(self, self._parse_body_as_json(raw_body))
 
@@ -180,7 +181,7 @@ def installed() -> Iterator[bool]:
         return
     with _lock:
         if _installed == 0:
-            botocore_parsers.JSONParser._handle_json_body = _handle_json_body  # type: ignore[method-assign]
+            _JSONParser._handle_json_body = _handle_json_body
         _installed += 1
     try:
         yield True
@@ -188,4 +189,4 @@ def installed() -> Iterator[bool]:
         with _lock:
             _installed -= 1
             if _installed == 0:
-                botocore_parsers.JSONParser._handle_json_body = _original_handle_json_body  # type: ignore[method-assign]
+                _JSONParser._handle_json_body = _original_handle_json_body

@@ -91,3 +91,39 @@ def test_the_switch_keeps_moto_s_code(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not on
         assert moto_responses.method_names_from_class is fast_moto._original_method_names
         assert DynamoHandler.batch_get_item is fast_moto._original_batch_get_item
+
+
+def _session(run: str) -> list[Any]:
+    """A few calls over services with different routes (JSON target headers, query, REST paths with keys)."""
+    answers: list[Any] = []
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=f"feed-{run}", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for key in ("a.csv", "deep/path/b.csv"):
+        s3.put_object(Bucket=f"feed-{run}", Key=key, Body=key.encode())
+        answers.append(s3.get_object(Bucket=f"feed-{run}", Key=key)["Body"].read())
+    answers.append(sorted(o["Key"] for o in s3.list_objects_v2(Bucket=f"feed-{run}")["Contents"]))
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"work-{run}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    answers.append([m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]])
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name=f"/p/{run}", Value="v", Type="String")
+    answers.append(ssm.get_parameter(Name=f"/p/{run}")["Parameter"]["Value"])
+    answers.append(boto3.client("sns").create_topic(Name=f"alerts-{run}")["TopicArn"].removesuffix(run))
+    answers.append(boto3.client("workspaces").describe_workspaces()["Workspaces"])
+    try:
+        s3.get_object(Bucket=f"feed-{run}", Key="absent")
+    except s3.exceptions.NoSuchKey as exc:
+        answers.append(exc.response["Error"]["Code"])
+    return answers
+
+
+def test_the_router_finds_moto_s_handler_for_every_route(aws: None) -> None:
+    slow = _session("slow")
+    with fast_moto.installed():
+        fast = _session("fast")
+        routed = dict(fast_moto._handlers)
+    assert fast == slow
+    assert any("s3" in url for url in routed)
+    assert any("sqs" in url for url in routed)
+    assert all(handler is not fast_moto._NOT_MOCKED for handler in routed.values())
