@@ -31,10 +31,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.errors import AutopilotError, InvalidInput, PolicyError
-from autopilot.domain.resolution import resolve as resolve_policy
-from autopilot.domain.roster import parse_roster
-from autopilot.domain.running_modes import monthly_report_csv
+from autopilot.domain.cost.running_modes import monthly_report_csv
+from autopilot.domain.hr.roster import parse_roster
+from autopilot.domain.kernel.errors import AutopilotError, InvalidInput, PolicyError
+from autopilot.domain.kernel.resolution import resolve as resolve_policy
 from autopilot_ops import cur, dlq, feeds, fleet, planning, records, report_data, report_html
 from autopilot_ops.backend import Backend, aws_backend, world_backend
 from autopilot_ops.errors import BAD_INPUT, FAILED, BadInput, OpsError

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from autopilot.domain.errors import PolicyError
+from autopilot.domain.kernel.errors import PolicyError
 from autopilot_ops.errors import BadInput, OpsError
 from localcloud import scenario as scenarios
 from localcloud.intrinsics import TemplateError

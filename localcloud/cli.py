@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from autopilot.domain.errors import PolicyError
+from autopilot.domain.kernel.errors import PolicyError
 from localcloud.clock import parse_instant
 from localcloud.intrinsics import TemplateError
 from localcloud.scenario import ScenarioError, load_scenario, read_payload, run_scenario

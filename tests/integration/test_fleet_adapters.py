@@ -17,11 +17,11 @@ from autopilot.adapters.observation_store import DeskLookup, ObservationStore, S
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.alarms import desired_alarms, reconcile
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.fleet_watch import Observation
-from autopilot.domain.prewarm import StartRecord
+from autopilot.domain.fleet.prewarm import StartRecord
+from autopilot.domain.fleet.sweep import Observation
+from autopilot.domain.incidents.alarms import desired_alarms, reconcile
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template
 

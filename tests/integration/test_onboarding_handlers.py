@@ -22,11 +22,11 @@ from autopilot.adapters.feed_store import FeedStore, S3RosterFiles
 from autopilot.adapters.mailer import SesMailer, WorkSpacesLookups
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.contracts.hr import EmployeeHired
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.errors import InvalidInput, StaleUpdate
-from autopilot.domain.feed_hold import FeedRecord, FeedStatus
-from autopilot.domain.roster import RosterEntry
-from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.hr.feed_record import FeedRecord, FeedStatus
+from autopilot.domain.hr.roster import RosterEntry
+from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.kernel.desks import Lifecycle
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate
 from autopilot.handlers import hr_events, hr_feed_ingest, provision
 from localcloud.workspaces_emulator import Emulator, install, installed, uninstall
 from tests.support.aws import create_table_from_template

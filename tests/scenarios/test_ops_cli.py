@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from autopilot.domain.policy import policy_document_json
+from autopilot.domain.kernel.policy import policy_document_json
 from autopilot_ops.backend import Backend, world_backend
 from autopilot_ops.cli import Session, main
 from autopilot_ops.local import scenario_world
@@ -431,7 +431,7 @@ def test_dlq_redrive_sends_the_login_back_to_its_function(cli: Any, cloud: Local
 
 def test_running_modes_prints_the_optimisers_monthly_report(cli: Any, cloud: LocalCloud, folder: Path) -> None:
     from autopilot.adapters.usage_store import UsageStore
-    from autopilot.domain.running_modes import ReportRow
+    from autopilot.domain.cost.running_modes import ReportRow
 
     store = UsageStore(world_backend(cloud).table)
     store.put_report_row(

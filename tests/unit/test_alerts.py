@@ -26,10 +26,10 @@ from autopilot.contracts.outputs import (
     UnusedDesksFound,
     WorkSpaceReady,
 )
-from autopilot.domain import alerts
-from autopilot.domain.alerts import KINDS, SEVERITY, AutomationAlarm, EventTrigger, Links, NotifyPorts
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.incidents import open_desk_incident
+from autopilot.domain.incidents.incidents import open_desk_incident
+from autopilot.domain.kernel.errors import InvalidInput
+from autopilot.domain.oncall import alerts
+from autopilot.domain.oncall.alerts import KINDS, SEVERITY, AutomationAlarm, EventTrigger, Links, NotifyPorts
 from tests.unit.fakes_remediation import FakeIncidents, FakeNotifier, FakeThreads
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

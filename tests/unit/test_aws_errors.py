@@ -10,8 +10,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
 from autopilot.adapters.aws import RETRYABLE_CODES, RETRYABLE_STATUS, translated
-from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
-from autopilot.domain.errors import AwsRefused, TransientAwsError
+from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.domain.kernel.errors import AwsRefused, TransientAwsError
+from autopilot.domain.kernel.workspace import WorkSpacesError
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from autopilot.contracts.outputs import DomainEvent, FleetReportPublished
-from autopilot.domain import alerts
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
 from autopilot.reporting.records import Snapshot
 from tests.unit.fakes_fleet import policy

@@ -12,12 +12,7 @@ import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
 from autopilot.contracts.outputs import DomainEvent
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import PolicyError, StaleUpdate
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.running_mode_policy import Price
-from autopilot.domain.running_modes import (
+from autopilot.domain.cost.running_modes import (
     ManagedDesk,
     ModeChangeRefused,
     MonthUsage,
@@ -30,7 +25,12 @@ from autopilot.domain.running_modes import (
     monthly_report_csv,
     optimize_running_modes,
 )
-from autopilot.domain.usage import ActivePeriod, expected_hours
+from autopilot.domain.cost.usage import ActivePeriod, expected_hours
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import PolicyError, StaleUpdate
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.running_mode_policy import Price
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

@@ -18,9 +18,9 @@ from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translate, translated
 from autopilot.adapters.dynamodb import batch_get
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.ports import AuditEntry
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.outbox import AuditEntry
 
 HISTORY_TTL = dt.timedelta(days=400)
 _sequence = itertools.count()

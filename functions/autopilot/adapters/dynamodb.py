@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autopilot.adapters.aws import translated
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 BATCH_GET = 100  # BatchGetItem's maximum keys per call
 UNPROCESSED_ATTEMPTS = 8

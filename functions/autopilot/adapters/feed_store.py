@@ -13,8 +13,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from autopilot.domain.errors import InvalidInput, StaleUpdate
-from autopilot.domain.feed_hold import FeedRecord
+from autopilot.domain.hr.feed_record import FeedRecord
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate
 
 FEED_TTL = dt.timedelta(days=400)
 MAX_ROSTER_BYTES = 50 * 1024 * 1024

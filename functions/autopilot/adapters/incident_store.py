@@ -28,8 +28,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import DeskActions, Incident
+from autopilot.domain.incidents.incidents import DeskActions, Incident
+from autopilot.domain.kernel.errors import StaleUpdate
 
 RETENTION = dt.timedelta(days=400)
 

@@ -15,7 +15,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached
-from autopilot.domain.roster import RosterEntry
+from autopilot.domain.hr.roster import RosterEntry
 
 ROSTER_PK = "ROSTER"
 EMPLOYEE_PREFIX = "EMP#"

@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 from autopilot import clock
 from autopilot.adapters.aws import RETRY_CONFIG, cached
 from autopilot.adapters.dynamodb import batch_get
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.running_modes import ReportRow, UsageRecord
+from autopilot.domain.cost.running_modes import ReportRow, UsageRecord
+from autopilot.domain.kernel.errors import StaleUpdate
 
 TTL = dt.timedelta(days=400)
 _RENAMES = {"workspace_id": "ws", "employee_id": "employee"}

@@ -8,9 +8,9 @@ from autopilot.adapters.bus import EventBus
 from autopilot.adapters.policy_source import load_policy
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import PolicyRejected
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution, resolve
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution, resolve
 from autopilot.observability import logger
 
 _resolutions: dict[int, tuple[Policy, Resolution]] = {}

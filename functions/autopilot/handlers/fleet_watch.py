@@ -22,10 +22,10 @@ from autopilot.adapters.observation_store import (
     dynamodb,
 )
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.workspaces import WorkSpacesError
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import fleet_watch
+from autopilot.domain.fleet import sweep
+from autopilot.domain.kernel.workspace import WorkSpacesError
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import NAMESPACE, logger, metrics, tracer
 from autopilot.reporting.gauges import desks_by_profile
@@ -76,12 +76,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     sites_by_directory: dict[str, list[str]] = {}
     for site, directory_id in resolution.directories.items():
         sites_by_directory.setdefault(directory_id, []).append(site)
-    report = fleet_watch.sweep(
+    report = sweep.sweep(
         policy,
         directory_ids=resolution.directory_ids,
         sites_by_directory=sites_by_directory,
         alarm_prefix=p.settings.connection_failure_alarm_prefix,
-        ports=fleet_watch.SweepPorts(
+        ports=sweep.SweepPorts(
             fleet=p.workspaces,
             observations=p.observations,
             desks=p.desks,
@@ -91,9 +91,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             refused=WorkSpacesError,
         ),
         now=now,
-        whole_account=fleet_watch.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
+        whole_account=sweep.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
     )
-    result = fleet_watch.summarise(report)
+    result = sweep.summarise(report)
     metrics.add_metric(name="DesksSwept", unit=MetricUnit.Count, value=report.desks)
     metrics.add_metric(name="DeskStateChanges", unit=MetricUnit.Count, value=len(report.changed))
     metrics.add_metric(name="DesksMissing", unit=MetricUnit.Count, value=len(report.missing))

@@ -1,5 +1,5 @@
 """notify: domain events of the autopilot bus and state changes of the automation's own alarms -> one
-message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/alerts.py, docs/runbook.md). The alarm
+message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/oncall/alerts.py, docs/runbook.md). The alarm
 event is AWS's: read tolerantly, and one that is not about the automation's own alarms is dropped and counted
 (aws_events.py). Autopilot-bus events are ours and stay strict."""
 
@@ -22,8 +22,8 @@ from autopilot.adapters.policy_source import load_policy
 from autopilot.config import Settings
 from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent
-from autopilot.domain import alerts
-from autopilot.domain.errors import InvalidInput, PolicyError
+from autopilot.domain.kernel.errors import InvalidInput, PolicyError
+from autopilot.domain.oncall import alerts
 from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
 

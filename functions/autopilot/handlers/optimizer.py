@@ -19,8 +19,8 @@ from autopilot.adapters.usage_store import UsageStore, state_table
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import running_modes
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.cost import running_modes
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
 

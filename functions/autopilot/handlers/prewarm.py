@@ -18,8 +18,8 @@ from autopilot.adapters.observation_store import StartLogStore, dynamodb
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import prewarm
-from autopilot.domain.fleet_watch import summarise
+from autopilot.domain.fleet import prewarm
+from autopilot.domain.fleet.sweep import summarise
 from autopilot.handlers.common import current_policy
 from autopilot.observability import logger, metrics, tracer
 

@@ -1,5 +1,5 @@
 """provision: ProvisioningQueue batches (up to 25) -> reconcile, one CreateWorkspaces, follow desks to READY,
-welcome e-mail (domain/provisioning.py, docs/onboarding.md). Partial batch responses: only the failed
+welcome e-mail (domain/hr/provisioning.py, docs/onboarding.md). Partial batch responses: only the failed
 messages come back."""
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from autopilot.adapters.timers import timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
-from autopilot.domain import provisioning
-from autopilot.domain.errors import AwsRefused, TransientAwsError
-from autopilot.domain.onboarding import BatchResult
-from autopilot.domain.ports import DryRunMarking, QueueRequeue
-from autopilot.domain.roster import describe_errors
+from autopilot.domain.hr import provisioning
+from autopilot.domain.hr.roster import describe_errors
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.errors import AwsRefused, TransientAwsError
+from autopilot.domain.kernel.outbox import DryRunMarking
+from autopilot.domain.kernel.timers import QueueRequeue
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
 

@@ -1,5 +1,5 @@
 """remediate: ConnectionFailure alarm state changes, desks fleet_watch saw go UNHEALTHY/ERROR, and the
-runbook's own re-check timers -> incidents and guarded runbook steps (domain/remediation.py,
+runbook's own re-check timers -> incidents and guarded runbook steps (domain/incidents/remediation.py,
 docs/remediation.md). The alarm event is AWS's: read tolerantly, and one naming no directory or desk we can act
 on is dropped and counted (aws_events.py). Timers and autopilot-bus events are ours and stay strict."""
 
@@ -22,15 +22,16 @@ from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.adapters.metrics_query import ConnectionMetrics
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.timers import Timers
-from autopilot.adapters.workspaces import ConnectionInfo, WorkspaceInfo, WorkSpaces, WorkSpacesError
+from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent, WorkSpaceStateChanged
 from autopilot.contracts.timers import TimerFiredEvent
-from autopilot.domain import remediation
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.remediation import Action, ActionFailure
-from autopilot.domain.triage import alarm_subject, alarm_window
+from autopilot.domain.incidents import remediation
+from autopilot.domain.incidents.remediation import Action, ActionFailure
+from autopilot.domain.incidents.triage import alarm_subject, alarm_window
+from autopilot.domain.kernel.errors import InvalidInput
+from autopilot.domain.kernel.workspace import ConnectionInfo, WorkspaceInfo, WorkSpacesError
 from autopilot.handlers import aws_events
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.handlers.provision import TRANSIENT_OR_REFUSED

@@ -20,8 +20,8 @@ from autopilot.adapters.observation_store import ObservationStore, dynamodb
 from autopilot.adapters.report_store import ReportStore, scan_state, signing_s3
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import unused
-from autopilot.domain.fleet_watch import summarise
+from autopilot.domain.fleet import unused
+from autopilot.domain.fleet.sweep import summarise
 from autopilot.handlers.common import current_policy
 from autopilot.observability import logger, metrics, tracer
 from autopilot.reporting import weekly

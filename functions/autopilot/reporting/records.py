@@ -18,11 +18,11 @@ from autopilot.adapters.feed_store import _from_item as feed_from_item
 from autopilot.adapters.incident_store import _incident_from as incident_from_item
 from autopilot.adapters.observation_store import observation_from_item
 from autopilot.adapters.usage_store import _fields as usage_fields
-from autopilot.domain.desks import Desk
-from autopilot.domain.feed_hold import FeedRecord
-from autopilot.domain.fleet_watch import Observation
-from autopilot.domain.incidents import Incident
-from autopilot.domain.running_modes import ReportRow
+from autopilot.domain.cost.running_modes import ReportRow
+from autopilot.domain.fleet.sweep import Observation
+from autopilot.domain.hr.feed_record import FeedRecord
+from autopilot.domain.incidents.incidents import Incident
+from autopilot.domain.kernel.desks import Desk
 
 DESK = "DESK#"
 INCIDENT = "INC#"

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from autopilot.contracts.outputs import FleetReportPublished
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import DomainEventPublisher
+from autopilot.domain.kernel.outbox import DomainEventPublisher
+from autopilot.domain.kernel.policy import Policy
 from autopilot.reporting import data, page
 from autopilot.reporting.records import Snapshot
 

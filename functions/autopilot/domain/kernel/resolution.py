@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy
 
 
 @dataclass(frozen=True)

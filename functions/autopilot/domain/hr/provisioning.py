@@ -38,25 +38,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autopilot.adapters.workspaces import DeskSpec, ItemFailure, WorkspaceInfo
 from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle, is_unnamed_adoption
-from autopilot.domain.errors import AwsRefused, StaleUpdate
-from autopilot.domain.onboarding import BatchResult, site_timezone, start_deadline, timer_name
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import (
-    AuditEntry,
+from autopilot.domain.hr.onboarding import site_timezone, start_deadline, timer_name
+from autopilot.domain.hr.ports import (
     DeskOwners,
     DeskRecords,
-    DomainEventPublisher,
-    ProvisioningRequeue,
     RegistrationCodes,
     ResourceTags,
     WelcomeMailer,
     WorkSpacesFleet,
 )
-from autopilot.domain.welcome import WelcomeNotSent, build_welcome
+from autopilot.domain.hr.welcome import WelcomeNotSent, build_welcome
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Desk, Lifecycle, is_unnamed_adoption
+from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
+from autopilot.domain.kernel.outbox import AuditEntry, DomainEventPublisher
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.timers import ProvisioningRequeue
+from autopilot.domain.kernel.workspace import DeskSpec, ItemFailure, WorkspaceInfo
 
 LEASE = dt.timedelta(minutes=5)  # shorter than the queue's visibility timeout (6 minutes)
 FIRST_CHECK_DELAY = 900  # a new WorkSpace takes about 20 minutes: look first after 15 (SQS's longest delay)

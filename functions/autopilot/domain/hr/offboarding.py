@@ -17,31 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from autopilot.adapters.workspaces import ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.onboarding import (
-    MANAGED_ORIGINS,
-    BatchResult,
-    HrOutcome,
-    HrPorts,
-    apply_departure,
-    is_stale,
-    timer_name,
-)
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import (
-    BundleCatalog,
-    DeskRecords,
-    DomainEventPublisher,
-    ResourceTags,
-    TimerScheduler,
-    WorkSpacesFleet,
-)
-from autopilot.domain.transfers import GONE_STATES, apply_transfers
+from autopilot.domain.hr.onboarding import MANAGED_ORIGINS, HrOutcome, HrPorts, apply_departure, is_stale, timer_name
+from autopilot.domain.hr.ports import LifecyclePorts
+from autopilot.domain.hr.transfers import GONE_STATES, apply_transfers
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.workspace import ItemFailure, WorkspaceInfo, WorkSpacesError
 
 STOPPABLE = frozenset({"AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"})
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
@@ -75,18 +61,6 @@ def handle_departure(
     if is_stale(desk, event_time):
         return HrOutcome(desk.employee_id, "stale")
     return apply_departure(desk, departure.last_day, event_time=event_time, policy=policy, ports=ports, now=now)
-
-
-# --- the lifecycle queue: stop and terminate --------------------------------------------------------------
-@dataclass(frozen=True)
-class LifecyclePorts:
-    desks: DeskRecords
-    fleet: WorkSpacesFleet
-    bus: DomainEventPublisher
-    timers: TimerScheduler
-    bundles: BundleCatalog
-    tags: ResourceTags  # a WorkSpace found in place of the recorded one is acted on only if it is ours
-    transient: tuple[type[Exception], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,53 +27,17 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from autopilot.contracts.common import StrictModel
 from autopilot.contracts.outputs import FeedHeld, FeedRejected
-from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import (
-    DomainEventPublisher,
-    EnvelopeQueue,
-    FeedRecords,
-    RawEventSink,
-    RosterFiles,
-    RosterSnapshot,
-)
-from autopilot.domain.roster import ParsedRoster, RosterDiff, diff_roster, parse_roster
-
-
-class FeedStatus(StrEnum):
-    PROCESSING = "PROCESSING"
-    ACCEPTED = "ACCEPTED"
-    HELD = "HELD"
-    RELEASED = "RELEASED"
-    DISCARDED = "DISCARDED"
-    REJECTED = "REJECTED"
-
-
-class FeedRecord(BaseModel):
-    """One roster file (pk `FEED#<feed_id>`): where it is, what it would do, what was decided. Counts only."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    feed_id: str
-    status: FeedStatus
-    bucket: str
-    key: str
-    version_id: str | None = None
-    hires: int = 0
-    departures: int = 0
-    transfers: int = 0
-    rejected_lines: list[int] = Field(default_factory=list)
-    reason: str | None = None  # why the file was REJECTED or HELD (counts, columns, the fix; no row content)
-    received_at: dt.datetime
-    decided_at: dt.datetime | None = None
-    version: int = 0
+from autopilot.domain.hr.feed_record import FeedRecord, FeedStatus
+from autopilot.domain.hr.ports import FeedRecords, RosterFiles, RosterSnapshot
+from autopilot.domain.hr.roster import ParsedRoster, RosterDiff, diff_roster, parse_roster
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate, TransientAwsError
+from autopilot.domain.kernel.outbox import DomainEventPublisher, RawEventSink
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.timers import EnvelopeQueue
 
 
 @dataclass(frozen=True)

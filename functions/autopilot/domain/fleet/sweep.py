@@ -35,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from autopilot.contracts.outputs import DomainEvent, WorkSpaceStateChanged
-from autopilot.domain import adoption, autostop
-from autopilot.domain.adoption import SeenDesk
-from autopilot.domain.alarms import AlarmSpec, desired_alarms, reconcile
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.policy import Policy
+from autopilot.domain.fleet import adoption, autostop
+from autopilot.domain.fleet.adoption import SeenDesk
+from autopilot.domain.incidents.alarms import AlarmSpec, desired_alarms, reconcile
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.policy import Policy
 
 LAST_LOGIN_GRANULARITY = dt.timedelta(hours=1)
 MAX_MISSING_ROUNDS = 50  # batch reads spent following runs of vanished desks in one sweep

@@ -8,9 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from autopilot.domain.desks import Desk
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.remediation import Events, IncidentStore, TimerPort, resolve_incident
+from autopilot.domain.incidents.remediation import Events, IncidentStore, TimerPort, resolve_incident
+from autopilot.domain.kernel.desks import Desk
+from autopilot.domain.kernel.errors import StaleUpdate
 
 RETRIES = 3
 

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.running_mode_policy import Optimizer
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.running_mode_policy import Optimizer
 
 RunningMode = Literal["AUTO_STOP", "ALWAYS_ON"]
 Compute = Literal[

@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from autopilot.domain.desks import Desk
-from autopilot.domain.errors import AutopilotError
+from autopilot.domain.kernel.desks import Desk
+from autopilot.domain.kernel.errors import AutopilotError
 
 
 class WelcomeNotSent(AutopilotError):

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred, Shift
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 
 REQUIRED_COLUMNS = frozenset(
     {"employee_id", "username", "email", "given_name", "family_name", "department", "role", "site", "start_date"}

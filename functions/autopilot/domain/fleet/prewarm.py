@@ -45,9 +45,9 @@ from autopilot.contracts.outputs import (
     StepOutcome,
     StepRecord,
 )
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import Policy
-from autopilot.domain.shift_windows import ShiftOccurrence, due_shift
+from autopilot.domain.fleet.shifts import ShiftOccurrence, due_shift
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
 
 GRACE = dt.timedelta(minutes=30)
 REBUILD_TIMEOUT = dt.timedelta(minutes=60)

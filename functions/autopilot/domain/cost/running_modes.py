@@ -30,12 +30,7 @@ from typing import ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from autopilot.contracts.outputs import DomainEvent, RunningModesOptimised
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import AutopilotError, PolicyError
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.running_mode_policy import Optimizer, Price
-from autopilot.domain.usage import (
+from autopilot.domain.cost.usage import (
     HOUR,
     ActivePeriod,
     ConnectedHours,
@@ -54,6 +49,11 @@ from autopilot.domain.usage import (
     remaining_share,
     running_hour_set,
 )
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import AutopilotError, PolicyError
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.running_mode_policy import Optimizer, Price
 
 Action = Literal["to_always_on", "to_auto_stop", "keep", "skip"]
 SWITCHES: dict[str, str] = {"to_always_on": "ALWAYS_ON", "to_auto_stop": "AUTO_STOP"}

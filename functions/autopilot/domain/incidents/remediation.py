@@ -45,9 +45,7 @@ from autopilot.contracts.outputs import (
     StepRecord,
 )
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import (
+from autopilot.domain.incidents.incidents import (
     DeskActions,
     Incident,
     OutboxEntry,
@@ -55,8 +53,10 @@ from autopilot.domain.incidents import (
     open_desk_incident,
     open_directory_incident,
 )
-from autopilot.domain.policy import Policy, Remediation
-from autopilot.domain.triage import GONE, AlarmSubject, Counts, Window, still_failing, triage
+from autopilot.domain.incidents.triage import GONE, AlarmSubject, Counts, Window, still_failing, triage
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.policy import Policy, Remediation
 
 Action = Literal["reboot", "rebuild", "restore"]
 RUNBOOK: tuple[Action, ...] = ("reboot", "rebuild", "restore")

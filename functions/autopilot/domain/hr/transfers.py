@@ -17,14 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autopilot.adapters.workspaces import WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeTransferred
 from autopilot.contracts.outputs import ProvisioningFailed
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate, UnknownSite
-from autopilot.domain.onboarding import (
+from autopilot.domain.hr.onboarding import (
     MANAGED_ORIGINS,
-    BatchResult,
     DeskDecision,
     HrOutcome,
     HrPorts,
@@ -34,11 +30,15 @@ from autopilot.domain.onboarding import (
     local_moment,
     transfer_timer,
 )
-from autopilot.domain.policy import COMPUTE_RANK, Policy
-from autopilot.domain.resolution import Resolution
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate, UnknownSite
+from autopilot.domain.kernel.policy import COMPUTE_RANK, Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.workspace import WorkspaceInfo, WorkSpacesError
 
 if TYPE_CHECKING:
-    from autopilot.domain.offboarding import LifecyclePorts
+    from autopilot.domain.hr.ports import LifecyclePorts
 
 # Resizing reboots the desk: do it early on the effective date, before people start work.
 TRANSFER_AT_LOCAL = dt.time(5, 0)

@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
 
 EMPLOYEE_TAG = "AutopilotEmployeeId"
 PROFILE_TAG = "AutopilotProfile"

@@ -3,7 +3,7 @@
 Also the decisions shared by departures and transfers: which desk the policy gives an employee, when a
 timer is due in the site's time zone, deterministic timer names, whether an HR event is stale, and how a
 departure is applied to a desk (apply_departure: offboarding.handle_departure uses it, and so does a hire
-whose departure arrived first). Nothing here calls AWS: the ports do (domain/ports.py).
+whose departure arrived first). Nothing here calls AWS: the ports do (domain/hr/ports.py).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
 from autopilot.contracts.outputs import OffboardingScheduled, ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import InvalidInput, StaleUpdate, UnknownSite
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import DeskRecords, DomainEventPublisher, TimerScheduler
-from autopilot.domain.resolution import Resolution
+from autopilot.domain.hr.ports import DeskRecords
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate, UnknownSite
+from autopilot.domain.kernel.outbox import DomainEventPublisher
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.timers import TimerScheduler
 
 # The desk is created at this local time, lead_days before the start date (the morning, so a failure is
 # seen by people at work and still has lead_days to be fixed).
@@ -34,27 +36,6 @@ TIMER_NAME_MAX = 64
 # requested for it), or adopted by fleet_watch because they carry the ManagedBy tag ("adopted"). A desk found
 # already existing when provisioning ("found") is recorded and followed, never changed (IAM backs this up).
 MANAGED_ORIGINS = frozenset({"created", "adopted"})
-
-
-@dataclass(frozen=True)
-class Decision:
-    employee_id: str
-    action: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class BatchResult:
-    """Per-message outcome of a queue batch: which messages to redeliver, and what was decided (ids only)."""
-
-    failed: list[str] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
-
-    def decide(self, employee_id: str, action: str, **detail: Any) -> None:
-        self.decisions.append(Decision(employee_id, action, detail))
-
-    def as_batch_response(self) -> dict[str, Any]:
-        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(self.failed)]}
 
 
 @dataclass(frozen=True)

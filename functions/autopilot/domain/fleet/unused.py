@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from autopilot.contracts.outputs import DomainEvent, UnusedDesk, UnusedDesksFound
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
 
 MAX_LISTED = 1000
 

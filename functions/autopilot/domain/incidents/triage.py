@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from autopilot.domain.policy import Remediation
+from autopilot.domain.kernel.policy import Remediation
 
 DEFAULT_PERIOD = 300
 MIN_LOOKBACK = dt.timedelta(minutes=15)

@@ -7,19 +7,17 @@ Adapters satisfy them structurally (DeskStore, EventBus, WorkSpaces, ...); unit 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo
-from autopilot.contracts.outputs import DomainEvent
-from autopilot.contracts.timers import TimerFired, TimerKind
-from autopilot.domain.desks import Departure, Desk
-from autopilot.domain.welcome import WelcomeMessage
-
-if TYPE_CHECKING:  # feed_hold and roster use these ports
-    from autopilot.domain.feed_hold import FeedRecord
-    from autopilot.domain.roster import RosterEntry
+from autopilot.domain.hr.feed_record import FeedRecord
+from autopilot.domain.hr.roster import RosterEntry
+from autopilot.domain.hr.welcome import WelcomeMessage
+from autopilot.domain.kernel.desks import Departure, Desk
+from autopilot.domain.kernel.outbox import AuditEntry, DomainEventPublisher
+from autopilot.domain.kernel.timers import TimerScheduler
+from autopilot.domain.kernel.workspace import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo
 
 
 class DeskRecords(Protocol):
@@ -56,55 +54,6 @@ class DeskRecords(Protocol):
         ...
 
     def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]: ...
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One line of a desk's audit trail (DeskRecords.record_event's arguments), for batched writes."""
-
-    employee_id: str
-    at: dt.datetime
-    kind: str
-    detail: dict[str, Any]
-
-
-class DomainEventPublisher(Protocol):
-    """The autopilot bus (adapters.bus.EventBus)."""
-
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
-@dataclass(frozen=True)
-class DryRunMarking:
-    """A DomainEventPublisher that marks the events of a dry run (`dry_run: true`, contracts/outputs.py)."""
-
-    bus: DomainEventPublisher
-    dry_run: bool
-
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        if self.dry_run:
-            events = [event.model_copy(update={"dry_run": True}) for event in events]
-        self.bus.publish(events)
-
-
-class RawEventSink(Protocol):
-    """A bus taking entries already shaped for PutEvents (adapters.bus.EventBus.put_raw): the HR bus."""
-
-    def put_raw(self, entries: Sequence[dict[str, str]]) -> None: ...
-
-
-class TimerScheduler(Protocol):
-    """One-time timers: the TimerFired reaches its queue at `due`, or at once when it is already due."""
-
-    def schedule(self, timer: TimerFired, *, now: dt.datetime) -> None: ...
-
-    def cancel(self, name: str) -> bool: ...
-
-
-class ProvisioningRequeue(Protocol):
-    """Puts provisioning work back on the provisioning queue after a delay (SQS DelaySeconds, at most 900)."""
-
-    def requeue(self, timers: Sequence[TimerFired], *, delay_seconds: int) -> None: ...
 
 
 class WorkSpacesFleet(Protocol):
@@ -193,57 +142,13 @@ class RosterFiles(Protocol):
     def read(self, bucket: str, key: str, version_id: str | None) -> str: ...
 
 
-# --- the SQS/Scheduler routing of timers, kept pure so it can be tested without AWS ------------------------
-class RawTimers(Protocol):
-    """EventBridge Scheduler one-time schedules (adapters.timers.Timers)."""
-
-    def set(self, timer: TimerFired, *, target_arn: str) -> bool: ...
-
-    def cancel(self, name: str) -> bool: ...
-
-
-class EnvelopeQueue(Protocol):
-    """An SQS queue taking JSON bodies (adapters.queue.Queue)."""
-
-    def send(self, bodies: Sequence[dict[str, Any]], *, delay_seconds: int = 0) -> None: ...
-
-
+# --- the lifecycle queue: stop and terminate --------------------------------------------------------------
 @dataclass(frozen=True)
-class QueueTarget:
-    queue: EnvelopeQueue
-    arn: str
-
-
-@dataclass(frozen=True)
-class QueueOrTimer:
-    """TimerScheduler: a timer not yet due becomes a Scheduler schedule targeting its queue; a due one is sent
-    straight to that queue (Scheduler refuses `at()` in the past). `envelope` turns a TimerFired into the
-    EventBridge-shaped body both paths deliver (adapters.timers.timer_envelope)."""
-
-    timers: RawTimers
-    targets: Mapping[TimerKind, QueueTarget]
-    envelope: Callable[[TimerFired], dict[str, Any]]
-
-    def schedule(self, timer: TimerFired, *, now: dt.datetime) -> None:
-        target = self.targets.get(timer.kind)
-        if target is None:
-            raise ValueError(f"no queue for {timer.kind} timers")
-        if timer.due <= now:
-            target.queue.send([self.envelope(timer)])
-        else:
-            self.timers.set(timer, target_arn=target.arn)
-
-    def cancel(self, name: str) -> bool:
-        return self.timers.cancel(name)
-
-
-@dataclass(frozen=True)
-class QueueRequeue:
-    """ProvisioningRequeue on an SQS queue: the same envelope, delayed."""
-
-    queue: EnvelopeQueue
-    envelope: Callable[[TimerFired], dict[str, Any]]
-
-    def requeue(self, timers: Sequence[TimerFired], *, delay_seconds: int) -> None:
-        if timers:
-            self.queue.send([self.envelope(timer) for timer in timers], delay_seconds=max(0, min(900, delay_seconds)))
+class LifecyclePorts:
+    desks: DeskRecords
+    fleet: WorkSpacesFleet
+    bus: DomainEventPublisher
+    timers: TimerScheduler
+    bundles: BundleCatalog
+    tags: ResourceTags  # a WorkSpace found in place of the recorded one is acted on only if it is ours
+    transient: tuple[type[Exception], ...] = ()
