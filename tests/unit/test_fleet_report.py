@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from autopilot.adapters.state_snapshot import Snapshot
 from autopilot.contracts.outputs import DomainEvent, FleetReportPublished
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
-from autopilot.reporting.records import Snapshot
 from tests.unit.fakes_fleet import policy
 
 MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)

@@ -49,13 +49,16 @@ def _history_item(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _from_item(item: dict[str, Any]) -> Desk:
+def desk_from_item(item: dict[str, Any]) -> Desk:
     fields = {k: v for k, v in item.items() if k not in ("pk", "sk", "shift_bucket")}
     fields["version"] = int(fields.get("version", 0))
     for name in ("attempts", "autostop_hours", "root_volume_gb", "user_volume_gb"):
         if name in fields:
             fields[name] = int(fields[name])
     return Desk.model_validate(fields)
+
+
+_from_item = desk_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 class DeskStore:

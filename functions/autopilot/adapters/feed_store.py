@@ -31,13 +31,16 @@ def _to_item(record: FeedRecord) -> dict[str, Any]:
     return item
 
 
-def _from_item(item: dict[str, Any]) -> FeedRecord:
+def feed_from_item(item: dict[str, Any]) -> FeedRecord:
     fields = {key: value for key, value in item.items() if key not in ("pk", "sk", "expires_at")}
     for name in ("hires", "departures", "transfers", "version"):
         if name in fields:
             fields[name] = int(fields[name])
     fields["rejected_lines"] = [int(line) for line in fields.get("rejected_lines", [])]
     return FeedRecord.model_validate(fields)
+
+
+_from_item = feed_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 class FeedStore:

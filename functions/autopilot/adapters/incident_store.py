@@ -72,10 +72,13 @@ def _incident_item(incident: Incident) -> dict[str, Any]:
     return item
 
 
-def _incident_from(item: dict[str, Any]) -> Incident:
+def incident_from_item(item: dict[str, Any]) -> Incident:
     fields = json.loads(item["data"])
     fields["version"] = int(item["version"])
     return Incident.model_validate(fields)
+
+
+_incident_from = incident_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 def _cancelled_by_condition(exc: ClientError) -> list[bool]:

@@ -47,13 +47,16 @@ def _item(model: UsageRecord | ReportRow, key: dict[str, str], now: dt.datetime)
     return item
 
 
-def _fields(item: dict[str, Any]) -> dict[str, Any]:
+def usage_fields(item: dict[str, Any]) -> dict[str, Any]:
     inverse = {stored: name for name, stored in _RENAMES.items()}
     fields = {inverse.get(name, name): value for name, value in item.items() if name not in ("pk", "sk", "expires_at")}
     for name, value in fields.items():
         if isinstance(value, Decimal):
             fields[name] = int(value) if value == value.to_integral_value() else float(value)
     return fields
+
+
+_fields = usage_fields  # the store's own name for its item codec; reporting reads the public one
 
 
 class UsageStore:

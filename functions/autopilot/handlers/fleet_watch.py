@@ -26,7 +26,7 @@ from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain.fleet import sweep
 from autopilot.domain.kernel.workspace import WorkSpacesError
-from autopilot.handlers.common import account_of, current_policy
+from autopilot.handlers.common import account_of, current_policy, summarise
 from autopilot.observability import NAMESPACE, logger, metrics, tracer
 from autopilot.reporting.gauges import desks_by_profile
 
@@ -93,7 +93,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now=now,
         whole_account=sweep.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
     )
-    result = sweep.summarise(report)
+    result = summarise(report)
     metrics.add_metric(name="DesksSwept", unit=MetricUnit.Count, value=report.desks)
     metrics.add_metric(name="DeskStateChanges", unit=MetricUnit.Count, value=len(report.changed))
     metrics.add_metric(name="DesksMissing", unit=MetricUnit.Count, value=len(report.missing))

@@ -29,8 +29,7 @@ from autopilot.domain.hr.ports import LifecyclePorts
 from autopilot.domain.hr.roster import describe_errors
 from autopilot.domain.kernel.outbox import DryRunMarking
 from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
-from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT_OR_REFUSED, SqsBatch, SqsRecord, report
+from autopilot.handlers.common import TRANSIENT_OR_REFUSED, SqsBatch, SqsRecord, account_of, current_policy, report
 from autopilot.observability import logger, metrics, tracer
 
 

@@ -19,8 +19,7 @@ from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain.fleet import prewarm
-from autopilot.domain.fleet.sweep import summarise
-from autopilot.handlers.common import current_policy
+from autopilot.handlers.common import current_policy, summarise
 from autopilot.observability import logger, metrics, tracer
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from autopilot import clock
 from autopilot.adapters.aws import cached, client
@@ -28,39 +28,14 @@ from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
 from autopilot.domain.hr import provisioning
 from autopilot.domain.hr.roster import describe_errors
-from autopilot.domain.kernel.batch import BatchResult
-from autopilot.domain.kernel.errors import AwsRefused, TransientAwsError
 from autopilot.domain.kernel.outbox import DryRunMarking
 from autopilot.domain.kernel.timers import QueueRequeue
-from autopilot.handlers.common import account_of, current_policy
+from autopilot.handlers.common import TRANSIENT, SqsBatch, SqsRecord, account_of, current_policy, report
 from autopilot.observability import logger, metrics, tracer
-
-# Whole-call failures that SQS redelivery absorbs (botocore has already retried throttling with backoff). The
-# adapters translate botocore's errors (adapters.aws.translated): only TransientAwsError is worth a redelivery;
-# an AwsRefused is reported once by the domain.
-TRANSIENT: tuple[type[Exception], ...] = (TransientAwsError,)
-# lifecycle and remediate still redeliver a refusal (AwsRefused) until the DLQ pages, as they did every
-# ClientError; reporting it once there is not done yet (issue 14 point 4 covers provisioning).
-TRANSIENT_OR_REFUSED: tuple[type[Exception], ...] = (TransientAwsError, AwsRefused)
 
 
 class ProvisionSettings(Settings):
     provisioning_queue_url: str = Field(alias="PROVISIONING_QUEUE_URL", min_length=1)
-
-
-class SqsRecord(BaseModel):
-    """What we read of an SQS record (the rest of the record is SQS's)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    message_id: str = Field(alias="messageId")
-    body: str
-
-
-class SqsBatch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    Records: list[SqsRecord]
 
 
 @dataclass(frozen=True)
@@ -102,19 +77,6 @@ def parse_work(record: SqsRecord) -> provisioning.ProvisionWork:
     except ValidationError as exc:
         return provisioning.ProvisionWork(record.message_id, None, "; ".join(describe_errors(exc)))
     return provisioning.ProvisionWork(record.message_id, timer)
-
-
-def report(result: BatchResult, function: str) -> None:
-    """Every decision, ids only, and a count per action."""
-    counts: dict[str, int] = {}
-    for decision in result.decisions:
-        counts[decision.action] = counts.get(decision.action, 0) + 1
-        logger.info(
-            f"{function}: {decision.action}",
-            extra={"employee_id": decision.employee_id, "action": decision.action, **decision.detail},
-        )
-    for action, count in counts.items():
-        metrics.add_metric(name=f"{function}.{action}", unit=MetricUnit.Count, value=count)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -18,14 +18,13 @@ from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.observation_store import ObservationStore, dynamodb
 from autopilot.adapters.report_store import ReportStore, scan_state, signing_s3
+from autopilot.adapters.state_snapshot import REPORT_KINDS
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain.fleet import unused
-from autopilot.domain.fleet.sweep import summarise
-from autopilot.handlers.common import current_policy
+from autopilot.handlers.common import current_policy, summarise
 from autopilot.observability import logger, metrics, tracer
 from autopilot.reporting import weekly
-from autopilot.reporting.records import REPORT_KINDS
 
 
 class ReportSettings(Settings):

@@ -47,6 +47,7 @@ from autopilot.contracts.outputs import (
 )
 from autopilot.domain.fleet.shifts import ShiftOccurrence, due_shift
 from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.incident_ids import START_INCIDENT_PREFIX
 from autopilot.domain.kernel.policy import Policy
 
 GRACE = dt.timedelta(minutes=30)
@@ -62,9 +63,6 @@ REBUILDABLE = frozenset({"AVAILABLE", "ERROR", "UNHEALTHY", "STOPPED", "REBOOTIN
 WATCHED = frozenset({"started", "rebuilding"})
 # A start refused this shift and not reported yet: tried again at the next tick of the window.
 REFUSED = "start_refused"
-
-
-START_INCIDENT_PREFIX = "inc-start-"  # a pre-warm start that needed a human (not in the incident store)
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,10 @@ PROVISIONING -> AVAILABLE is published like any change: the provisioning functio
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from autopilot.contracts.outputs import DomainEvent, WorkSpaceStateChanged
 from autopilot.domain.fleet import adoption, autostop
@@ -161,18 +160,6 @@ class SweepReport:
     alarms_put: list[str] = field(default_factory=list)
     alarms_deleted: list[str] = field(default_factory=list)
     dry_run: bool = False
-
-
-def summarise(report: object, max_ids: int = 200) -> dict[str, Any]:
-    """A report dataclass as a handler result: a count for every list, and its ids (at most `max_ids`)."""
-    result: dict[str, Any] = {}
-    for name, value in dataclasses.asdict(report).items():  # type: ignore[call-overload]
-        if isinstance(value, list):
-            result[f"{name}_count"] = len(value)
-            result[name] = value[:max_ids]
-        else:
-            result[name] = value
-    return result
 
 
 # --- pure parts --------------------------------------------------------------------------------------------

@@ -37,9 +37,9 @@ from autopilot.contracts.outputs import (
     StepRecord,
     UnusedDesksFound,
 )
-from autopilot.domain.fleet.prewarm import START_INCIDENT_PREFIX
 from autopilot.domain.incidents.incidents import Incident
 from autopilot.domain.kernel.errors import InvalidInput
+from autopilot.domain.kernel.incident_ids import START_INCIDENT_PREFIX
 
 Kind = Literal[
     "connection_failure",

@@ -1,9 +1,8 @@
 """The state table's items sorted by kind (their pk prefix) into a Snapshot: what the fleet report and the
 operator CLI read. Pure: the paginated Scan itself is adapters.report_store.scan_state.
 
-The item shapes belong to the automation's adapters; their parsers are reused here. (Asked of the lead:
-public names for desk_store._from_item, incident_store._incident_from, feed_store._from_item and
-usage_store._fields, so this module stops importing private helpers.)
+The item shapes belong to the automation's adapters; their public item codecs (desk_from_item,
+incident_from_item, feed_from_item, usage_fields, observation_from_item) are reused here.
 """
 
 from __future__ import annotations
@@ -13,11 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from autopilot.adapters.desk_store import _from_item as desk_from_item
-from autopilot.adapters.feed_store import _from_item as feed_from_item
-from autopilot.adapters.incident_store import _incident_from as incident_from_item
+from autopilot.adapters.desk_store import desk_from_item
+from autopilot.adapters.feed_store import feed_from_item
+from autopilot.adapters.incident_store import incident_from_item
 from autopilot.adapters.observation_store import observation_from_item
-from autopilot.adapters.usage_store import _fields as usage_fields
+from autopilot.adapters.usage_store import usage_fields
 from autopilot.domain.cost.running_modes import ReportRow
 from autopilot.domain.fleet.sweep import Observation
 from autopilot.domain.hr.feed_record import FeedRecord
