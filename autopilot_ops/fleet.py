@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from autopilot.domain.hr.onboarding import timer_name
+from autopilot.domain.incidents.escalation import resolve_incident
 from autopilot.domain.incidents.incidents import Incident
-from autopilot.domain.incidents.remediation import resolve_incident
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot_ops import records

@@ -15,12 +15,12 @@ from typing import Any
 from autopilot.contracts.outputs import DomainEvent
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.incidents.incidents import DeskActions, Incident
-from autopilot.domain.incidents.remediation import Action, ActionFailure, Context, Ports
+from autopilot.domain.incidents.ports import Action, ActionFailure, Context, Ports
 from autopilot.domain.incidents.triage import Counts
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot.domain.kernel.policy import Policy, parse_policy
-from autopilot.domain.oncall.alerts import ThreadState
+from autopilot.domain.oncall.ports import ThreadState
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from autopilot.domain.oncall.alerts import ThreadState
+from autopilot.domain.oncall.ports import ThreadState
 
 KEEP = dt.timedelta(days=30)
 

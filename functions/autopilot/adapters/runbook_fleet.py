@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from autopilot.adapters.workspaces import WorkSpaces
-from autopilot.domain.incidents.remediation import Action, ActionFailure
+from autopilot.domain.incidents.ports import Action, ActionFailure
 from autopilot.domain.kernel.workspace import ConnectionInfo, WorkspaceInfo, WorkSpacesError
 
 

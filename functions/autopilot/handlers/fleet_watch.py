@@ -15,12 +15,7 @@ from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.aws import cached, client
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.adapters.observation_store import (
-    DeskLookup,
-    FleetObserver,
-    ObservationStore,
-    dynamodb,
-)
+from autopilot.adapters.observation_store import DeskLookup, FleetObserver, ObservationStore, dynamodb
 from autopilot.adapters.tagging import Tagging
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent

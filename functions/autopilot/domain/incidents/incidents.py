@@ -17,13 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autopilot.contracts.outputs import (
-    BY_DETAIL_TYPE,
-    DomainEvent,
-    IncidentCause,
-    IncidentScope,
-    StepRecord,
-)
+from autopilot.contracts.outputs import BY_DETAIL_TYPE, DomainEvent, IncidentCause, IncidentScope, StepRecord
 
 Status = Literal["OPEN", "RESOLVED"]
 ResolvedBy = Literal["alarm_ok", "login", "recheck", "operator"]

@@ -30,138 +30,40 @@ The domain knows no AWS: it gets ports (typing.Protocol) and the time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal, Protocol, TypeVar
+from typing import Literal
 
-from autopilot.contracts.outputs import (
-    DomainEvent,
-    IncidentCause,
-    IncidentEscalated,
-    IncidentOpened,
-    IncidentResolved,
-    RemediationStep,
-    StepRecord,
+from autopilot.contracts.outputs import IncidentCause, StepRecord
+from autopilot.domain.incidents.escalation import (
+    DeskView,
+    _escalated,
+    _held,
+    _note,
+    _opened,
+    _recheck_later,
+    _step_event,
+    _stepped,
+    _view,
+    resolve_incident,
 )
-from autopilot.contracts.timers import TimerFired
 from autopilot.domain.incidents.incidents import (
     DeskActions,
     Incident,
     OutboxEntry,
-    ResolvedBy,
     open_desk_incident,
     open_directory_incident,
 )
+from autopilot.domain.incidents.ports import Action, ActionFailure, Context, Ports
+from autopilot.domain.incidents.publishing import _commit, _flush, _flush_all, _reloading, _retrying
+from autopilot.domain.incidents.runbook import RUNBOOK, _without, exhausted_reason, next_action
 from autopilot.domain.incidents.triage import GONE, AlarmSubject, Counts, Window, still_failing, triage
-from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
-from autopilot.domain.kernel.policy import Policy, Remediation
 
-Action = Literal["reboot", "rebuild", "restore"]
-RUNBOOK: tuple[Action, ...] = ("reboot", "rebuild", "restore")
 BUSY = frozenset({"PENDING", "REBOOTING", "STARTING", "REBUILDING", "RESTORING", "MAINTENANCE", "UPDATING", "STOPPING"})
 SICK = frozenset({"UNHEALTHY", "ERROR"})
-# The states each action accepts (RebootWorkspaces, RebuildWorkspaces, RestoreWorkspace API references), minus
-# STOPPED: a stopped desk is started by its user's login (or pre-warm), never rebuilt by this runbook.
-ACTION_FROM: dict[str, frozenset[str]] = {
-    "reboot": frozenset({"AVAILABLE", "UNHEALTHY", "REBOOTING"}),
-    "rebuild": frozenset({"AVAILABLE", "ERROR", "UNHEALTHY", "REBOOTING"}),
-    "restore": frozenset({"AVAILABLE", "ERROR", "UNHEALTHY"}),
-}
 MAX_BUSY_WAITS = 3  # re-checks that find the desk still rebooting/rebuilding before it counts as failing
-RETRIES = 3  # re-reads after a concurrent writer changed the incident
-T = TypeVar("T")
-
-
-# --- ports -----------------------------------------------------------------------------------------------
-class DeskState(Protocol):
-    """A desk as DescribeWorkspaces shows it (the WorkSpaces adapter's WorkspaceInfo fits)."""
-
-    @property
-    def workspace_id(self) -> str: ...
-    @property
-    def directory_id(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-
-
-class ConnectionState(Protocol):
-    @property
-    def state(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class ActionFailure:
-    """WorkSpaces refused an action for this desk (FailedRequests, or a refusal of a single-desk call)."""
-
-    code: str  # AWS's error code only: its message can name the user and is never carried
-
-
-class Fleet(Protocol):
-    def in_directory(self, directory_id: str) -> Iterable[DeskState]: ...
-    def describe(self, workspace_ids: Sequence[str]) -> Sequence[DeskState]: ...
-    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionState]: ...
-    def act_many(self, action: Action, workspace_ids: Sequence[str]) -> Mapping[str, ActionFailure]:
-        """Take `action` on every desk, in as few WorkSpaces calls as the API allows; the desks it refused."""
-        ...
-
-
-class Metrics(Protocol):
-    def connection_counts(
-        self, workspace_ids: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> Mapping[str, Counts]: ...
-
-
-class DeskRecords(Protocol):
-    def by_workspace(self, workspace_id: str) -> Desk | None: ...
-
-
-class Tags(Protocol):
-    def tags_of(self, workspace_ids: Sequence[str]) -> Mapping[str, Mapping[str, str]]: ...
-
-
-class IncidentStore(Protocol):
-    def open(self, incident: Incident) -> tuple[Incident, bool]: ...
-    def get(self, incident_id: str) -> Incident | None: ...
-    def open_for(self, subject: str) -> Incident | None: ...
-    def open_in_directory(self, directory_id: str) -> list[Incident]: ...
-    def save(self, incident: Incident, actions: DeskActions | None = None) -> Incident: ...
-    def resolve(self, incident: Incident) -> Incident: ...
-    def actions(self, workspace_id: str) -> DeskActions: ...
-
-
-class TimerPort(Protocol):
-    def set(self, timer: TimerFired, *, target_arn: str) -> bool: ...
-    def cancel(self, name: str) -> bool: ...
-
-
-class Events(Protocol):
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
-@dataclass
-class Ports:
-    fleet: Fleet
-    metrics: Metrics
-    desks: DeskRecords
-    tags: Tags
-    incidents: IncidentStore
-    timers: TimerPort
-    events: Events
-    # Errors of an act_many call that failed as a whole and may work on a retry (throttling, 5xx).
-    transient: tuple[type[Exception], ...] = ()
-
-
-@dataclass(frozen=True)
-class Context:
-    policy: Policy
-    now: dt.datetime
-    recheck_target_arn: str  # the remediate function itself (re-check timers invoke it)
-
-    @property
-    def rules(self) -> Remediation:
-        return self.policy.remediation
 
 
 # --- triggers --------------------------------------------------------------------------------------------
@@ -201,18 +103,6 @@ class Outcome:
         self.counts[what] = self.counts.get(what, 0) + 1
         if incident_id and incident_id not in self.incidents:
             self.incidents.append(incident_id)
-
-
-@dataclass(frozen=True)
-class DeskView:
-    """What the guard-rails need to know about a desk, right now."""
-
-    workspace_id: str
-    directory_id: str
-    state: str
-    connected: bool
-    managed: bool
-    employee_id: str | None
 
 
 # --- entry point -----------------------------------------------------------------------------------------
@@ -645,288 +535,3 @@ def _undo(intent: _Intent, ports: Ports, touched: dict[str, Incident]) -> None:
         current = ports.incidents.get(intended.incident_id)
         if current is not None:
             touched[current.incident_id] = current
-
-
-def _without(history: DeskActions, action: Action, at: dt.datetime) -> DeskActions:
-    """`history` without the `action` recorded at `at` (the undo of `DeskActions.recorded`)."""
-    moments: list[dt.datetime] = list(getattr(history, f"{action}s"))
-    if at in moments:
-        del moments[len(moments) - 1 - moments[::-1].index(at)]
-    return history.model_copy(update={f"{action}s": moments})
-
-
-def _reloading(incident: Incident, ports: Ports) -> Callable[[], Incident | None]:
-    """`incident` at first; read again after a lost race, and stepped only while it still waits for nothing."""
-    first = [incident]
-
-    def load() -> Incident | None:
-        if first:
-            return first.pop()
-        current = ports.incidents.get(incident.incident_id)
-        return current if current is not None and current.is_open and current.waiting == "nothing" else None
-
-    return load
-
-
-def next_action(
-    incident: Incident, history: DeskActions, rules: Remediation, now: dt.datetime, state: str | None = None
-) -> Action | None:
-    """The first runbook action not yet tried in this incident that the guard-rails allow now (and, given the
-    desk's state, that WorkSpaces accepts in that state)."""
-    attempted = {s.action for s in incident.steps}
-    for action in RUNBOOK:
-        if action in attempted or _allowed(action, history, rules, now) is not None:
-            continue
-        if state is None or state in ACTION_FROM[action]:
-            return action
-    return None
-
-
-def _allowed(action: Action, history: DeskActions, rules: Remediation, now: dt.datetime) -> str | None:
-    """None when the guard-rails allow `action` now, else why not."""
-    cooldown = now - dt.timedelta(hours=rules.cooldown_hours)
-    if action == "reboot":
-        done = history.count_since("reboot", now - dt.timedelta(days=1))
-        return None if done < rules.max_reboots_per_day else f"{done} reboots in 24 h (max {rules.max_reboots_per_day})"
-    if action == "rebuild" and not rules.rebuild:
-        return "rebuild disabled by policy"
-    if action == "restore" and not rules.restore:
-        return "restore not opted in"
-    if history.count_since(action, cooldown):
-        return f"one {action} per {rules.cooldown_hours} h (cooldown)"
-    return None
-
-
-def exhausted_reason(incident: Incident, history: DeskActions, rules: Remediation, now: dt.datetime) -> str:
-    parts = []
-    attempted = {s.action: s for s in incident.steps if s.action != "none"}
-    for action in RUNBOOK:
-        if action in attempted:
-            step = attempted[action]
-            parts.append(f"{action} {step.outcome} at {step.at:%H:%M} UTC")
-        else:
-            parts.append(f"{action} not allowed ({_allowed(action, history, rules, now)})")
-    return "runbook exhausted, the desk still fails: " + "; ".join(parts)
-
-
-# --- steps, holds, escalation, resolution ----------------------------------------------------------------
-def _stepped(incident: Incident, step: StepRecord, ctx: Context) -> Incident:
-    due = ctx.now + dt.timedelta(minutes=ctx.rules.recheck_minutes)
-    return incident.with_step(step).publishing(OutboxEntry.event(_step_event(incident, step, due)))
-
-
-def _recheck_later(incident: Incident, ctx: Context) -> Incident:
-    return incident.awaiting_recheck(ctx.now, ctx.now + dt.timedelta(minutes=ctx.rules.recheck_minutes))
-
-
-def _held(incident: Incident, reason: str, ctx: Context, *, recheck: bool = True) -> Incident:
-    """No action now. The first hold for a reason is a step (and an alert); the same hold again is only noted."""
-    last = incident.steps[-1] if incident.steps else None
-    if last is not None and last.action == "none" and last.reason == reason:
-        held = incident.noted(ctx.now, "held", reason)
-    else:
-        held = _stepped(incident, StepRecord(action="none", outcome="skipped", at=ctx.now, reason=reason), ctx)
-    return _recheck_later(held, ctx) if recheck else held.waiting_for("desk", ctx.now)
-
-
-def _escalated(incident: Incident, reason: str, ctx: Context) -> Incident:
-    """Over to a human: one `Incident Escalated`; escalated again, only noted."""
-    if incident.escalated_at is not None:
-        return incident.noted(ctx.now, "held", reason).waiting_for("human", ctx.now)
-    escalated = incident.escalated(reason, ctx.now)
-    event = IncidentEscalated(
-        incident_id=incident.incident_id,
-        scope=incident.scope,
-        directory_id=incident.directory_id,
-        workspace_id=incident.workspace_id,
-        employee_id=incident.employee_id,
-        reason=reason,
-        steps=incident.steps,
-    )
-    return escalated.publishing(OutboxEntry.event(event))
-
-
-def resolve_incident(
-    incident: Incident,
-    by: ResolvedBy,
-    incidents: IncidentStore,
-    events: Events,
-    timers: TimerPort | None,
-    now: dt.datetime,
-    detail: str = "",
-) -> Incident:
-    """Resolve an open incident. The event is published before the write: a crash can only repeat it (the
-    notifier keeps one `incident_resolved` per thread), never lose it. Concurrent writers are re-read."""
-    for attempt in range(RETRIES):
-        current = incident if attempt == 0 else incidents.get(incident.incident_id)
-        if current is None or not current.is_open:
-            return current or incident
-        # Timers the incident still meant to set are moot now: cancel them in case they were set before a crash.
-        moot = [
-            OutboxEntry(kind="cancel_timer", timer_name=e.timer_name) if e.kind == "set_timer" else e
-            for e in current.outbox
-        ]
-        current = flush_outbox(current.model_copy(update={"outbox": moot}), incidents, events, timers, "")
-        resolved = current.resolved(by, now, detail)
-        events.publish(
-            [
-                IncidentResolved(
-                    incident_id=current.incident_id,
-                    scope=current.scope,
-                    directory_id=current.directory_id,
-                    workspace_id=current.workspace_id,
-                    employee_id=current.employee_id,
-                    resolved_by=by,
-                    opened_at=current.opened_at,
-                    resolved_at=now,
-                    steps=current.steps,
-                )
-            ]
-        )
-        try:
-            stored = incidents.resolve(resolved)
-        except StaleUpdate:
-            continue
-        return flush_outbox(stored, incidents, events, timers, "")
-    raise StaleUpdate(f"incident {incident.incident_id}: changed by others {RETRIES} times while resolving")
-
-
-# --- outbox ----------------------------------------------------------------------------------------------
-def _commit(incident: Incident, ports: Ports, ctx: Context) -> Incident:
-    return _flush(ports.incidents.save(incident), ports, ctx)
-
-
-def _flush(incident: Incident, ports: Ports, ctx: Context) -> Incident:
-    return flush_outbox(incident, ports.incidents, ports.events, ports.timers, ctx.recheck_target_arn)
-
-
-def flush_outbox(
-    incident: Incident, incidents: IncidentStore, events: Events, timers: TimerPort | None, target_arn: str
-) -> Incident:
-    """Publish the incident's pending events and set/cancel its timers, then clear what was done.
-
-    Without timers (a function that may not touch the scheduler), timer entries stay for the next flush."""
-    if not incident.outbox:
-        return incident
-    _publish_outboxes([incident], events)
-    return _settled(incident, incidents, timers, target_arn)
-
-
-def _flush_all(incidents: Iterable[Incident], ports: Ports, ctx: Context) -> None:
-    """`flush_outbox` for every incident an invocation touched, with ONE publish of all their events. One that
-    another writer changed meanwhile is read again and flushed on its own (its events may go out twice, never
-    zero times)."""
-    waiting = [incident for incident in incidents if incident.outbox]
-    _publish_outboxes(waiting, ports.events)
-    for incident in waiting:
-        try:
-            _settled(incident, ports.incidents, ports.timers, ctx.recheck_target_arn)
-        except StaleUpdate:
-            _retrying(partial(_flush_stored, incident.incident_id, ports, ctx))
-
-
-def _flush_stored(incident_id: str, ports: Ports, ctx: Context) -> None:
-    current = ports.incidents.get(incident_id)
-    if current is not None:
-        _flush(current, ports, ctx)
-
-
-def _publish_outboxes(incidents: Sequence[Incident], events: Events) -> None:
-    pending = [entry.domain_event() for incident in incidents for entry in incident.outbox if entry.kind == "event"]
-    if pending:
-        events.publish(pending)
-
-
-def _settled(incident: Incident, incidents: IncidentStore, timers: TimerPort | None, target_arn: str) -> Incident:
-    """After its events are on the bus: the incident's timers set or cancelled, and its outbox cleared."""
-    kept: list[OutboxEntry] = []
-    for entry in incident.outbox:
-        if entry.kind == "event":
-            continue
-        if timers is None:
-            kept.append(entry)
-        elif entry.kind == "set_timer":
-            assert entry.due is not None
-            timer = TimerFired(
-                kind="recheck",
-                name=entry.timer_name,
-                due=entry.due,
-                workspace_id=incident.workspace_id,
-                incident_id=incident.incident_id,
-            )
-            timers.set(timer, target_arn=target_arn)
-        else:
-            timers.cancel(entry.timer_name)
-    return incidents.save(incident.model_copy(update={"outbox": kept}))
-
-
-# --- helpers ---------------------------------------------------------------------------------------------
-def _view(
-    desk: DeskState,
-    connections: Mapping[str, ConnectionState],
-    tags: Mapping[str, Mapping[str, str]],
-    ports: Ports,
-    ctx: Context,
-) -> DeskView:
-    """The guard-rails' facts: connection state, the ManagedBy tag, and the employee from the desk record."""
-    record = ports.desks.by_workspace(desk.workspace_id)
-    connection = connections.get(desk.workspace_id)
-    key, value = ctx.policy.managed_tag
-    managed = tags.get(desk.workspace_id, {}).get(key) == value
-    if record is not None and record.lifecycle in (Lifecycle.TERMINATED, Lifecycle.CANCELLED):
-        record = None
-    return DeskView(
-        workspace_id=desk.workspace_id,
-        directory_id=desk.directory_id,
-        state=desk.state,
-        connected=connection is not None and connection.state == "CONNECTED",
-        managed=managed,
-        employee_id=record.employee_id if record else None,
-    )
-
-
-def _opened(incident: Incident) -> IncidentOpened:
-    return IncidentOpened(
-        incident_id=incident.incident_id,
-        scope=incident.scope,
-        cause=incident.cause,
-        directory_id=incident.directory_id,
-        workspace_id=incident.workspace_id,
-        employee_id=incident.employee_id,
-        failures=incident.failures,
-        failing_desks=incident.failing_desks,
-        desks_in_directory=incident.desks_in_directory,
-        opened_at=incident.opened_at,
-    )
-
-
-def _step_event(incident: Incident, step: StepRecord, next_check_at: dt.datetime | None) -> RemediationStep:
-    assert incident.workspace_id is not None
-    return RemediationStep(
-        incident_id=incident.incident_id,
-        directory_id=incident.directory_id,
-        workspace_id=incident.workspace_id,
-        employee_id=incident.employee_id,
-        step=step,
-        next_check_at=next_check_at,
-    )
-
-
-def _note(incident: Incident, kind: str, detail: str, ports: Ports, ctx: Context) -> Incident:
-    """Add a timeline entry, re-reading the incident if a concurrent writer changed it meanwhile."""
-
-    def write() -> Incident:
-        current = ports.incidents.get(incident.incident_id) or incident
-        return ports.incidents.save(current.noted(ctx.now, kind, detail))
-
-    return _retrying(write)
-
-
-def _retrying(operation: Callable[[], T]) -> T:
-    """Run `operation` again (it re-reads what it changes) when a concurrent writer got there first."""
-    for _ in range(RETRIES - 1):
-        try:
-            return operation()
-        except StaleUpdate:
-            continue
-    return operation()

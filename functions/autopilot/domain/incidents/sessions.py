@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from autopilot.domain.incidents.remediation import Events, IncidentStore, TimerPort, resolve_incident
+from autopilot.domain.incidents.escalation import resolve_incident
+from autopilot.domain.incidents.ports import Events, IncidentStore, TimerPort
 from autopilot.domain.kernel.desks import Desk
 from autopilot.domain.kernel.errors import StaleUpdate
 
