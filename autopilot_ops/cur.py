@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autopilot.domain.cost.running_modes import UsageRecord
+from autopilot.domain.cost.ports import UsageRecord
 from autopilot.domain.kernel.running_mode_policy import Optimizer
 from autopilot_ops.errors import BadInput
 

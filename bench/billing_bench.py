@@ -34,13 +34,8 @@ from typing import Any
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.cost.running_modes import (
-    ManagedDesk,
-    OptimizerPorts,
-    ReportRow,
-    UsageRecord,
-    optimize_running_modes,
-)
+from autopilot.domain.cost.ports import ManagedDesk, OptimizerPorts, ReportRow, UsageRecord
+from autopilot.domain.cost.running_modes import optimize_running_modes
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution

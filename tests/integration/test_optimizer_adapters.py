@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.usage_metrics import MAX_QUERIES, ManagedFleet, UsageMetrics, pair_role
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.cost.running_modes import ModeChangeRefused, ReportRow, UsageRecord
+from autopilot.domain.cost.ports import ModeChangeRefused, ReportRow, UsageRecord
 from autopilot.domain.kernel.errors import StaleUpdate, TransientAwsError
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template

@@ -431,7 +431,7 @@ def test_dlq_redrive_sends_the_login_back_to_its_function(cli: Any, cloud: Local
 
 def test_running_modes_prints_the_optimisers_monthly_report(cli: Any, cloud: LocalCloud, folder: Path) -> None:
     from autopilot.adapters.usage_store import UsageStore
-    from autopilot.domain.cost.running_modes import ReportRow
+    from autopilot.domain.cost.ports import ReportRow
 
     store = UsageStore(world_backend(cloud).table)
     store.put_report_row(

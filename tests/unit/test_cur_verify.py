@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autopilot.domain.cost.running_modes import UsageRecord
+from autopilot.domain.cost.ports import UsageRecord
 from autopilot.domain.kernel.running_mode_policy import Optimizer
 from autopilot_ops import cur
 from autopilot_ops.cli import Session, main

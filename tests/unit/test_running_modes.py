@@ -12,16 +12,11 @@ import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
 from autopilot.contracts.outputs import DomainEvent
+from autopilot.domain.cost.decisions import MonthUsage, decide
+from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused, OptimizerPorts, ReportRow, UsageRecord
 from autopilot.domain.cost.running_modes import (
-    ManagedDesk,
-    ModeChangeRefused,
-    MonthUsage,
-    OptimizerPorts,
-    ReportRow,
     RunningModesOptimised,
     RunOutcome,
-    UsageRecord,
-    decide,
     monthly_report_csv,
     optimize_running_modes,
 )

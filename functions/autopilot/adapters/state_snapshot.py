@@ -17,7 +17,7 @@ from autopilot.adapters.feed_store import feed_from_item
 from autopilot.adapters.incident_store import incident_from_item
 from autopilot.adapters.observation_store import observation_from_item
 from autopilot.adapters.usage_store import usage_fields
-from autopilot.domain.cost.running_modes import ReportRow
+from autopilot.domain.cost.ports import ReportRow
 from autopilot.domain.fleet.sweep import Observation
 from autopilot.domain.hr.feed_record import FeedRecord
 from autopilot.domain.incidents.incidents import Incident

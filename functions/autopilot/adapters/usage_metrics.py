@@ -25,7 +25,7 @@ from typing import Any, Literal
 from autopilot.adapters.aws import translated
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces
-from autopilot.domain.cost.running_modes import ManagedDesk, ModeChangeRefused
+from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused
 from autopilot.domain.cost.usage import HOUR, floor_hour
 from autopilot.domain.kernel.errors import TransientAwsError
 from autopilot.domain.kernel.workspace import WorkSpacesError

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from autopilot import clock
 from autopilot.adapters.aws import RETRY_CONFIG, cached
 from autopilot.adapters.dynamodb import batch_get
-from autopilot.domain.cost.running_modes import ReportRow, UsageRecord
+from autopilot.domain.cost.ports import ReportRow, UsageRecord
 from autopilot.domain.kernel.errors import StaleUpdate
 
 TTL = dt.timedelta(days=400)

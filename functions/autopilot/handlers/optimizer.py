@@ -20,6 +20,7 @@ from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
 from autopilot.domain.cost import running_modes
+from autopilot.domain.cost.ports import OptimizerPorts
 from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
@@ -67,7 +68,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = running_modes.optimize_running_modes(
         policy,
         resolution,
-        running_modes.OptimizerPorts(fleet=fleet, metrics=p.metrics, usage=p.usage, desks=p.desks, bus=p.bus),
+        OptimizerPorts(fleet=fleet, metrics=p.metrics, usage=p.usage, desks=p.desks, bus=p.bus),
         now=clock.now(),
     )
     result = outcome.summary()

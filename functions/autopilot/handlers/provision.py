@@ -27,6 +27,7 @@ from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
 from autopilot.domain.hr import provisioning
+from autopilot.domain.hr.plan import ProvisionWork
 from autopilot.domain.hr.roster import describe_errors
 from autopilot.domain.kernel.outbox import DryRunMarking
 from autopilot.domain.kernel.timers import QueueRequeue
@@ -71,12 +72,12 @@ def ports(account: str) -> Composition:
     )
 
 
-def parse_work(record: SqsRecord) -> provisioning.ProvisionWork:
+def parse_work(record: SqsRecord) -> ProvisionWork:
     try:
         timer = TimerFiredEvent.model_validate_json(record.body).detail
     except ValidationError as exc:
-        return provisioning.ProvisionWork(record.message_id, None, "; ".join(describe_errors(exc)))
-    return provisioning.ProvisionWork(record.message_id, timer)
+        return ProvisionWork(record.message_id, None, "; ".join(describe_errors(exc)))
+    return ProvisionWork(record.message_id, timer)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -23,25 +23,38 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from autopilot.contracts.outputs import DomainEvent, RunningModesOptimised
+from autopilot.contracts.outputs import RunningModesOptimised
+from autopilot.domain.cost.decisions import (
+    Decision,
+    MonthUsage,
+    _billed_hourly,
+    _gone,
+    decide,
+    exclusion,
+    fetch_start,
+    maintenance_by_directory,
+    observe_mode,
+)
+from autopilot.domain.cost.ports import (
+    ManagedDesk,
+    ModeChangeRefused,
+    OptimizerPorts,
+    ReportRow,
+    ReportSource,
+    UsageRecord,
+)
 from autopilot.domain.cost.usage import (
     HOUR,
     ActivePeriod,
-    ConnectedHours,
     autostop_hours,
     billable_hours,
     carried_over,
     expected_hours,
     floor_hour,
-    hours_in_month,
     is_last_day,
-    month_end,
     month_of,
     month_start,
     previous_month,
@@ -50,385 +63,17 @@ from autopilot.domain.cost.usage import (
     running_hour_set,
 )
 from autopilot.domain.kernel.desks import Desk, Lifecycle
-from autopilot.domain.kernel.errors import AutopilotError, PolicyError
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution
-from autopilot.domain.kernel.running_mode_policy import Optimizer, Price
 
-Action = Literal["to_always_on", "to_auto_stop", "keep", "skip"]
 SWITCHES: dict[str, str] = {"to_always_on": "ALWAYS_ON", "to_auto_stop": "AUTO_STOP"}
 MODIFIABLE_STATES = frozenset({"AVAILABLE", "STOPPED"})
-# Re-read the last hours of each desk every run: the current hour is partial and CloudWatch data can land late.
-# Re-reading is harmless, connected hours only ever add up.
-OVERLAP = dt.timedelta(hours=3)
 # Desk records that can have a WorkSpace (the others never reached CreateWorkspaces or are gone).
 LIVE_LIFECYCLES = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)
 MAX_IDS_IN_EVENT = 100
-# The hours ahead are a projection: a switch to ALWAYS_ON must save at least this share of what it adds, so that a
-# projection slightly off (a day off sick, a short week) does not make the desk dearer than staying hourly.
-SWITCH_MARGIN = 0.10
 # Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
 EMPLOYEE_TAG = "AutopilotEmployeeId"
 PROFILE_TAG = "AutopilotProfile"
-
-
-class ModeChangeRefused(AutopilotError):
-    """WorkSpaces refused to change this desk's running mode (its state, a change in progress): reported per desk."""
-
-    def __init__(self, workspace_id: str, code: str, message: str = "") -> None:
-        super().__init__(f"{workspace_id}: {code}: {message}")
-        self.workspace_id = workspace_id
-        self.code = code
-
-
-# --- what the ports exchange ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ManagedDesk:
-    """A desk carrying the ManagedBy tag, as DescribeWorkspaces and its tags describe it."""
-
-    workspace_id: str
-    directory_id: str
-    state: str
-    running_mode: str
-    autostop_minutes: int | None
-    compute: str | None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    # Multi-Region Resilience pairs (DescribeWorkspaces RelatedWorkspaces / StandbyWorkspacesProperties).
-    pair_role: Literal["standby", "primary"] | None = None
-    # No longer in DescribeWorkspaces (terminated) but measured this month: its last hours are still read.
-    gone: bool = False
-
-
-class UsageRecord(BaseModel):
-    """One desk, one UTC month: its connected hours and what the optimiser decided (pk USAGE#ws, sk yyyy-mm)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    workspace_id: str
-    month: str
-    connected: str = "0"  # hex bitmap of the month's UTC hours with a user connected
-    running: str = "0"  # hex bitmap of the month's UTC hours the desk ran (AWS/WorkSpaces Stopped = 0)
-    carried_in: int = 0  # first hours of the month still covered by the previous month's last AutoStop timeout
-    fetched_until: dt.datetime | None = None
-    mode_seen: str | None = None
-    manual_change_at: dt.datetime | None = None
-    intent_to: str | None = None  # a switch about to be requested (survives a crash between request and record)
-    intent_at: dt.datetime | None = None
-    switched_to: str | None = None
-    switched_at: dt.datetime | None = None
-    # A switch of ours to ALWAYS_ON: billable hours at the switch, and the share of the month's price it added.
-    switch_hours: int | None = None
-    switch_share: float | None = None
-    closed: bool = False  # the month-end decision on this month was taken
-    # The latest decision for the month (the report row); a switch made in the month stays the month's decision.
-    employee_id: str | None = None
-    compute: str | None = None
-    running_mode: str | None = None
-    hours: int = 0
-    break_even: float | None = None
-    decision: Action | None = None
-    reason: str = ""
-    estimated_saving: float = 0.0
-    applied: str = ""
-    decided_at: dt.datetime | None = None
-    version: int = Field(default=0, ge=0)
-
-    @property
-    def connected_hours(self) -> ConnectedHours:
-        return ConnectedHours.from_hex(self.month, self.connected)
-
-    @property
-    def running_hours(self) -> ConnectedHours:
-        return ConnectedHours.from_hex(self.month, self.running)
-
-    def with_connected(
-        self, timestamps: Iterable[dt.datetime], *, fetched_until: dt.datetime, ran: Iterable[dt.datetime] = ()
-    ) -> UsageRecord:
-        merged = self.connected_hours.add(timestamps)
-        running = self.running_hours.add(ran)
-        return self.model_copy(
-            update={"connected": merged.to_hex(), "running": running.to_hex(), "fetched_until": fetched_until}
-        )
-
-
-class ReportRow(BaseModel):
-    """One line of the monthly running-mode report (ids only)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "month",
-        "workspace_id",
-        "employee_id",
-        "compute",
-        "running_mode",
-        "hours",
-        "break_even",
-        "decision",
-        "estimated_saving",
-        "applied",
-        "reason",
-    )
-
-    month: str
-    workspace_id: str
-    employee_id: str | None = None
-    compute: str | None = None
-    running_mode: str | None = None
-    hours: int
-    break_even: float | None = None
-    decision: Action
-    estimated_saving: float = 0.0
-    applied: str = ""
-    reason: str = ""
-    decided_at: dt.datetime
-
-    @classmethod
-    def of(cls, record: UsageRecord) -> ReportRow:
-        return cls(
-            month=record.month,
-            workspace_id=record.workspace_id,
-            employee_id=record.employee_id,
-            compute=record.compute,
-            running_mode=record.running_mode,
-            hours=record.hours,
-            break_even=record.break_even,
-            decision=record.decision or "keep",
-            estimated_saving=record.estimated_saving,
-            applied=record.applied,
-            reason=record.reason,
-            decided_at=record.decided_at or month_start(record.month),
-        )
-
-
-# --- ports ----------------------------------------------------------------------------------------------------
-class ManagedFleet(Protocol):
-    def managed_desks(self, directory_ids: Sequence[str], tag_key: str, tag_value: str) -> list[ManagedDesk]: ...
-
-    def set_running_mode(self, workspace_id: str, running_mode: str, autostop_minutes: int | None) -> None:
-        """Raises ModeChangeRefused when WorkSpaces refuses this desk's change."""
-        ...
-
-
-class UsageMetrics(Protocol):
-    def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
-        """Per desk, the start of every hour in [start, end) in which a user was connected."""
-        ...
-
-    def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
-        """Per desk, the start of every hour in [start, end) in which the desk ran (was not stopped)."""
-        ...
-
-
-class UsageStore(Protocol):
-    def load(self, workspace_ids: Sequence[str], months: Sequence[str]) -> dict[tuple[str, str], UsageRecord]: ...
-
-    def save(self, record: UsageRecord) -> UsageRecord:
-        """Conditional on the record's version; returns it with the next version. StaleUpdate otherwise."""
-        ...
-
-    def put_report_row(self, row: ReportRow) -> None: ...
-
-    def report_rows(self, month: str) -> list[ReportRow]: ...
-
-
-class ReportSource(Protocol):
-    def report_rows(self, month: str) -> list[ReportRow]: ...
-
-
-class DeskRecords(Protocol):
-    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
-@dataclass(frozen=True)
-class OptimizerPorts:
-    fleet: ManagedFleet
-    metrics: UsageMetrics
-    usage: UsageStore
-    desks: DeskRecords
-    bus: Publisher
-
-
-# --- decisions (pure) ----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MonthUsage:
-    """A desk's month as the decision sees it."""
-
-    month: str
-    hours: int  # billable hours to date (for an ALWAYS_ON desk: what it would have been billed by the hour)
-    break_even: float  # prorated to the days the desk existed this month
-    period: ActivePeriod
-    observed_fraction: float  # share of the month observed so far
-    maintenance: int = 0  # hours of the directory's maintenance window in `hours` (a fixed amount, not a pace)
-    switch_share: float = 0.0  # share of the monthly price a switch to ALWAYS_ON now adds (0: the month is over)
-    expected_more: float | None = None  # hours still to come, by weekday (usage.expected_hours); None: at the pace
-
-    @property
-    def left_fraction(self) -> float:
-        """Share of the month the desk still exists after what was observed."""
-        month = month_end(self.month) - month_start(self.month)
-        observed_until = self.period.start + self.observed_fraction * month
-        return max(0.0, (self.period.end - observed_until) / month)
-
-    @property
-    def projected_more(self) -> float:
-        """Billable hours still to come this month: by weekday when known, else at the pace observed so far
-        (maintenance aside)."""
-        if self.expected_more is not None:
-            return self.expected_more
-        left = self.left_fraction
-        if self.observed_fraction <= 0 or left <= 0:
-            return 0.0
-        pace = max(self.hours - self.maintenance, 0) / self.observed_fraction
-        return min(pace * left, left * hours_in_month(self.month))
-
-    @property
-    def projected_hours(self) -> float:
-        """Billable hours over the month at the pace observed so far."""
-        return self.hours + self.projected_more
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    reason: str
-    estimated_saving: float = 0.0  # per month, at the pace observed, in the policy's currency
-
-
-def decide(
-    *,
-    running_mode: str,
-    usage: MonthUsage,
-    price: Price | None,
-    closing: bool,
-    hold: str | None,
-    previous_month: bool = False,
-) -> Decision:
-    """What this desk's running mode should be.
-
-    `closing`: the month's end, when ALWAYS_ON desks are reviewed; `previous_month`: the decision is taken after
-    the month ended (first run of the next month), when only ALWAYS_ON desks have something left to decide."""
-    if hold:
-        return Decision("skip", hold)
-    if price is None:
-        return Decision("skip", "no price for this compute type in optimizer.prices")
-    hours, threshold = usage.hours, usage.break_even
-    if running_mode == "AUTO_STOP" and previous_month:
-        return Decision("keep", f"{usage.month} closed at {hours} h (break-even {threshold:.1f} h)")
-    if running_mode == "AUTO_STOP":
-        if hours < threshold:
-            return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
-        # On the bill: the hours and the AutoStop fee billed so far stay billed either way; what differs is the
-        # rest of the month, by the hour at the pace observed, or the monthly price prorated from now.
-        hourly = price.hourly * usage.projected_more
-        monthly = price.monthly * usage.switch_share
-        costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
-        if hourly > monthly * (1 + SWITCH_MARGIN):
-            saving = round(hourly - monthly, 2)
-            return Decision("to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h; {costs}", saving)
-        return Decision("keep", f"{hours} h reached the break-even of {threshold:.1f} h late: {costs}")
-    if running_mode == "ALWAYS_ON":
-        if not closing:
-            return Decision("keep", f"{hours} h of {threshold:.1f} h so far; ALWAYS_ON desks are reviewed at month end")
-        if hours < threshold:
-            saving = price.monthly - price.autostop_base - price.hourly * usage.projected_hours
-            return Decision(
-                "to_auto_stop",
-                f"{usage.month} closed at {hours} h, below the break-even of {threshold:.1f} h",
-                round(max(saving, 0.0), 2),
-            )
-        return Decision("keep", f"{usage.month} closed at {hours} h, above the break-even of {threshold:.1f} h")
-    return Decision("skip", f"running mode {running_mode} is not optimised")
-
-
-def exclusion(desk: ManagedDesk, settings: Optimizer) -> str | None:
-    """Why a desk is left alone whatever its usage (None: it is not)."""
-    if desk.gone:
-        return "terminated: its last hours are counted, it is not switched"
-    if desk.pair_role == "standby":
-        return "standby desk (WorkSpaces standby of another desk)"
-    if desk.pair_role == "primary":
-        return "primary of a standby pair: its running mode is left to operators"
-    if settings.standby_tag in desk.tags:
-        return f"standby desk (tag {settings.standby_tag})"
-    if settings.skip_tag in desk.tags:
-        return f"skip tag {settings.skip_tag}"
-    return None
-
-
-def maintenance_by_directory(policy: Policy, resolution: Resolution) -> dict[str, int]:
-    """optimizer.maintenance_hours keyed by directory id; a key that names no directory of the sites is refused."""
-    ids_by_name = {site.directory: resolution.directories[name] for name, site in policy.sites.items()}
-    unknown = sorted(set(policy.optimizer.maintenance_hours) - set(ids_by_name))
-    if unknown:
-        raise PolicyError(
-            [
-                f"optimizer.maintenance_hours.{key}: not a directory of any site (use the sites' names or ids)"
-                for key in unknown
-            ]
-        )
-    return {ids_by_name[key]: hours for key, hours in policy.optimizer.maintenance_hours.items()}
-
-
-def observe_mode(
-    desk: ManagedDesk, current: UsageRecord, previous: UsageRecord | None, now: dt.datetime
-) -> tuple[UsageRecord, UsageRecord | None, bool]:
-    """Compare the desk's running mode with the last one seen: settle an interrupted switch of ours, or note a
-    change made by hand. Returns the records updated and whether a change by hand was seen in this run."""
-    ours = {r.intent_to for r in (current, previous) if r is not None and r.intent_to == desk.running_mode}
-    current = _settle_intent(desk, current)
-    previous = _settle_intent(desk, previous) if previous is not None else None
-    last_seen = current.mode_seen or (previous.mode_seen if previous is not None else None)
-    by_hand = last_seen is not None and desk.running_mode not in {last_seen} | ours
-    changes: dict[str, object] = {"mode_seen": desk.running_mode}
-    if by_hand:
-        changes["manual_change_at"] = now
-    return current.model_copy(update=changes), previous, by_hand
-
-
-def _settle_intent(desk: ManagedDesk, record: UsageRecord) -> UsageRecord:
-    """A switch requested in an earlier run that did not get recorded: it happened if the desk has that mode."""
-    if record.intent_to is None:
-        return record
-    changes: dict[str, object] = {"intent_to": None, "intent_at": None}
-    if desk.running_mode == record.intent_to:
-        changes |= {"switched_to": record.intent_to, "switched_at": record.intent_at}
-    return record.model_copy(update=changes)
-
-
-def _gone(usage: UsageStore, month: str, managed: set[str]) -> list[ManagedDesk]:
-    """Desks measured this month that DescribeWorkspaces no longer lists (terminated since the last run): the hours
-    between that run and the termination are billed too, so they are read once more (a leaver's last day)."""
-    gone = sorted({row.workspace_id for row in usage.report_rows(month)} - managed)
-    stored = usage.load(gone, [month]) if gone else {}
-    desks = []
-    for (workspace_id, _), record in sorted(stored.items()):
-        if record.closed or record.running_mode is None or record.fetched_until is None:
-            continue
-        # Read once after it is gone: later runs find it fetched up to a time after it was last listed.
-        if record.decision == "skip" and record.reason.startswith("terminated"):
-            continue
-        desks.append(ManagedDesk(workspace_id, "", "TERMINATED", record.running_mode, None, record.compute, gone=True))
-    return desks
-
-
-def _billed_hourly(record: UsageRecord) -> bool:
-    """Whether the hours a desk ran count for this month: not once we switched it from ALWAYS_ON to AUTO_STOP in
-    the month (the month is paid monthly; its hours are what it would have cost by the hour, from sessions)."""
-    return record.switched_to != "AUTO_STOP"
-
-
-def fetch_start(current: UsageRecord | None, previous: UsageRecord | None, month: str) -> dt.datetime:
-    """Where a desk's usage must be read from: a little before what was already read, never before last month."""
-    earliest = month_start(previous_month(month))
-    for record in (current, previous):
-        if record is not None and record.fetched_until is not None:
-            return max(floor_hour(record.fetched_until - OVERLAP), earliest)
-    return month_start(month)
 
 
 # --- the run -------------------------------------------------------------------------------------------------

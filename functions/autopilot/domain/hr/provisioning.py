@@ -41,6 +41,7 @@ from typing import Any
 from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.hr.onboarding import site_timezone, start_deadline, timer_name
+from autopilot.domain.hr.plan import BACKOFF_BASE, ProvisionWork, backoff_seconds, create_attempted, desk_spec
 from autopilot.domain.hr.ports import (
     DeskOwners,
     DeskRecords,
@@ -56,7 +57,7 @@ from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
 from autopilot.domain.kernel.outbox import AuditEntry, DomainEventPublisher
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.timers import ProvisioningRequeue
-from autopilot.domain.kernel.workspace import DeskSpec, ItemFailure, WorkspaceInfo
+from autopilot.domain.kernel.workspace import ItemFailure, WorkspaceInfo
 
 LEASE = dt.timedelta(minutes=5)  # shorter than the queue's visibility timeout (6 minutes)
 FIRST_CHECK_DELAY = 900  # a new WorkSpace takes about 20 minutes: look first after 15 (SQS's longest delay)
@@ -65,22 +66,12 @@ READY_TIMEOUT = dt.timedelta(hours=2)
 MISSING_USER_RETRY = dt.timedelta(hours=1)  # AD sync lag: look again every hour until the end of the start date
 HOP_TOLERANCE = dt.timedelta(seconds=30)
 MAX_DELAY = 900  # SQS's longest DelaySeconds: a longer wait is several hops that call nothing
-BACKOFF_BASE = 60
-BACKOFF_MAX = 900
 MISSING_USER = "ResourceNotFound.User"
 ALREADY_EXISTS = "ResourceExists.WorkSpace"
 # States a new desk reaches only after it was AVAILABLE (an AutoStop desk nobody logs in to stops).
 READY_STATES = frozenset({"AVAILABLE", "STOPPING", "STOPPED", "STARTING"})
 BROKEN_STATES = frozenset({"ERROR", "TERMINATING", "TERMINATED", "SUSPENDED"})
-# A SCHEDULED desk with one of these origins has had a CreateWorkspaces attempted (the lease records "created"
-# before the call) or had a WorkSpace before a failure: it is reconciled against AWS before any new create.
-OUR_ORIGINS = frozenset({"created", "adopted"})
 DRY_RUN_MARK = "DryRun"  # last_error of a hire whose CreateWorkspaces a dry run reported
-
-
-def create_attempted(desk: Desk) -> bool:
-    """The desk record carries the create intent: a WorkSpace may exist for it, so look before creating."""
-    return desk.origin in OUR_ORIGINS
 
 
 @dataclass(frozen=True)
@@ -97,35 +88,6 @@ class ProvisionPorts:
     # retries, 5xx, a timeout): the messages concerned are reported failed and SQS redelivers them. A refusal
     # for good (AwsRefused) is never retried: the desks concerned are FAILED and on-call is told once.
     transient: tuple[type[Exception], ...] = ()
-
-
-@dataclass(frozen=True)
-class ProvisionWork:
-    """One message of the provisioning queue (timer None when the body was not a valid TimerFired)."""
-
-    message_id: str
-    timer: TimerFired | None
-    error: str | None = None
-
-
-def desk_spec(desk: Desk, policy: Policy) -> DeskSpec:
-    """The CreateWorkspaces request of a desk: everything from the recorded policy decision."""
-    return DeskSpec(
-        key=desk.employee_id,
-        directory_id=desk.directory_id,
-        username=desk.username,
-        bundle_id=desk.bundle_id,
-        running_mode=desk.running_mode,
-        autostop_minutes=(desk.autostop_hours or 1) * 60 if desk.running_mode == "AUTO_STOP" else None,
-        compute=desk.compute,
-        root_volume_gb=desk.root_volume_gb,
-        user_volume_gb=desk.user_volume_gb,
-        tags={**policy.tags, "AutopilotEmployeeId": desk.employee_id, "AutopilotProfile": desk.profile},
-    )
-
-
-def backoff_seconds(attempts: int) -> int:
-    return int(min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
 
 
 class _Pass:
