@@ -17,8 +17,7 @@ from autopilot.adapters.observation_store import DeskLookup, ObservationStore, S
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.fleet.prewarm import StartRecord
-from autopilot.domain.fleet.sweep import Observation
+from autopilot.domain.fleet.ports import Observation, StartRecord
 from autopilot.domain.incidents.alarms import desired_alarms, reconcile
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate

@@ -13,8 +13,8 @@ import yaml
 
 from autopilot.contracts.hr import Shift
 from autopilot.contracts.outputs import DomainEvent
-from autopilot.domain.fleet.prewarm import StartRecord
-from autopilot.domain.fleet.sweep import Observation, SweepPorts, SweepReport, sweep
+from autopilot.domain.fleet.ports import Observation, StartRecord
+from autopilot.domain.fleet.sweep import SweepPorts, SweepReport, sweep
 from autopilot.domain.incidents.alarms import AlarmSpec
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate

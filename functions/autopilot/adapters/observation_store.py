@@ -32,8 +32,7 @@ from autopilot.adapters.dynamodb import batch_get
 from autopilot.adapters.workspaces import BATCH, WorkSpaces
 from autopilot.clock import now
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.fleet.prewarm import StartRecord
-from autopilot.domain.fleet.sweep import Observation
+from autopilot.domain.fleet.ports import Observation, StartRecord
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.workspace import WorkspaceInfo
 

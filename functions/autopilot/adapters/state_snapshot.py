@@ -18,7 +18,7 @@ from autopilot.adapters.incident_store import incident_from_item
 from autopilot.adapters.observation_store import observation_from_item
 from autopilot.adapters.usage_store import usage_fields
 from autopilot.domain.cost.ports import ReportRow
-from autopilot.domain.fleet.sweep import Observation
+from autopilot.domain.fleet.ports import Observation
 from autopilot.domain.hr.feed_record import FeedRecord
 from autopilot.domain.incidents.incidents import Incident
 from autopilot.domain.kernel.desks import Desk

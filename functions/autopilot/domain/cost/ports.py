@@ -183,11 +183,11 @@ class ReportSource(Protocol):
     def report_rows(self, month: str) -> list[ReportRow]: ...
 
 
-class DeskRecords(Protocol):
+class OptimizerDesks(Protocol):
     def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]: ...
 
 
-class Publisher(Protocol):
+class OptimizerEvents(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None: ...
 
 
@@ -196,5 +196,5 @@ class OptimizerPorts:
     fleet: ManagedFleet
     metrics: UsageMetrics
     usage: UsageStore
-    desks: DeskRecords
-    bus: Publisher
+    desks: OptimizerDesks
+    bus: OptimizerEvents

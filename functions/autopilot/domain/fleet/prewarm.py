@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from autopilot.contracts.outputs import (
     DomainEvent,
@@ -45,9 +44,17 @@ from autopilot.contracts.outputs import (
     StepOutcome,
     StepRecord,
 )
+from autopilot.domain.fleet.ports import (
+    OpenIncidents,
+    PrewarmDeskState,
+    PrewarmEvents,
+    PrewarmFleet,
+    ShiftDesks,
+    StartLog,
+    StartRecord,
+)
 from autopilot.domain.fleet.shifts import ShiftOccurrence, due_shift
 from autopilot.domain.kernel.desks import Desk, Lifecycle
-from autopilot.domain.kernel.incident_ids import START_INCIDENT_PREFIX
 from autopilot.domain.kernel.policy import Policy
 
 GRACE = dt.timedelta(minutes=30)
@@ -65,70 +72,6 @@ WATCHED = frozenset({"started", "rebuilding"})
 REFUSED = "start_refused"
 
 
-@dataclass(frozen=True)
-class StartRecord:
-    """The last pre-warm start of one employee's desk (item `pk=PREWARM#<employee_id>, sk=PREWARM`)."""
-
-    employee_id: str
-    workspace_id: str
-    directory_id: str
-    shift_date: str  # local date of the shift, ISO
-    status: str  # started | dry_run | up | rebuilding | rebuilt | escalated | skipped | start_refused | start_failed
-    started_at: dt.datetime
-    rebuild_at: dt.datetime | None = None
-    steps: tuple[StepRecord, ...] = ()
-    version: int = 0
-
-    @property
-    def incident_id(self) -> str:
-        return f"{START_INCIDENT_PREFIX}{self.workspace_id}-{self.shift_date.replace('-', '')}"
-
-
-class DeskState(Protocol):
-    @property
-    def workspace_id(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def running_mode(self) -> str: ...
-
-
-class Failure(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def code(self) -> str: ...  # the AWS error code; AWS's message is never carried (it can name the user)
-
-
-class Connection(Protocol):
-    @property
-    def state(self) -> str: ...
-
-
-class Fleet(Protocol):
-    def describe(self, workspace_ids: Sequence[str]) -> Sequence[DeskState]: ...
-    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, Connection]: ...
-    def start(self, workspace_ids: Iterable[str]) -> Sequence[Failure]: ...
-    def rebuild(self, workspace_id: str) -> Failure | None: ...
-
-
-class ShiftDesks(Protocol):
-    def shift_desks(self) -> Iterable[Desk]: ...
-
-
-class StartLog(Protocol):
-    def get_many(self, employee_ids: Sequence[str]) -> dict[str, StartRecord]: ...
-    def put(self, record: StartRecord) -> bool: ...  # False: someone else wrote a newer version
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
-class OpenIncidents(Protocol):
-    def open_for(self, subject: str) -> object | None: ...
-
-
 class NoIncidents:
     def open_for(self, subject: str) -> object | None:
         return None
@@ -137,9 +80,9 @@ class NoIncidents:
 @dataclass(frozen=True)
 class PrewarmPorts:
     desks: ShiftDesks
-    fleet: Fleet
+    fleet: PrewarmFleet
     log: StartLog
-    bus: Publisher
+    bus: PrewarmEvents
     # The remediation runbook's incidents: a desk it already works on is left to it (one actor per sick desk).
     incidents: OpenIncidents = field(default_factory=NoIncidents)
 
@@ -215,7 +158,7 @@ def _start(
     policy: Policy,
     due: Sequence[tuple[Desk, ShiftOccurrence]],
     records: Mapping[str, StartRecord],
-    states: Mapping[str, DeskState],
+    states: Mapping[str, PrewarmDeskState],
     ports: PrewarmPorts,
     now: dt.datetime,
     report: PrewarmReport,
@@ -275,7 +218,7 @@ def _step(outcome: StepOutcome, reason: str, now: dt.datetime) -> StepRecord:
 def _watch_starts(
     policy: Policy,
     watched: Sequence[StartRecord],
-    states: Mapping[str, DeskState],
+    states: Mapping[str, PrewarmDeskState],
     ports: PrewarmPorts,
     now: dt.datetime,
     report: PrewarmReport,

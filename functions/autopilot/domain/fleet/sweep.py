@@ -31,13 +31,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from autopilot.contracts.outputs import DomainEvent, WorkSpaceStateChanged
 from autopilot.domain.fleet import adoption, autostop
 from autopilot.domain.fleet.adoption import SeenDesk
-from autopilot.domain.incidents.alarms import AlarmSpec, desired_alarms, reconcile
-from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.fleet.ports import (
+    AutoStopTags,
+    DeskLookup,
+    DirectoryAlarms,
+    Observation,
+    Observations,
+    SweepEvents,
+    SweptConnection,
+    SweptFleet,
+)
+from autopilot.domain.incidents.alarms import desired_alarms, reconcile
+from autopilot.domain.kernel.desks import Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot.domain.kernel.policy import Policy
 
@@ -47,93 +56,14 @@ CONNECTION_STATES = frozenset({"CONNECTED", "DISCONNECTED", "UNKNOWN"})
 GONE = "TERMINATED"
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """The last thing fleet_watch saw of one desk (item `pk=OBS#<workspace_id>, sk=OBS`)."""
-
-    workspace_id: str
-    directory_id: str
-    state: str
-    running_mode: str
-    observed_at: dt.datetime
-    autostop_minutes: int | None = None
-    compute: str | None = None
-    connection_state: str | None = None
-    last_user_connection: dt.datetime | None = None
-    employee_id: str | None = None  # owner of the desk record, once known
-    adoption: str | None = None  # managed | unmanaged | None (not decided yet); dry_run: written before 2026-12
-    adoption_checked_at: dt.datetime | None = None
-    autostop_tag_hours: int | None = None  # the AutoStop tag last applied (to notice its removal)
-    next_id: str | None = None  # ring link (see the module note)
-    gone: bool = False
-
-    def watched(self) -> tuple[object, ...]:
-        """Everything but the clock: a difference here is worth a write."""
-        return (
-            self.directory_id,
-            self.state,
-            self.running_mode,
-            self.autostop_minutes,
-            self.compute,
-            self.connection_state,
-            self.employee_id,
-            self.adoption,
-            self.adoption_checked_at,
-            self.autostop_tag_hours,
-            self.next_id,
-            self.gone,
-        )
-
-
-class Connection(Protocol):
-    @property
-    def state(self) -> str: ...
-    @property
-    def last_user_connection(self) -> dt.datetime | None: ...
-
-
-class Fleet(Protocol):
-    def in_directory(self, directory_id: str) -> Iterable[SeenDesk]: ...
-    def in_account(self) -> Iterable[SeenDesk]: ...
-    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, Connection]: ...
-    def modify(self, workspace_id: str, *, autostop_minutes: int | None = None) -> None: ...
-
-
-class Observations(Protocol):
-    def get_many(self, workspace_ids: Sequence[str]) -> dict[str, Observation]: ...
-    def put(self, observation: Observation) -> bool: ...  # False: a newer observation is stored
-
-
-class DeskLookup(Protocol):
-    def by_workspace_ids(self, workspace_ids: Sequence[str]) -> dict[str, Desk]: ...
-    def by_employee_ids(self, employee_ids: Iterable[str]) -> dict[str, Desk]: ...
-    def create(self, desk: Desk) -> Desk: ...
-    def awaiting(self) -> list[Desk]: ...  # hires with no WorkSpace yet (SCHEDULED, PROVISIONING)
-
-
-class Tags(Protocol):
-    def tags_of(self, workspace_ids: Sequence[str]) -> dict[str, dict[str, str]]: ...
-    def tagged_with(self, key: str) -> dict[str, dict[str, str]]: ...
-
-
-class AlarmStore(Protocol):
-    def existing(self, prefix: str) -> dict[str, AlarmSpec | None]: ...
-    def put(self, spec: AlarmSpec) -> None: ...
-    def delete(self, names: Sequence[str]) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
 @dataclass(frozen=True)
 class SweepPorts:
-    fleet: Fleet
+    fleet: SweptFleet
     observations: Observations
     desks: DeskLookup
-    tags: Tags
-    alarms: AlarmStore
-    bus: Publisher
+    tags: AutoStopTags
+    alarms: DirectoryAlarms
+    bus: SweepEvents
     # The exception a desk-level refusal raises (ModifyWorkspaceProperties on a busy desk): reported, not fatal.
     refused: type[Exception]
 
@@ -174,7 +104,7 @@ def _later(first: dt.datetime | None, second: dt.datetime | None) -> dt.datetime
 
 
 def observe(
-    seen: SeenDesk, connection: Connection | None, previous: Observation | None, now: dt.datetime
+    seen: SeenDesk, connection: SweptConnection | None, previous: Observation | None, now: dt.datetime
 ) -> Observation:
     """This sweep's observation of a desk, carrying over what the sweep remembers about it."""
     state = connection.state if connection is not None and connection.state in CONNECTION_STATES else None
@@ -489,7 +419,7 @@ def _apply_autostop(
         current[ws] = replace(current[ws], autostop_tag_hours=memory)
 
 
-def _reconcile_alarms(prefix: str, directory_ids: Sequence[str], alarms: AlarmStore, report: SweepReport) -> None:
+def _reconcile_alarms(prefix: str, directory_ids: Sequence[str], alarms: DirectoryAlarms, report: SweepReport) -> None:
     plan = reconcile(desired_alarms(prefix, directory_ids), alarms.existing(prefix))
     for spec in plan.put:
         alarms.put(spec)

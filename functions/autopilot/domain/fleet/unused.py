@@ -12,34 +12,22 @@ terminated.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
-from autopilot.contracts.outputs import DomainEvent, UnusedDesk, UnusedDesksFound
+from autopilot.contracts.outputs import UnusedDesk, UnusedDesksFound
+from autopilot.domain.fleet.ports import AllDesks, LastConnections, UnusedDeskEvents
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.policy import Policy
 
 MAX_LISTED = 1000
 
 
-class AllDesks(Protocol):
-    def all_desks(self) -> Iterable[Desk]: ...
-
-
-class LastConnections(Protocol):
-    def last_connections(self, workspace_ids: Sequence[str]) -> dict[str, dt.datetime | None]: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
-
-
 @dataclass(frozen=True)
 class UnusedPorts:
     desks: AllDesks
     observations: LastConnections
-    bus: Publisher
+    bus: UnusedDeskEvents
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class ConnectionState(Protocol):
     def state(self) -> str: ...
 
 
-class Fleet(Protocol):
+class RemediationFleet(Protocol):
     def in_directory(self, directory_id: str) -> Iterable[DeskState]: ...
     def describe(self, workspace_ids: Sequence[str]) -> Sequence[DeskState]: ...
     def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionState]: ...
@@ -58,7 +58,7 @@ class Metrics(Protocol):
     ) -> Mapping[str, Counts]: ...
 
 
-class DeskRecords(Protocol):
+class IncidentDesks(Protocol):
     def by_workspace(self, workspace_id: str) -> Desk | None: ...
 
 
@@ -87,9 +87,9 @@ class Events(Protocol):
 
 @dataclass
 class Ports:
-    fleet: Fleet
+    fleet: RemediationFleet
     metrics: Metrics
-    desks: DeskRecords
+    desks: IncidentDesks
     tags: Tags
     incidents: IncidentStore
     timers: TimerPort
@@ -107,3 +107,9 @@ class Context:
     @property
     def rules(self) -> Remediation:
         return self.policy.remediation
+
+
+class LoginDesks(Protocol):
+    def by_workspace(self, workspace_id: str) -> Desk | None: ...
+    def get(self, employee_id: str) -> Desk | None: ...
+    def save(self, desk: Desk) -> Desk: ...

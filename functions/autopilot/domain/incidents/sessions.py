@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
 
 from autopilot.domain.incidents.escalation import resolve_incident
-from autopilot.domain.incidents.ports import Events, IncidentStore, TimerPort
-from autopilot.domain.kernel.desks import Desk
+from autopilot.domain.incidents.ports import Events, IncidentStore, LoginDesks, TimerPort
 from autopilot.domain.kernel.errors import StaleUpdate
 
 RETRIES = 3
 
 
-class DeskRecords(Protocol):
-    def by_workspace(self, workspace_id: str) -> Desk | None: ...
-    def get(self, employee_id: str) -> Desk | None: ...
-    def save(self, desk: Desk) -> Desk: ...
-
-
 @dataclass
 class SessionPorts:
-    desks: DeskRecords
+    desks: LoginDesks
     incidents: IncidentStore
     events: Events
     timers: TimerPort | None = None  # sessions may not touch the scheduler: a stale re-check timer is a no-op
@@ -60,7 +52,7 @@ def record_login(login: Login, ports: SessionPorts, now: dt.datetime) -> LoginOu
     return LoginOutcome(last_login_recorded=recorded, resolved_incident=incident.incident_id)
 
 
-def _record_last_login(login: Login, desks: DeskRecords, now: dt.datetime) -> bool:
+def _record_last_login(login: Login, desks: LoginDesks, now: dt.datetime) -> bool:
     """Desk.last_login = the latest login seen (for the unused-desk report); desks without a record are ignored."""
     found = desks.by_workspace(login.workspace_id)
     if found is None:
