@@ -1,4 +1,4 @@
-"""Pydantic models of every event in and out (the event catalogue of DESIGN.md; the full list is in catalogue.py).
+"""Pydantic models of every event in and out (the full list is in catalogue.py).
 
 Nothing is imported here: a handler loads only the contract modules it uses (cold start, docs/performance.md).
 """

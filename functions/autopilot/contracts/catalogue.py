@@ -1,4 +1,4 @@
-"""The event catalogue of DESIGN.md: every input and output event model (schemas, contract tests, fuzzing)."""
+"""The event catalogue: every input and output event model (schemas, contract tests, fuzzing)."""
 
 from autopilot.contracts.aws import (
     AlarmStateChangeEvent,

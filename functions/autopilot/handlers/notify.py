@@ -1,5 +1,5 @@
 """notify: domain events of the autopilot bus and state changes of the automation's own alarms -> one
-message on the on-call topic per alert, per DESIGN.md "Alerts" (domain/oncall/alerts.py, docs/runbook.md). The alarm
+message on the on-call topic per alert (domain/oncall/, docs/runbook.md). The alarm
 event is AWS's: read tolerantly, and one that is not about the automation's own alarms is dropped and counted
 (aws_events.py). Autopilot-bus events are ours and stay strict."""
 

@@ -1,4 +1,4 @@
-"""The on-call contract (DESIGN.md "Alerts"): what each alert says, how severe it is, which thread it joins.
+"""The on-call contract (docs/runbook.md): what each alert says, how severe it is, which thread it joins.
 
 Every message on the on-call topic has message attributes `kind`, `severity` (info | warning | critical) and,
 when known, `workspace_id`, `employee_id`, `incident_id` and `directory_id`, plus `thread` (`new` for the first
