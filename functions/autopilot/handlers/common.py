@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field
+from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
 
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.policy_source import load_policy
@@ -75,19 +75,11 @@ TRANSIENT: tuple[type[Exception], ...] = (TransientAwsError,)
 TRANSIENT_OR_REFUSED: tuple[type[Exception], ...] = (TransientAwsError, AwsRefused)
 
 
-class SqsRecord(BaseModel):
-    """What we read of an SQS record (the rest of the record is SQS's)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    message_id: str = Field(alias="messageId")
-    body: str
-
-
-class SqsBatch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    Records: list[SqsRecord]
+# An SQS batch as Lambda delivers it: Powertools' parser models (every field SQS sends is required, as AWS
+# documents the event; a message's body is ours and is parsed by each handler, message by message, so one bad
+# body fails only its own message).
+SqsBatch = SqsModel
+SqsRecord = SqsRecordModel
 
 
 def report(result: BatchResult, function: str) -> None:

@@ -80,10 +80,11 @@ def ports(account: str) -> Composition:
 
 def parse_work(record: SqsRecord) -> offboarding.LifecycleWork:
     try:
-        timer = TimerFiredEvent.model_validate_json(record.body).detail
+        # SQS delivers the body as a str (Powertools' model also allows an already parsed body).
+        timer = TimerFiredEvent.model_validate_json(str(record.body)).detail
     except ValidationError as exc:
-        return offboarding.LifecycleWork(record.message_id, None, "; ".join(describe_errors(exc)))
-    return offboarding.LifecycleWork(record.message_id, timer)
+        return offboarding.LifecycleWork(record.messageId, None, "; ".join(describe_errors(exc)))
+    return offboarding.LifecycleWork(record.messageId, timer)
 
 
 @logger.inject_lambda_context(log_event=False)
