@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from autopilot.domain.hr.onboarding import timer_name
+from autopilot.domain.hr.schedule import timer_name
 from autopilot.domain.incidents.escalation import resolve_incident
 from autopilot.domain.incidents.incidents import Incident
 from autopilot.domain.kernel.desks import Desk, Lifecycle

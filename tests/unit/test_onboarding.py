@@ -10,7 +10,8 @@ import pytest
 from autopilot.contracts.hr import EmployeeHiredEvent
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.domain.hr.offboarding import handle_departure
-from autopilot.domain.hr.onboarding import TIMER_NAME_MAX, handle_hire, idempotency_request, provision_due, timer_name
+from autopilot.domain.hr.onboarding import handle_hire, idempotency_request
+from autopilot.domain.hr.schedule import TIMER_NAME_MAX, provision_due, timer_name
 from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
 from autopilot.domain.kernel.errors import UnknownSite
 from tests.unit.fakes_onboarding import NOW, FakeDesks, World, departure, hire, policy, resolution

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from autopilot.domain.incidents import remediation
+from autopilot.domain.incidents.acting import Outcome
 from autopilot.domain.incidents.incidents import DeskActions
 from autopilot.domain.incidents.ports import ActionFailure
-from autopilot.domain.incidents.remediation import AlarmTrigger, Outcome, Recheck, SickDesk
+from autopilot.domain.incidents.remediation import AlarmTrigger, Recheck, SickDesk
 from autopilot.domain.incidents.triage import AlarmSubject, alarm_window
 from tests.unit.fakes_remediation import DIRECTORY, TARGET, FakeThrottled, World, policy
 

@@ -20,8 +20,9 @@ from typing import Any, Literal
 from autopilot.contracts.hr import EmployeeDeparted
 from autopilot.contracts.outputs import ProvisioningFailed
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.hr.onboarding import MANAGED_ORIGINS, HrOutcome, HrPorts, apply_departure, is_stale, timer_name
+from autopilot.domain.hr.onboarding import MANAGED_ORIGINS, HrOutcome, HrPorts, apply_departure, is_stale
 from autopilot.domain.hr.ports import LifecyclePorts
+from autopilot.domain.hr.schedule import timer_name
 from autopilot.domain.hr.transfers import GONE_STATES, apply_transfers
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle

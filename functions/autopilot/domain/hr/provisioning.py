@@ -40,7 +40,6 @@ from typing import Any
 
 from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.hr.onboarding import site_timezone, start_deadline, timer_name
 from autopilot.domain.hr.plan import BACKOFF_BASE, ProvisionWork, backoff_seconds, create_attempted, desk_spec
 from autopilot.domain.hr.ports import (
     DeskOwners,
@@ -50,6 +49,7 @@ from autopilot.domain.hr.ports import (
     WelcomeMailer,
     WorkSpacesFleet,
 )
+from autopilot.domain.hr.schedule import site_timezone, start_deadline, timer_name
 from autopilot.domain.hr.welcome import WelcomeNotSent, build_welcome
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Desk, Lifecycle, is_unnamed_adoption

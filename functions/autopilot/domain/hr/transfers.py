@@ -27,9 +27,8 @@ from autopilot.domain.hr.onboarding import (
     decide_desk,
     flag_directory_change,
     is_stale,
-    local_moment,
-    transfer_timer,
 )
+from autopilot.domain.hr.schedule import local_moment, transfer_timer
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate, UnknownSite
