@@ -16,8 +16,7 @@ from autopilot.contracts.timers import TimerFired
 from autopilot.domain.hr.feed_hold import FeedPorts
 from autopilot.domain.hr.feed_record import FeedRecord
 from autopilot.domain.hr.onboarding import HrPorts
-from autopilot.domain.hr.ports import LifecyclePorts
-from autopilot.domain.hr.provisioning import ProvisionPorts
+from autopilot.domain.hr.ports import LifecyclePorts, ProvisionPorts
 from autopilot.domain.hr.roster import RosterEntry
 from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
 from autopilot.domain.kernel.desks import Departure, Desk

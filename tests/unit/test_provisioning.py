@@ -9,7 +9,8 @@ import pytest
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.hr.onboarding import handle_hire
 from autopilot.domain.hr.plan import ProvisionWork
-from autopilot.domain.hr.provisioning import CHECK_DELAY, FIRST_CHECK_DELAY, LEASE, MAX_DELAY, provision_batch
+from autopilot.domain.hr.provision_pass import CHECK_DELAY, FIRST_CHECK_DELAY, LEASE, MAX_DELAY
+from autopilot.domain.hr.provisioning import provision_batch
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate

@@ -28,6 +28,7 @@ from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
 from autopilot.domain.hr import provisioning
 from autopilot.domain.hr.plan import ProvisionWork
+from autopilot.domain.hr.ports import ProvisionPorts
 from autopilot.domain.hr.roster import describe_errors
 from autopilot.domain.kernel.outbox import DryRunMarking
 from autopilot.domain.kernel.timers import QueueRequeue
@@ -43,7 +44,7 @@ class ProvisionSettings(Settings):
 class Composition:
     settings: ProvisionSettings
     bus: EventBus
-    ports: provisioning.ProvisionPorts
+    ports: ProvisionPorts
 
 
 @cached
@@ -55,7 +56,7 @@ def ports(account: str) -> Composition:
     return Composition(
         settings=settings,
         bus=bus,
-        ports=provisioning.ProvisionPorts(
+        ports=ProvisionPorts(
             desks=DeskStore(table),
             fleet=WorkSpaces(workspaces),
             bus=bus,

@@ -16,7 +16,7 @@ from autopilot.domain.hr.roster import RosterEntry
 from autopilot.domain.hr.welcome import WelcomeMessage
 from autopilot.domain.kernel.desks import Departure, Desk
 from autopilot.domain.kernel.outbox import AuditEntry, DomainEventPublisher
-from autopilot.domain.kernel.timers import TimerScheduler
+from autopilot.domain.kernel.timers import ProvisioningRequeue, TimerScheduler
 from autopilot.domain.kernel.workspace import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo
 
 
@@ -151,4 +151,20 @@ class LifecyclePorts:
     timers: TimerScheduler
     bundles: BundleCatalog
     tags: ResourceTags  # a WorkSpace found in place of the recorded one is acted on only if it is ours
+    transient: tuple[type[Exception], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProvisionPorts:
+    desks: DeskRecords
+    fleet: WorkSpacesFleet
+    bus: DomainEventPublisher
+    requeue: ProvisioningRequeue
+    mailer: WelcomeMailer
+    codes: RegistrationCodes
+    tags: ResourceTags  # an existing desk is managed when it carries the ManagedBy tag
+    owners: DeskOwners  # fleet_watch's memory of who owns a desk, corrected when a hire takes an adopted desk over
+    # What the adapters raise when a whole call failed in a way worth retrying (throttling after botocore's
+    # retries, 5xx, a timeout): the messages concerned are reported failed and SQS redelivers them. A refusal
+    # for good (AwsRefused) is never retried: the desks concerned are FAILED and on-call is told once.
     transient: tuple[type[Exception], ...] = ()

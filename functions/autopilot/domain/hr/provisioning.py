@@ -33,76 +33,33 @@ hire; a first attempt costs no DescribeWorkspaces by user (docs/performance.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from autopilot.contracts.outputs import DomainEvent, ProvisioningFailed, WorkSpaceReady
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.hr.plan import BACKOFF_BASE, ProvisionWork, backoff_seconds, create_attempted, desk_spec
-from autopilot.domain.hr.ports import (
-    DeskOwners,
-    DeskRecords,
-    RegistrationCodes,
-    ResourceTags,
-    WelcomeMailer,
-    WorkSpacesFleet,
+from autopilot.domain.hr.ports import ProvisionPorts
+from autopilot.domain.hr.provision_pass import (
+    ALREADY_EXISTS,
+    DRY_RUN_MARK,
+    FIRST_CHECK_DELAY,
+    HOP_TOLERANCE,
+    LEASE,
+    MAX_DELAY,
+    MISSING_USER,
+    MISSING_USER_RETRY,
 )
-from autopilot.domain.hr.schedule import site_timezone, start_deadline, timer_name
-from autopilot.domain.hr.welcome import WelcomeNotSent, build_welcome
+from autopilot.domain.hr.readiness import Following
+from autopilot.domain.hr.schedule import site_timezone, start_deadline
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Desk, Lifecycle, is_unnamed_adoption
 from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
-from autopilot.domain.kernel.outbox import AuditEntry, DomainEventPublisher
 from autopilot.domain.kernel.policy import Policy
-from autopilot.domain.kernel.timers import ProvisioningRequeue
 from autopilot.domain.kernel.workspace import ItemFailure, WorkspaceInfo
 
-LEASE = dt.timedelta(minutes=5)  # shorter than the queue's visibility timeout (6 minutes)
-FIRST_CHECK_DELAY = 900  # a new WorkSpace takes about 20 minutes: look first after 15 (SQS's longest delay)
-CHECK_DELAY = 300
-READY_TIMEOUT = dt.timedelta(hours=2)
-MISSING_USER_RETRY = dt.timedelta(hours=1)  # AD sync lag: look again every hour until the end of the start date
-HOP_TOLERANCE = dt.timedelta(seconds=30)
-MAX_DELAY = 900  # SQS's longest DelaySeconds: a longer wait is several hops that call nothing
-MISSING_USER = "ResourceNotFound.User"
-ALREADY_EXISTS = "ResourceExists.WorkSpace"
-# States a new desk reaches only after it was AVAILABLE (an AutoStop desk nobody logs in to stops).
-READY_STATES = frozenset({"AVAILABLE", "STOPPING", "STOPPED", "STARTING"})
-BROKEN_STATES = frozenset({"ERROR", "TERMINATING", "TERMINATED", "SUSPENDED"})
-DRY_RUN_MARK = "DryRun"  # last_error of a hire whose CreateWorkspaces a dry run reported
 
-
-@dataclass(frozen=True)
-class ProvisionPorts:
-    desks: DeskRecords
-    fleet: WorkSpacesFleet
-    bus: DomainEventPublisher
-    requeue: ProvisioningRequeue
-    mailer: WelcomeMailer
-    codes: RegistrationCodes
-    tags: ResourceTags  # an existing desk is managed when it carries the ManagedBy tag
-    owners: DeskOwners  # fleet_watch's memory of who owns a desk, corrected when a hire takes an adopted desk over
-    # What the adapters raise when a whole call failed in a way worth retrying (throttling after botocore's
-    # retries, 5xx, a timeout): the messages concerned are reported failed and SQS redelivers them. A refusal
-    # for good (AwsRefused) is never retried: the desks concerned are FAILED and on-call is told once.
-    transient: tuple[type[Exception], ...] = ()
-
-
-class _Pass:
+class _Pass(Following):
     """One batch: collects requeues per delay and the batch result while desks move on."""
-
-    def __init__(self, policy: Policy, ports: ProvisionPorts, now: dt.datetime) -> None:
-        self.policy = policy
-        self.ports = ports
-        self.now = now
-        self.result = BatchResult()
-        self.requeues: dict[int, list[tuple[str, TimerFired]]] = defaultdict(list)
-        self.audit: list[AuditEntry] = []  # written together at the end of the pass (BatchWriteItem)
-        self.ready: list[tuple[str, Desk, WorkspaceInfo, str]] = []  # published together, then saved READY
-        self.events: list[DomainEvent] = []  # published with the WorkSpace Ready events
-        self.owners: list[tuple[str, str, str]] = []  # (workspace, unnamed record, hire) merged in this pass
 
     # --- entry ----------------------------------------------------------------------------------------
     def run(self, work: Sequence[ProvisionWork]) -> BatchResult:
@@ -397,167 +354,6 @@ class _Pass:
             )
         except StaleUpdate:
             self.result.failed.append(message_id)
-
-    # --- PROVISIONING ---------------------------------------------------------------------------------
-    def _follow(self, checks: list[tuple[str, Desk]], followed: list[tuple[str, Desk, WorkspaceInfo]]) -> None:
-        if checks:
-            try:
-                infos = {
-                    info.workspace_id: info
-                    for info in self.ports.fleet.describe([d.workspace_id or "" for _, d in checks])
-                }
-            except self.ports.transient:
-                self.result.failed += [message_id for message_id, _ in checks]
-                infos = None
-            except AwsRefused as refused:
-                for message_id, desk in checks:
-                    self._refused(message_id, desk, refused)
-                infos = None
-            if infos is not None:
-                for message_id, desk in checks:
-                    self._check(message_id, desk, infos.get(desk.workspace_id or ""))
-        for message_id, desk, info in followed:
-            self._check(message_id, desk, info)
-
-    def _check(self, message_id: str, desk: Desk, info: WorkspaceInfo | None) -> None:
-        if info is not None and (info.state in READY_STATES or desk.origin != "created"):
-            # A desk taken over as it is is ready whatever its state: its health is remediation's business.
-            self._ready(message_id, desk, info)
-            return
-        if info is not None and info.state in BROKEN_STATES:
-            self._fail(message_id, desk, f"WorkspaceState.{info.state}", f"the new WorkSpace went {info.state}")
-            return
-        started = desk.provisioning_started_at or desk.updated_at
-        if self.now - started >= READY_TIMEOUT:
-            hours = int(READY_TIMEOUT.total_seconds() // 3600)
-            self._fail(message_id, desk, "ReadinessTimeout", f"the new WorkSpace was not AVAILABLE after {hours} hours")
-            return
-        self.result.decide(desk.employee_id, "waiting", state=info.state if info is not None else "UNKNOWN")
-        self._requeue(message_id, desk, CHECK_DELAY, "ready")
-
-    def _ready(self, message_id: str, desk: Desk, info: WorkspaceInfo) -> None:
-        """The welcome e-mail now; `WorkSpace Ready` and the READY write with the others of the pass."""
-        onboarding = self.policy.onboarding
-        welcome = "not_wanted" if desk.origin == "created" else "existing_desk"
-        # Only a desk the automation created is announced: a desk the user already has (adopted, found) is not.
-        if onboarding.welcome_email and desk.email and desk.origin == "created":
-            try:
-                code = self.ports.codes.registration_code(desk.directory_id)
-                message = build_welcome(
-                    desk, registration_code=code, client_download_url=onboarding.client_download_url
-                )
-                self.ports.mailer.send(message, sender=onboarding.sender)
-                welcome = "sent"
-            except (WelcomeNotSent, AwsRefused) as exc:
-                # Refused for good (not a throttle): the desk is ready all the same; on-call sends it by hand.
-                welcome = "refused"
-                reason = (
-                    f"the desk is READY but the welcome e-mail could not be sent ({exc.remedy}); send it by hand"
-                    if isinstance(exc, AwsRefused)
-                    else "the desk is READY but SES refused the welcome e-mail; send it by hand"
-                )
-                self.events.append(
-                    ProvisioningFailed(
-                        employee_id=desk.employee_id,
-                        directory_id=desk.directory_id,
-                        error_code=f"WelcomeEmail.{exc.code}",
-                        reason=reason,
-                        attempts=0,
-                    )
-                )
-            except self.ports.transient:
-                self.result.failed.append(message_id)  # redelivered: the desk is still PROVISIONING
-                return
-        self.ready.append((message_id, desk, info, welcome))
-
-    def _publish_ready(self) -> None:
-        """One publish for the pass's ready desks (10 a PutEvents), then each desk READY. Published first: a crash
-        in between repeats `WorkSpace Ready` on redelivery, it never loses it."""
-        ready_events = [
-            WorkSpaceReady(
-                workspace_id=info.workspace_id,
-                employee_id=desk.employee_id,
-                directory_id=desk.directory_id,
-                ready_at=self.now,
-                provisioning_seconds=self._lead_seconds(desk),
-            )
-            for _, desk, info, _ in self.ready
-            if desk.origin == "created"  # a new desk; an existing one taken over is not news
-        ]
-        if ready_events or self.events:
-            self.ports.bus.publish([*self.events, *ready_events])
-        for message_id, desk, info, welcome in self.ready:
-            try:
-                self.ports.desks.save(
-                    desk.moved_to(Lifecycle.READY, at=self.now, ready_at=self.now, email=None, last_error=None)
-                )
-            except StaleUpdate:
-                self.result.failed.append(message_id)
-                continue
-            self._audit(desk, "ready", {"workspace_id": info.workspace_id, "welcome": welcome})
-            if desk.origin != "created":
-                self.result.decide(desk.employee_id, "taken_over", workspace_id=info.workspace_id, origin=desk.origin)
-                continue
-            self.result.decide(
-                desk.employee_id,
-                "ready",
-                workspace_id=info.workspace_id,
-                welcome=welcome,
-                lead_seconds=self._lead_seconds(desk),
-            )
-
-    def _lead_seconds(self, desk: Desk) -> int:
-        return max(0, int((self.now - (desk.provisioning_started_at or desk.created_at)).total_seconds()))
-
-    # --- shared ---------------------------------------------------------------------------------------
-    def _refused(self, message_id: str, desk: Desk, refused: AwsRefused) -> None:
-        """AWS refused a call for good: FAILED once, with the code and what to fix; the message is not retried."""
-        self.result.decide(desk.employee_id, "refused", aws_action=refused.action, error_code=refused.code)
-        self._fail(message_id, desk, refused.code, refused.remedy)
-
-    def _fail(self, message_id: str, desk: Desk, code: str, reason: str, *, attempts: int | None = None) -> None:
-        tries = desk.attempts if attempts is None else attempts
-        try:
-            # The address goes too: a retry is a new Employee Hired, which brings it again.
-            self.ports.desks.save(
-                desk.moved_to(Lifecycle.FAILED, at=self.now, last_error=code, attempts=tries, email=None)
-            )
-        except StaleUpdate:
-            self.result.failed.append(message_id)
-            return
-        self.ports.bus.publish(
-            [
-                ProvisioningFailed(
-                    employee_id=desk.employee_id,
-                    directory_id=desk.directory_id,
-                    error_code=code,
-                    reason=reason,
-                    attempts=tries,
-                )
-            ]
-        )
-        self._audit(desk, "failed", {"error_code": code})
-        self.result.decide(desk.employee_id, "failed", error_code=code)
-
-    def _audit(self, desk: Desk, kind: str, detail: dict[str, Any]) -> None:
-        self.audit.append(AuditEntry(desk.employee_id, self.now, kind, detail))
-
-    def _requeue(self, message_id: str, desk: Desk, delay: int, prefix: str) -> None:
-        """Back on the queue; the timer's `due` is when to act (later than SQS can delay: hops)."""
-        timer = TimerFired(
-            kind="provision",
-            name=timer_name(prefix, desk.employee_id),
-            due=self.now + dt.timedelta(seconds=delay),
-            employee_id=desk.employee_id,
-        )
-        self.requeues[min(MAX_DELAY, delay)].append((message_id, timer))
-
-    def _flush_requeues(self) -> None:
-        for delay, entries in sorted(self.requeues.items()):
-            try:
-                self.ports.requeue.requeue([timer for _, timer in entries], delay_seconds=delay)
-            except self.ports.transient:
-                self.result.failed += [message_id for message_id, _ in entries]
 
 
 def provision_batch(
