@@ -19,7 +19,7 @@ import boto3
 
 from autopilot.domain.policy import Policy
 from localcloud import lambdas
-from localcloud.clock import parse_instant
+from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import REGION, Resolver
 from localcloud.meter import Meter
 from localcloud.schedules import Expression
@@ -227,7 +227,19 @@ class WorldParts:
 
     account_id: str
     region: str
+    template_path: Path
+    policy_path: Path | None
+    policy_text: str | None
     policy: Policy
+    clock: VirtualClock
+    _parameters: dict[str, str]
+    _handler_overrides: dict[str, lambdas.Handler]
+    _seed: int
+    _started: bool
+    _schedules_dirty: bool
+    _seq: int
+    _s3_events: int
+    _cursor: _Cursor
     resolver: Resolver
     emulator: Emulator
     meter: Meter
