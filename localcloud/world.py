@@ -14,6 +14,9 @@ in-process when the template says they run:
 - CloudWatch alarms are evaluated from metric data and emit `CloudWatch Alarm State Change`.
 
 Time is virtual (localcloud.clock): `advance()` moves it and everything due happens in order, deterministically.
+
+The class is assembled from parts, one responsibility each (localcloud.world_build, world_bus, world_lambdas,
+world_scheduler, world_desks, world_faults, world_report); this module keeps the lifecycle and the work loop.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ proportional to the changes, not to the fleet. A heap entry whose token no longe
 
 Fleet state lives in the backend's ``__dict__``, so moto's reset (``mock_aws`` start/stop, ``/moto-api/reset``)
 wipes it together with everything else.
+
+``Fleet`` is assembled from parts (fleet_lifecycle, fleet_actions, fleet_properties, fleet_queries, fleet_controls)
+over fleet_common.
 """
 
 from __future__ import annotations
