@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy, describe_validation_errors, parse_policy
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy, describe_validation_errors, parse_policy
 from localcloud.scenario_format import (
     STEP_MODELS,
     STEP_NAMES,

@@ -37,7 +37,7 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.moto_api._internal import mock_random
 
 from autopilot.adapters.aws import reset_caches
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.policy import Policy
 from localcloud import alarms, lambdas, patches
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver

@@ -11,7 +11,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.events.models import EventPattern
 
-from autopilot.domain.policy import Policy, parse_policy, policy_document_json
+from autopilot.domain.kernel.policy import Policy, parse_policy, policy_document_json
 from localcloud import lambdas
 from localcloud.intrinsics import TemplateError
 from localcloud.world_types import (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.policy import Policy
 from localcloud import lambdas
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import REGION, Resolver
