@@ -253,8 +253,9 @@ def test_dry_run_decides_and_reports_but_changes_nothing() -> None:
         assert (heavy.decision, heavy.applied) == ("to_always_on", "dry run")
         assert (light.decision, light.applied) == ("to_auto_stop", "dry run")
         assert all(summary.dry_run and not summary.changed for summary in world.bus.summaries)
-        # One alert when the dry-run decision is first taken (day 8), one when the month closes; not every day.
-        assert len(world.bus.summaries) == 2
+        # One alert when the dry-run decision is first taken (day 8), one when the month closes, one on 1 April
+        # when April's is first taken (the busy March forecasts a busy April, issue 19); not every day.
+        assert [s.ran_at.day for s in world.bus.summaries] == [9, 31, 1]
 
 
 def test_the_optimizer_is_dry_run_unless_the_policy_opts_in() -> None:
@@ -282,7 +283,7 @@ def test_a_desk_changed_by_hand_is_not_flipped_back_within_the_month() -> None:
     world.fleet.by_hand("ws-heavy0001", "ALWAYS_ON")
     world.days(dt.date(2026, 3, 4), dt.date(2026, 3, 5), daily={"ws-heavy0001": 10})
     world.fleet.by_hand("ws-heavy0001", "AUTO_STOP")
-    world.days(dt.date(2026, 3, 6), dt.date(2026, 3, 31), daily={"ws-heavy0001": 10})
+    world.days(dt.date(2026, 3, 6), dt.date(2026, 3, 30), daily={"ws-heavy0001": 10})
     assert world.fleet.changes == []
     row = world.row("2026-03", "ws-heavy0001")
     assert (row.decision, row.running_mode) == ("skip", "AUTO_STOP")
@@ -290,9 +291,11 @@ def test_a_desk_changed_by_hand_is_not_flipped_back_within_the_month() -> None:
     # The latest change by hand was seen by the run of 7 March.
     record = world.usage.records[("ws-heavy0001", "2026-03")]
     assert record.manual_change_at == dt.datetime(2026, 3, 7, 5, 30, tzinfo=UTC)
-    # April is a new month: the busy desk is switched as usual.
-    world.days(dt.date(2026, 4, 1), dt.date(2026, 4, 8), daily={"ws-heavy0001": 10})
+    # April is a new month: the busy desk is switched on its first run, its last four weeks forecasting a busy
+    # month (issue 19; it used to wait for April's break-even, on the 9th).
+    world.days(dt.date(2026, 3, 31), dt.date(2026, 3, 31), daily={"ws-heavy0001": 10})
     assert world.fleet.changes == [("ws-heavy0001", "ALWAYS_ON", None)]
+    assert world.row("2026-04", "ws-heavy0001").decided_at == dt.datetime(2026, 4, 1, 5, 30, tzinfo=UTC)
 
 
 def test_a_desk_changed_by_hand_to_always_on_is_not_reviewed_at_that_months_end() -> None:
@@ -573,7 +576,9 @@ def test_a_leavers_last_hours_are_counted_after_the_desk_is_gone() -> None:
 
 
 # --- issue 19: when to switch, from the last four weeks ------------------------------------------------------
-def _weekdays(world: World, workspace_id: str, first: dt.date, last: dt.date, *, days: int = 5, hours: int = 10) -> None:
+def _weekdays(
+    world: World, workspace_id: str, first: dt.date, last: dt.date, *, days: int = 5, hours: int = 10
+) -> None:
     """Sessions from 09:00 UTC on the first `days` days of each week (Monday first), `hours` connected."""
     day = first
     while day <= last:

@@ -35,6 +35,7 @@ from autopilot.domain.errors import AutopilotError, PolicyError
 from autopilot.domain.policy import Policy
 from autopilot.domain.resolution import Resolution
 from autopilot.domain.running_mode_policy import Optimizer, Price
+from autopilot.domain.switch_timing import LAG, switch_outlook, usage_profile
 from autopilot.domain.usage import (
     HOUR,
     ActivePeriod,
@@ -266,6 +267,11 @@ class MonthUsage:
     maintenance: int = 0  # hours of the directory's maintenance window in `hours` (a fixed amount, not a pace)
     switch_share: float = 0.0  # share of the monthly price a switch to ALWAYS_ON now adds (0: the month is over)
     expected_more: float | None = None  # hours still to come, by weekday (usage.expected_hours); None: at the pace
+    # Two weeks or more of the desk's last four weeks observed (switch_timing): its forecast is evidence enough to
+    # switch before the break-even is reached, and a later run expected cheaper is waited for.
+    settled: bool = False
+    wait_until: dt.datetime | None = None
+    wait_saves: float = 0.0
 
     @property
     def left_fraction(self) -> float:
@@ -320,17 +326,30 @@ def decide(
     if running_mode == "AUTO_STOP" and previous_month:
         return Decision("keep", f"{usage.month} closed at {hours} h (break-even {threshold:.1f} h)")
     if running_mode == "AUTO_STOP":
-        if hours < threshold:
+        if hours < threshold and not usage.settled:
             return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
         # On the bill: the hours and the AutoStop fee billed so far stay billed either way; what differs is the
-        # rest of the month, by the hour at the pace observed, or the monthly price prorated from now.
+        # rest of the month, by the hour at the pace expected, or the monthly price prorated from now.
         hourly = price.hourly * usage.projected_more
         monthly = price.monthly * usage.switch_share
         costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
+        if usage.settled:
+            so_far = f"{hours} h so far, {usage.projected_more:.0f} h more expected from its last four weeks"
+        else:
+            so_far = f"{hours} h reached the break-even of {threshold:.1f} h"
         if hourly > monthly * (1 + SWITCH_MARGIN):
+            if usage.wait_until is not None:
+                day = usage.wait_until
+                return Decision(
+                    "keep",
+                    f"{so_far}; {costs}, but switching on {day.day} {day:%B} is expected to cost "
+                    f"{usage.wait_saves:.2f} less (idle days before it)",
+                )
             saving = round(hourly - monthly, 2)
-            return Decision("to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h; {costs}", saving)
-        return Decision("keep", f"{hours} h reached the break-even of {threshold:.1f} h late: {costs}")
+            return Decision("to_always_on", f"{so_far}; {costs}", saving)
+        if usage.settled:
+            return Decision("keep", f"{so_far}: {costs}")
+        return Decision("keep", f"{so_far} late: {costs}")
     if running_mode == "ALWAYS_ON":
         if not closing:
             return Decision("keep", f"{hours} h of {threshold:.1f} h so far; ALWAYS_ON desks are reviewed at month end")
@@ -420,6 +439,14 @@ def _billed_hourly(record: UsageRecord) -> bool:
     """Whether the hours a desk ran count for this month: not once we switched it from ALWAYS_ON to AUTO_STOP in
     the month (the month is paid monthly; its hours are what it would have cost by the hour, from sessions)."""
     return record.switched_to != "AUTO_STOP"
+
+
+def _billed_at(record: UsageRecord, timeout: int) -> set[dt.datetime]:
+    """The hours of the record's month the desk was (or, ALWAYS_ON, would have been) billed by the hour."""
+    start = month_start(record.month)
+    indexes = running_hour_set(record.connected_hours, timeout, carried_in=record.carried_in)
+    indexes |= record.running_hours.hours
+    return {start + index * HOUR for index in indexes}
 
 
 def fetch_start(current: UsageRecord | None, previous: UsageRecord | None, month: str) -> dt.datetime:
@@ -565,6 +592,8 @@ class _Run:
         self.previous = previous_month(self.month)
         self.maintenance = maintenance
         self.dry_run = policy.dry_run or self.settings.dry_run
+        # The policy's holidays (the pre-warm calendar): days a desk is expected idle.
+        self.holidays = frozenset(policy.prewarm.holidays)
         self.switches = 0
         self.outcome = RunOutcome(month=self.month, dry_run=self.dry_run)
 
@@ -605,7 +634,7 @@ class _Run:
                     desk = dataclasses.replace(desk, running_mode=closed.switched_to, autostop_minutes=minutes)
                     current = current.model_copy(update={"mode_seen": closed.switched_to})
                     timeout = self._timeout_hours(desk, facts)
-        self._decide_current(desk, facts, current, timeout)
+        self._decide_current(desk, facts, current, timeout, previous)
 
     def _close_previous(
         self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int, by_hand_now: bool
@@ -628,9 +657,11 @@ class _Run:
         self.outcome.closed_month = record.month
         return self._settle(desk, facts, record, decision, closes=True)
 
-    def _decide_current(self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int) -> None:
+    def _decide_current(
+        self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int, previous: UsageRecord | None
+    ) -> None:
         closing = is_last_day(self.now)
-        record, usage = self._with_usage(record, desk, facts, timeout, closing=False)
+        record, usage = self._with_usage(record, desk, facts, timeout, closing=False, previous=previous)
         if record.closed:
             self._store(record)
             return
@@ -679,7 +710,14 @@ class _Run:
         return None
 
     def _with_usage(
-        self, record: UsageRecord, desk: ManagedDesk, facts: _DeskFacts, timeout: int, *, closing: bool
+        self,
+        record: UsageRecord,
+        desk: ManagedDesk,
+        facts: _DeskFacts,
+        timeout: int,
+        *,
+        closing: bool,
+        previous: UsageRecord | None = None,
     ) -> tuple[UsageRecord, MonthUsage]:
         period = ActivePeriod.of(record.month, created_at=facts.period_created_at, ends_at=facts.period_ends_at)
         price = self.settings.price_for(desk.compute)
@@ -701,6 +739,8 @@ class _Run:
             billed |= record.running_hours.hours
             expected = expected_hours(billed, record.month, observed_from=period.start, now=self.now, until=period.end)
         usage = MonthUsage(record.month, hours, threshold, period, observed, maintenance, share, expected)
+        if live and price and desk.running_mode == "AUTO_STOP":
+            usage = self._with_outlook(usage, price, record, previous, timeout, facts)
         changes: dict[str, object] = {
             "hours": hours,
             "break_even": round(threshold, 2) if price else None,
@@ -714,6 +754,46 @@ class _Run:
             after = max(usage.projected_hours - record.switch_hours, 0.0)
             changes["estimated_saving"] = round(price.hourly * after - price.monthly * (record.switch_share or 0), 2)
         return record.model_copy(update=changes), usage
+
+    def _with_outlook(
+        self,
+        usage: MonthUsage,
+        price: Price,
+        record: UsageRecord,
+        previous: UsageRecord | None,
+        timeout: int,
+        facts: _DeskFacts,
+    ) -> MonthUsage:
+        """The forecast of switch_timing from the desk's last four weeks (last month's record and this month's),
+        when two weeks of them are observed: hours expected by hour of the week, and the cheapest run to switch."""
+        billed = _billed_at(record, timeout)
+        observed_from = usage.period.start
+        if previous is not None and previous.fetched_until is not None:
+            billed |= _billed_at(previous, timeout)
+            observed_from = month_start(previous.month)
+        if facts.period_created_at is not None:
+            observed_from = max(observed_from, facts.period_created_at)
+        profile = usage_profile(
+            billed, observed_from=observed_from, observed_until=self.now - LAG, holidays=self.holidays
+        )
+        if profile is None or not profile.settled:
+            return usage
+        outlook = switch_outlook(
+            profile,
+            price,
+            now=self.now,
+            until=usage.period.end,
+            month=usage.month,
+            margin=SWITCH_MARGIN,
+            holidays=self.holidays,
+        )
+        return dataclasses.replace(
+            usage,
+            expected_more=outlook.hours_left,
+            settled=True,
+            wait_until=outlook.wait_until,
+            wait_saves=outlook.wait_saves,
+        )
 
     def _settle(
         self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, decision: Decision, *, closes: bool
