@@ -334,7 +334,7 @@ def decide(
         monthly = price.monthly * usage.switch_share
         costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
         if usage.settled:
-            so_far = f"{hours} h so far, {usage.projected_more:.0f} h more expected from its last four weeks"
+            so_far = f"{hours} h so far and {usage.projected_more:.0f} h more expected from its last four weeks"
         else:
             so_far = f"{hours} h reached the break-even of {threshold:.1f} h"
         if hourly > monthly * (1 + SWITCH_MARGIN):
