@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain.running_mode_policy import Price
-from autopilot.domain.switch_timing import switch_outlook, usage_profile
+from autopilot.domain.cost.switch_timing import switch_outlook, usage_profile
+from autopilot.domain.kernel.running_mode_policy import Price
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
