@@ -16,6 +16,11 @@ May 2026: 31 days, weekends, and a public holiday on Friday 1 May. The fleet:
 - hires created between the 11th and the 15th, leavers terminated between the 15th and the 20th;
 - a desk switched to ALWAYS_ON by hand on the 10th.
 
+The history a deployment would have: April 2026 (Easter Monday a holiday) for every desk existing before May, the
+same pattern on days of its own random stream, recorded by one optimiser run on 30 April in dry run (the default
+for a first month; a first run reads the whole month). The policy lists both holidays (`prewarm.holidays`). The
+oracle is unchanged: it knows May whole.
+
 Figures, each beside the same figure for AWS's Cost Optimizer for WorkSpaces' published rule, reimplemented:
 - the month-end estimate of billable hours against the meter, per desk (worst desk; target at most 1 %);
 - the money saved against a hindsight oracle that knows each desk's month and switches it at the best daily run
