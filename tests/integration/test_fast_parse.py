@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.model import ServiceModel, Shape
 from botocore.parsers import JSONParser, ResponseParserError
@@ -51,14 +52,36 @@ def both_parsers() -> Iterator[Seen]:
             JSONParser._handle_json_body = original  # type: ignore[method-assign]
 
 
+def _modeled_errors() -> None:
+    """Errors with a modeled shape are read through the same path (botocore parses their body by that shape)."""
+    client = boto3.client("dynamodb")
+    item = {"pk": {"S": "OBS#ws-1"}, "sk": {"S": "OBS"}}
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException) as refused:
+        client.put_item(
+            TableName="state",
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_item(TableName="absent", Key=item)
+    with pytest.raises(boto3.client("ssm").exceptions.ParameterNotFound):
+        boto3.client("ssm").get_parameter(Name="/absent")
+
+
 def test_the_plan_reads_what_botocore_reads_from_moto(aws: None) -> None:
     with both_parsers() as seen:
         _dynamodb_calls()
         _other_json_services()
+        boto3.client("dynamodb").put_item(TableName="state", Item={"pk": {"S": "OBS#ws-1"}, "sk": {"S": "OBS"}})
+        _modeled_errors()
     assert len(seen) > 20
     for shape, slow, fast in seen:
         assert fast == slow, shape
-    assert {"BatchGetItemOutput", "QueryOutput", "GetItemOutput", "GetParameterResult"} <= {s for s, _, _ in seen}
+    shapes = {shape for shape, _, _ in seen}
+    assert {"BatchGetItemOutput", "QueryOutput", "GetItemOutput", "GetParameterResult"} <= shapes
+    assert {"ConditionalCheckFailedException", "ParameterNotFound"} <= shapes
 
 
 def test_the_plan_reads_what_botocore_reads_in_the_local_cloud() -> None:
