@@ -3,9 +3,10 @@
 Every JSON body a client parses while the block runs is parsed twice, by botocore's `_handle_json_body` and by the
 compiled plan, with the same parser object and shape: both results must be equal and of the same types all the
 way down (repr). The bodies come from a moto session over DynamoDB (every attribute type, nested maps and lists),
-SSM, SQS and EventBridge, and from a small local cloud running its template's functions for twenty minutes (the
-WorkSpaces emulator's pages, the sweep's DynamoDB reads and writes, the logins). The unusual cases (unions with no member,
-several members or an unknown one, null items, documents) are checked one by one.
+SSM, SQS and EventBridge (modeled errors included), and from a small local cloud running its template's functions
+for twenty minutes (the WorkSpaces emulator's pages, the sweep's DynamoDB reads and writes, the logins). The
+unusual cases (unions with no member, several members or an unknown one, null items, documents) are checked one
+by one.
 """
 
 from __future__ import annotations
