@@ -4,6 +4,7 @@ conditional writes, one desk per user per directory, per-item failures, determin
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -384,7 +385,8 @@ class FakeRequeue:
         self.sent: list[tuple[int, TimerFired]] = []
 
     def requeue(self, timers: Sequence[TimerFired], *, delay_seconds: int) -> None:
-        self.sent += [(delay_seconds, timer) for timer in timers]
+        # As QueueRequeue on SQS: DelaySeconds is 0 to 900 (test_port_contracts_requeue.py).
+        self.sent += [(max(0, min(900, delay_seconds)), timer) for timer in timers]
 
     def take(self) -> list[tuple[int, TimerFired]]:
         sent, self.sent = self.sent, []
@@ -392,10 +394,11 @@ class FakeRequeue:
 
 
 class FakeMailer:
-    def __init__(self) -> None:
+    def __init__(self, verified: Iterable[str] = ("example.com",)) -> None:
         self.sent: list[tuple[str, WelcomeMessage]] = []
         self.refuse: str | None = None
         self.throttle = 0
+        self.verified = set(verified)  # SES identities: addresses or whole domains
 
     def send(self, message: WelcomeMessage, *, sender: str) -> str:
         if self.throttle:
@@ -403,6 +406,10 @@ class FakeMailer:
             raise TransientAwsError("SES SendEmail: Throttling")
         if self.refuse:
             raise WelcomeNotSent(self.refuse)
+        # As SES (test_port_contracts_mailer.py): a sender neither verified nor of a verified domain is refused.
+        address = email.utils.parseaddr(sender)[1]
+        if not {address, address.partition("@")[2]} & self.verified:
+            raise WelcomeNotSent("MessageRejected")
         self.sent.append((sender, message))
         return f"msg-{len(self.sent)}"
 

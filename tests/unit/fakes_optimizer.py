@@ -10,6 +10,7 @@ from typing import Any
 
 from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused, ReportRow, UsageRecord
 from autopilot.domain.cost.running_modes import RunningModesOptimised
+from autopilot.domain.cost.usage import floor_hour
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from tests.unit import fakes_bus
@@ -79,13 +80,21 @@ class FakeMetrics:
 
     def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
         self.requests.append((dict(starts), end))
-        return {
-            ws: sorted(h for h in self.connected.get(ws, set()) if start <= h < end) for ws, start in starts.items()
-        }
+        return self._hours(self.connected, starts, end)
 
     def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
         self.requests.append((dict(starts), end))
-        return {ws: sorted(h for h in self.running.get(ws, set()) if start <= h < end) for ws, start in starts.items()}
+        return self._hours(self.running, starts, end)
+
+    @staticmethod
+    def _hours(
+        hours: Mapping[str, set[dt.datetime]], starts: Mapping[str, dt.datetime], end: dt.datetime
+    ) -> dict[str, list[dt.datetime]]:
+        # As UsageMetrics on GetMetricData: the hour a start falls in counts (its datapoint is in that hour's
+        # period), test_port_contracts_usage_metrics.py.
+        return {
+            ws: sorted(h for h in hours.get(ws, set()) if floor_hour(start) <= h < end) for ws, start in starts.items()
+        }
 
 
 class FakeUsageStore:

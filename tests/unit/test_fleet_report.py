@@ -14,20 +14,10 @@ from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
 from tests.unit.fakes_bus import FakeBus
 from tests.unit.fakes_fleet import policy
+from tests.unit.fakes_reporting import FakePages
 
 MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
 LINKS = alerts.Links(region="eu-west-1", account="123456789012")
-
-
-@dataclass
-class FakePages:
-    pages: dict[str, str] = field(default_factory=dict)
-
-    def put(self, key: str, html: str) -> None:
-        self.pages[key] = html
-
-    def link(self, key: str) -> str:
-        return f"https://reports.example/{key}?X-Amz-Expires=604800"
 
 
 def desk(employee_id: str, profile: str, lifecycle: Lifecycle = Lifecycle.READY) -> Desk:
