@@ -106,6 +106,15 @@ class FakeFleet:
         self.calls["ModifyWorkspaceProperties"] += 1
         if workspace_id in self.refuse_modify:
             raise Refused(f"{workspace_id}: OperationInProgressException")
+        # As WorkSpaces (the emulator's ModifyWorkspaceProperties, test_port_contracts_fleet_watch.py): an unknown
+        # desk, one not AVAILABLE or STOPPED, or an AutoStop timeout on a desk that is not AUTO_STOP is refused.
+        desk = self.desks.get(workspace_id)
+        if desk is None:
+            raise Refused(f"{workspace_id}: ResourceNotFound.Workspace")
+        if desk.state not in ("AVAILABLE", "STOPPED"):
+            raise Refused(f"{workspace_id}: InvalidResourceStateException")
+        if autostop_minutes is not None and desk.running_mode != "AUTO_STOP":
+            raise Refused(f"{workspace_id}: InvalidParameterValuesException")
         self.modified.append((workspace_id, autostop_minutes))
         self.desks[workspace_id].autostop_minutes = autostop_minutes
 

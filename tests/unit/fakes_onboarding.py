@@ -359,16 +359,26 @@ class FakeFleet:
         if "ModifyWorkspaceProperties" in self.refuse:
             code = self.refuse.pop("ModifyWorkspaceProperties")
             raise WorkSpacesError("workspaces:ModifyWorkspaceProperties", code)
-        desk = self.desks[workspace_id]
+        desk = self._changeable(workspace_id, "ModifyWorkspaceProperties", "InvalidResourceStateException")
         desk.compute = compute or desk.compute
         desk.running_mode = running_mode or desk.running_mode
         desk.autostop_minutes = autostop_minutes or desk.autostop_minutes
         if desk.running_mode == "ALWAYS_ON":
             desk.autostop_minutes = None
 
+    def _changeable(self, workspace_id: str, operation: str, wrong_state: str) -> FakeWorkspace:
+        """As WorkSpaces (test_port_contracts_fleet.py): an unknown desk, or one neither AVAILABLE nor STOPPED, is
+        refused by ModifyWorkspaceProperties and MigrateWorkspace."""
+        desk = self.desks.get(workspace_id)
+        if desk is None:
+            raise WorkSpacesError(f"workspaces:{operation}", "ResourceNotFoundException")
+        if desk.state not in ("AVAILABLE", "STOPPED"):
+            raise WorkSpacesError(f"workspaces:{operation}", wrong_state)
+        return desk
+
     def migrate(self, workspace_id: str, bundle_id: str) -> str:
         self._call("MigrateWorkspace")
-        source = self.desks[workspace_id]
+        source = self._changeable(workspace_id, "MigrateWorkspace", "OperationNotSupportedException")
         source.state = "TERMINATING"
         return self.seed(
             source.directory_id,
