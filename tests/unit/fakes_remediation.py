@@ -320,6 +320,17 @@ class FakeNotifier:
 
 
 @dataclass
+class FakeUsers:
+    """notify's UserNames: a user name by WorkSpace id, else by employee id (handlers/notify.DeskUserNames reads the
+    desk record; test_port_contracts_user_names.py holds both to the same cases)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
+        return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
+
+
 class World:
     """The runbook's ports, all fakes, and a clock the test moves."""
 
