@@ -16,6 +16,11 @@ May 2026: 31 days, weekends, and a public holiday on Friday 1 May. The fleet:
 - hires created between the 11th and the 15th, leavers terminated between the 15th and the 20th;
 - a desk switched to ALWAYS_ON by hand on the 10th.
 
+The history a deployment would have: April 2026 (Easter Monday a holiday) for every desk existing before May, the
+same pattern on days of its own random stream, recorded by one optimiser run on 30 April in dry run (the default
+for a first month; a first run reads the whole month). The policy lists both holidays (`prewarm.holidays`). The
+oracle is unchanged: it knows May whole.
+
 Figures, each beside the same figure for AWS's Cost Optimizer for WorkSpaces' published rule, reimplemented:
 - the month-end estimate of billable hours against the meter, per desk (worst desk; target at most 1 %);
 - the money saved against a hindsight oracle that knows each desk's month and switches it at the best daily run
@@ -47,7 +52,10 @@ UTC = dt.UTC
 MONTH = "2026-05"
 START = dt.datetime(2026, 5, 1, tzinfo=UTC)
 END = dt.datetime(2026, 6, 1, tzinfo=UTC)
-HOLIDAYS = {dt.date(2026, 5, 1)}
+# The history: April 2026, the optimiser's first month in dry run (below), with Easter Monday a holiday.
+HISTORY_MONTH = "2026-04"
+HISTORY_START = dt.datetime(2026, 4, 1, tzinfo=UTC)
+HOLIDAYS = {dt.date(2026, 4, 6), dt.date(2026, 5, 1)}
 HOUR = dt.timedelta(hours=1)
 RUN_AT = dt.time(5, 30)
 DIRECTORY = "d-1111111111"
@@ -100,8 +108,8 @@ class SimDesk:
 
 
 # --- the fleet ------------------------------------------------------------------------------------------------
-def _days() -> list[dt.date]:
-    return [START.date() + dt.timedelta(days=n) for n in range((END - START).days)]
+def _days(first: dt.datetime = START, end: dt.datetime = END) -> list[dt.date]:
+    return [first.date() + dt.timedelta(days=n) for n in range((end - first).days)]
 
 
 def _at(day: dt.date, hour: float) -> dt.datetime:
@@ -126,12 +134,44 @@ def _desk(kind: str, index: int, rng: random.Random) -> SimDesk:
     workspace_id = f"ws-bench{index:05d}"
     created, terminated = START - dt.timedelta(days=90), None
     compute, mode, timeout = "STANDARD", "AUTO_STOP", 1
-    sessions: list[Interval] = []
-    prewarms: list[dt.datetime] = []
-    weekdays = [d for d in _days() if d.weekday() < 5 and d not in HOLIDAYS]
+    # The desk's pattern (drawn first), then its days: May's from `rng`, the month before from a stream of its own
+    # (so the history leaves May's fleet as it was).
+    pattern: dict[str, Any] = {}
     if kind == "agent":
         mode = "ALWAYS_ON" if rng.random() < 0.8 else "AUTO_STOP"
-        shift = rng.choice((6.0, 14.0))
+        pattern["shift"] = rng.choice((6.0, 14.0))
+    elif kind in ("office", "hire", "leaver"):
+        pattern["per_week"] = rng.choice((2, 3, 4, 5))
+        pattern["length"] = rng.uniform(5, 9)
+        if kind == "hire":
+            created = _at(dt.date(2026, 5, rng.randint(11, 15)), 8)
+        if kind == "leaver":
+            mode = rng.choice(("AUTO_STOP", "ALWAYS_ON"))
+            terminated = _at(dt.date(2026, 5, rng.randint(15, 20)), 18)
+    elif kind == "datasci":
+        compute, mode, timeout = "POWER", rng.choice(("ALWAYS_ON", "AUTO_STOP")), 2
+    elif kind == "test":
+        compute = "VALUE"
+    sessions, prewarms = _use(kind, pattern, _days(), created, rng)
+    if created < START:
+        history = random.Random(f"history-{workspace_id}")
+        before, warmed = _use(kind, pattern, _days(HISTORY_START, START), created, history)
+        sessions, prewarms = before + sessions, warmed + prewarms
+    if terminated is not None:
+        sessions = [(s, min(e, terminated)) for s, e in sessions if s < terminated]
+        prewarms = [p for p in prewarms if p < terminated]
+    return SimDesk(workspace_id, kind, compute, mode, timeout, created, terminated, sessions, prewarms)
+
+
+def _use(
+    kind: str, pattern: Mapping[str, Any], days: Sequence[dt.date], created: dt.datetime, rng: random.Random
+) -> tuple[list[Interval], list[dt.datetime]]:
+    """A desk's sessions and pre-warm starts over `days`, by its kind and pattern."""
+    sessions: list[Interval] = []
+    prewarms: list[dt.datetime] = []
+    weekdays = [d for d in days if d.weekday() < 5 and d not in HOLIDAYS]
+    if kind == "agent":
+        shift = pattern["shift"]
         for day in weekdays:
             prewarms.append(_at(day, shift - 0.5))
             if rng.random() < 0.05:
@@ -139,13 +179,7 @@ def _desk(kind: str, index: int, rng: random.Random) -> SimDesk:
             login = shift + rng.uniform(0, 0.15)
             sessions += [(_at(day, login), _at(day, shift + 4)), (_at(day, shift + 4.5), _at(day, shift + 8))]
     elif kind in ("office", "hire", "leaver"):
-        per_week = rng.choice((2, 3, 4, 5))
-        length = rng.uniform(5, 9)
-        if kind == "hire":
-            created = _at(dt.date(2026, 5, rng.randint(11, 15)), 8)
-        if kind == "leaver":
-            mode = rng.choice(("AUTO_STOP", "ALWAYS_ON"))
-            terminated = _at(dt.date(2026, 5, rng.randint(15, 20)), 18)
+        per_week, length = pattern["per_week"], pattern["length"]
         for day in weekdays:
             if day.weekday() >= per_week or _at(day, 24) <= created:
                 continue
@@ -155,21 +189,16 @@ def _desk(kind: str, index: int, rng: random.Random) -> SimDesk:
             lunch = start + length / 2
             sessions += [(_at(day, start), _at(day, lunch)), (_at(day, lunch + 0.75), _at(day, start + length + 0.75))]
     elif kind == "datasci":
-        compute, mode, timeout = "POWER", rng.choice(("ALWAYS_ON", "AUTO_STOP")), 2
-        for day in _days():
+        for day in days:
             if day in weekdays or (day.weekday() == 5 and rng.random() < 0.3):
                 start = rng.uniform(7.5, 9.5)
                 sessions.append((_at(day, start), _at(day, start + rng.uniform(9, 12))))
     elif kind == "test":
-        compute = "VALUE"
         for day in weekdays:
             if rng.random() < 0.4:
                 start = rng.uniform(9, 16)
                 sessions.append((_at(day, start), _at(day, start + rng.uniform(0.5, 2))))
-    if terminated is not None:
-        sessions = [(s, min(e, terminated)) for s, e in sessions if s < terminated]
-        prewarms = [p for p in prewarms if p < terminated]
-    return SimDesk(workspace_id, kind, compute, mode, timeout, created, terminated, sessions, prewarms)
+    return sessions, prewarms
 
 
 # --- hour stamps as CloudWatch would give them ----------------------------------------------------------------
@@ -267,11 +296,13 @@ class _Ports:
         return None
 
 
-def _policy() -> Policy:
+def _policy(*, dry_run: bool = False) -> Policy:
     document = yaml.safe_load(packaged_policy_text())
     document["dry_run"] = False
-    document["optimizer"] = {"dry_run": False}
+    document["optimizer"] = {"dry_run": dry_run}
     document["offboarding"] = {**document.get("offboarding", {}), "retention_days": RETENTION}
+    # The holidays pre-warm skips (the shifts' calendar): the optimiser expects desks idle on them.
+    document["prewarm"] = {**document.get("prewarm", {}), "holidays": sorted(HOLIDAYS)}
     return Policy.model_validate(document)
 
 
@@ -284,6 +315,10 @@ def run_optimizer(desks: Sequence[SimDesk]) -> tuple[dict[str, list[tuple[dt.dat
     now = [START]
     ports = _Ports(desks, now)
     port_set = OptimizerPorts(fleet=ports, metrics=ports, usage=ports, desks=ports, bus=ports)
+    # The history a deployment has: its first month (April) in dry run, the default. One run on its last day reads
+    # the whole month (a first run reads from the month's start) and records it as thirty daily runs would.
+    now[0] = dt.datetime.combine((START - dt.timedelta(days=1)).date(), RUN_AT, tzinfo=UTC)
+    optimize_running_modes(_policy(dry_run=True), resolution, port_set, now=now[0])
     for day in range((END - START).days + 1):
         now[0] = dt.datetime.combine(START.date() + dt.timedelta(days=day), RUN_AT, tzinfo=UTC)
         optimize_running_modes(policy, resolution, port_set, now=now[0])

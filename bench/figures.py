@@ -129,13 +129,17 @@ def rows(figures: Mapping[str, Mapping[str, Figure]], *, timed: bool = True) -> 
             reference = f"limit {_number(fig['limit'])}"
         else:
             reference = "-"
-        target = fig.get("target")
+        target, limit = fig.get("target"), fig.get("limit")
+        # A limit holds the value itself (the ratio is then only value / reference, for reading).
+        shown = "-" if limit is None else f"value ≤ {_number(limit)}"
+        if target is not None:
+            shown = f"≤ {_number(target)}"
         yield [
             name,
             _number(fig.get("value")),
             reference,
             _number(fig.get("ratio")),
-            "-" if target is None else f"≤ {_number(target)}",
+            shown,
             str(fig.get("unit", "")),
             status(fig, timed=timed) if not fig.get("skipped") else f"skipped: {fig['skipped']}",
         ]

@@ -94,6 +94,13 @@ def test_table_rows_show_the_reference_the_target_and_the_status() -> None:
     assert row == ["triage.calls", "2", "floor 2 / baseline 1,000", "1", "≤ 1", "calls", "ok"]
 
 
+def test_a_figure_with_a_baseline_and_a_limit_shows_its_limit_as_the_target() -> None:
+    # The billing figures: ours beside the Cost Optimizer's rule (baseline), held to a limit on the value.
+    sections = {"billing": {"short": figure(0.028, baseline=0.556, limit=0.05, unit="share")}}
+    [row] = list(rows(sections))
+    assert row == ["billing.short", "0.028", "baseline 0.556", "0.05", "value ≤ 0.05", "share", "ok"]
+
+
 # --- growth ------------------------------------------------------------------------------------------------------
 def _fleet(desks: int, *, describe: int, hires: int = 10, dynamodb_per_hire: float = 8.0) -> dict[str, Any]:
     floor_describe = calls_floor(desks, 25)

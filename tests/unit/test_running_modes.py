@@ -250,8 +250,9 @@ def test_dry_run_decides_and_reports_but_changes_nothing() -> None:
         assert (heavy.decision, heavy.applied) == ("to_always_on", "dry run")
         assert (light.decision, light.applied) == ("to_auto_stop", "dry run")
         assert all(summary.dry_run and not summary.changed for summary in world.bus.summaries)
-        # One alert when the dry-run decision is first taken (day 8), one when the month closes; not every day.
-        assert len(world.bus.summaries) == 2
+        # One alert when the dry-run decision is first taken (day 8), one when the month closes, one on 1 April
+        # when April's is first taken (the busy March forecasts a busy April, issue 19); not every day.
+        assert [s.ran_at.day for s in world.bus.summaries] == [9, 31, 1]
 
 
 def test_the_optimizer_is_dry_run_unless_the_policy_opts_in() -> None:
@@ -279,7 +280,7 @@ def test_a_desk_changed_by_hand_is_not_flipped_back_within_the_month() -> None:
     world.fleet.by_hand("ws-heavy0001", "ALWAYS_ON")
     world.days(dt.date(2026, 3, 4), dt.date(2026, 3, 5), daily={"ws-heavy0001": 10})
     world.fleet.by_hand("ws-heavy0001", "AUTO_STOP")
-    world.days(dt.date(2026, 3, 6), dt.date(2026, 3, 31), daily={"ws-heavy0001": 10})
+    world.days(dt.date(2026, 3, 6), dt.date(2026, 3, 30), daily={"ws-heavy0001": 10})
     assert world.fleet.changes == []
     row = world.row("2026-03", "ws-heavy0001")
     assert (row.decision, row.running_mode) == ("skip", "AUTO_STOP")
@@ -287,9 +288,11 @@ def test_a_desk_changed_by_hand_is_not_flipped_back_within_the_month() -> None:
     # The latest change by hand was seen by the run of 7 March.
     record = world.usage.records[("ws-heavy0001", "2026-03")]
     assert record.manual_change_at == dt.datetime(2026, 3, 7, 5, 30, tzinfo=UTC)
-    # April is a new month: the busy desk is switched as usual.
-    world.days(dt.date(2026, 4, 1), dt.date(2026, 4, 8), daily={"ws-heavy0001": 10})
+    # April is a new month: the busy desk is switched on its first run, its last four weeks forecasting a busy
+    # month (issue 19; it used to wait for April's break-even, on the 9th).
+    world.days(dt.date(2026, 3, 31), dt.date(2026, 3, 31), daily={"ws-heavy0001": 10})
     assert world.fleet.changes == [("ws-heavy0001", "ALWAYS_ON", None)]
+    assert world.row("2026-04", "ws-heavy0001").decided_at == dt.datetime(2026, 4, 1, 5, 30, tzinfo=UTC)
 
 
 def test_a_desk_changed_by_hand_to_always_on_is_not_reviewed_at_that_months_end() -> None:
@@ -567,3 +570,82 @@ def test_a_leavers_last_hours_are_counted_after_the_desk_is_gone() -> None:
     reads = len(world.metrics.requests)
     world.run(at_utc(18))  # read once only
     assert len(world.metrics.requests) == reads
+
+
+# --- issue 19: when to switch, from the last four weeks ------------------------------------------------------
+def _weekdays(
+    world: World, workspace_id: str, first: dt.date, last: dt.date, *, days: int = 5, hours: int = 10
+) -> None:
+    """Sessions from 09:00 UTC on the first `days` days of each week (Monday first), `hours` connected."""
+    day = first
+    while day <= last:
+        if day.weekday() < days:
+            world.metrics.use(workspace_id, dt.datetime.combine(day, dt.time(9), tzinfo=UTC), hours)
+        day += dt.timedelta(days=1)
+
+
+def _first_month_in_dry_run(world: World, last_run: dt.datetime) -> None:
+    """The month before, as a deployment in its first (dry-run) month records it: measured, nothing changed."""
+    live = world.policy
+    world.policy = make_policy(dry_run=True)
+    world.run(last_run)
+    world.policy = live
+
+
+def test_a_desk_busy_all_last_month_switches_on_the_first_run_of_the_month() -> None:
+    # May 2026 in dry run: 10 connected hours + 1 h timeout on every weekday, 231 h (break-even 87.5 h).
+    world = World()
+    world.fleet.add("ws-busy00001")
+    _weekdays(world, "ws-busy00001", dt.date(2026, 5, 1), dt.date(2026, 6, 30))
+    _first_month_in_dry_run(world, at_utc(31, month=5))
+    assert world.mode("ws-busy00001") == "AUTO_STOP"
+    # Monday 1 June, 05:30, no hour of June used yet: its last four weeks say 22 weekdays x 11 h are coming.
+    world.run(at_utc(1, month=6))
+    row = world.row("2026-06", "ws-busy00001")
+    assert (world.mode("ws-busy00001"), row.decision, row.hours) == ("ALWAYS_ON", "to_always_on", 0)
+    share = (dt.datetime(2026, 7, 1, tzinfo=UTC) - at_utc(1, 5, 0, month=6)) / dt.timedelta(days=30)
+    assert row.estimated_saving == pytest.approx(0.30 * 22 * 11 - 36.0 * share, abs=0.01)
+    # The month as it happened restates the saving from its hours, as the meter would bill them.
+    world.days(dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+    assert world.row("2026-06", "ws-busy00001").estimated_saving == pytest.approx(0.30 * 22 * 11 - 36.0 * share)
+
+
+def test_a_busy_desk_waits_for_the_working_day_after_a_holiday_weekend() -> None:
+    # Friday 1 May 2026 is a policy holiday, then a weekend: switching on Monday the 4th saves three days of the
+    # monthly price that switching on the 1st would pay for nothing.
+    world = World()
+    world.policy = make_policy()
+    world.policy = world.policy.model_copy(
+        update={"prewarm": world.policy.prewarm.model_copy(update={"holidays": [dt.date(2026, 5, 1)]})}
+    )
+    world.fleet.add("ws-busy00002")
+    _weekdays(world, "ws-busy00002", dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    _weekdays(world, "ws-busy00002", dt.date(2026, 5, 4), dt.date(2026, 5, 31))
+    _first_month_in_dry_run(world, at_utc(30))
+    for day in (1, 2, 3):
+        world.run(at_utc(day, month=5))
+        assert world.mode("ws-busy00002") == "AUTO_STOP", day
+    assert "4 May" in world.row("2026-05", "ws-busy00002").reason
+    world.run(at_utc(4, month=5))
+    assert world.mode("ws-busy00002") == "ALWAYS_ON"
+
+
+def test_a_desk_below_its_break_even_last_month_is_not_switched_early() -> None:
+    # Mondays and Tuesdays, 11 billable hours: 8 days x 11 h = 88 h in May, just above the 87.5 h break-even. The
+    # rest of June by the hour (10 days x 11 h x 0.30 = 33.00) costs less than the month prorated from 1 June 05:00
+    # (35.75): kept hourly, where switching because May passed its break-even would make it dearer.
+    world = World()
+    world.fleet.add("ws-hybrid002")
+    _weekdays(world, "ws-hybrid002", dt.date(2026, 5, 1), dt.date(2026, 5, 31), days=2)
+    _first_month_in_dry_run(world, at_utc(31, month=5))
+    world.run(at_utc(1, month=6))
+    assert (world.mode("ws-hybrid002"), world.row("2026-06", "ws-hybrid002").decision) == ("AUTO_STOP", "keep")
+
+
+def test_without_two_weeks_observed_a_desk_must_reach_its_break_even_first() -> None:
+    # A desk first measured this month: 11 h a day for 7 days is a full week, not yet evidence enough.
+    world = World()
+    world.fleet.add("ws-new000001")
+    world.days(dt.date(2026, 6, 1), dt.date(2026, 6, 7), daily={"ws-new000001": 10})
+    assert world.mode("ws-new000001") == "AUTO_STOP"
+    assert "below the break-even" in world.row("2026-06", "ws-new000001").reason

@@ -34,6 +34,11 @@ class MonthUsage:
     maintenance: int = 0  # hours of the directory's maintenance window in `hours` (a fixed amount, not a pace)
     switch_share: float = 0.0  # share of the monthly price a switch to ALWAYS_ON now adds (0: the month is over)
     expected_more: float | None = None  # hours still to come, by weekday (usage.expected_hours); None: at the pace
+    # Two weeks or more of the desk's last four weeks observed (switch_timing): its forecast is evidence enough to
+    # switch before the break-even is reached, and a later run expected cheaper is waited for.
+    settled: bool = False
+    wait_until: dt.datetime | None = None
+    wait_saves: float = 0.0
 
     @property
     def left_fraction(self) -> float:
@@ -88,17 +93,30 @@ def decide(
     if running_mode == "AUTO_STOP" and previous_month:
         return Decision("keep", f"{usage.month} closed at {hours} h (break-even {threshold:.1f} h)")
     if running_mode == "AUTO_STOP":
-        if hours < threshold:
+        if hours < threshold and not usage.settled:
             return Decision("keep", f"{hours} h, below the break-even of {threshold:.1f} h")
         # On the bill: the hours and the AutoStop fee billed so far stay billed either way; what differs is the
-        # rest of the month, by the hour at the pace observed, or the monthly price prorated from now.
+        # rest of the month, by the hour at the pace expected, or the monthly price prorated from now.
         hourly = price.hourly * usage.projected_more
         monthly = price.monthly * usage.switch_share
         costs = f"the rest of the month costs {hourly:.2f} by the hour, {monthly:.2f} prorated monthly"
+        if usage.settled:
+            so_far = f"{hours} h so far and {usage.projected_more:.0f} h more expected from its last four weeks"
+        else:
+            so_far = f"{hours} h reached the break-even of {threshold:.1f} h"
         if hourly > monthly * (1 + SWITCH_MARGIN):
+            if usage.wait_until is not None:
+                day = usage.wait_until
+                return Decision(
+                    "keep",
+                    f"{so_far}; {costs}, but switching on {day.day} {day:%B} is expected to cost "
+                    f"{usage.wait_saves:.2f} less (idle days before it)",
+                )
             saving = round(hourly - monthly, 2)
-            return Decision("to_always_on", f"{hours} h reached the break-even of {threshold:.1f} h; {costs}", saving)
-        return Decision("keep", f"{hours} h reached the break-even of {threshold:.1f} h late: {costs}")
+            return Decision("to_always_on", f"{so_far}; {costs}", saving)
+        if usage.settled:
+            return Decision("keep", f"{so_far}: {costs}")
+        return Decision("keep", f"{so_far} late: {costs}")
     if running_mode == "ALWAYS_ON":
         if not closing:
             return Decision("keep", f"{hours} h of {threshold:.1f} h so far; ALWAYS_ON desks are reviewed at month end")

@@ -4,12 +4,14 @@ whichever is cheaper.
 Once a day: month-to-date usage (UserConnected, batched) -> billable hours as AWS bills AUTO_STOP -> a decision
 per desk -> (unless dry run) ModifyWorkspaceProperties -> the month's report rows -> a summary event.
 
-- AUTO_STOP -> ALWAYS_ON when the desk's billable hours this month reach its break-even (prorated to the days
-  the desk existed this month) and, on the bill, staying hourly for the rest of the month (its hours expected by
-  weekday) costs more than the monthly price prorated for the rest of the month that the switch adds, by 10 %
-  (AWS bills both: the hours and AutoStop fee already billed stay billed). The saving reported is that
-  difference; once the month is over it is restated from the hours the desk would have been billed by the hour
-  after the switch.
+- AUTO_STOP -> ALWAYS_ON when, on the bill, staying hourly for the rest of the month costs more than the monthly
+  price prorated for the rest of the month that the switch adds, by 10 % (AWS bills both: the hours and AutoStop
+  fee already billed stay billed), and no later daily run is expected to make the switch cheaper (idle days ahead:
+  a weekend, a policy holiday). The hours ahead come from the desk's last four weeks by hour of the week
+  (switch_timing: last month's record and this month's) once two weeks of them are observed, from the first run
+  of a month on; before that, the desk must first reach its break-even (prorated to the days it existed this
+  month) and its hours ahead are expected by weekday. The saving reported is that difference; once the month is
+  over it is restated from the hours the desk would have been billed by the hour after the switch.
 - ALWAYS_ON -> AUTO_STOP only at the month's end (AWS bills that month in full anyway): on the month's last UTC
   day, or on the first run of the next month for the desks that were not decided then, when the month's hours
   (what the desk would have been billed by the hour) stayed below the break-even.
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 
 from autopilot.contracts.outputs import RunningModesOptimised
 from autopilot.domain.cost.decisions import (
+    SWITCH_MARGIN,
     Decision,
     MonthUsage,
     _billed_hourly,
@@ -46,6 +49,7 @@ from autopilot.domain.cost.ports import (
     ReportSource,
     UsageRecord,
 )
+from autopilot.domain.cost.switch_timing import LAG, switch_outlook, usage_profile
 from autopilot.domain.cost.usage import (
     HOUR,
     ActivePeriod,
@@ -65,6 +69,7 @@ from autopilot.domain.cost.usage import (
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.running_mode_policy import Price
 
 SWITCHES: dict[str, str] = {"to_always_on": "ALWAYS_ON", "to_auto_stop": "AUTO_STOP"}
 MODIFIABLE_STATES = frozenset({"AVAILABLE", "STOPPED"})
@@ -74,6 +79,14 @@ MAX_IDS_IN_EVENT = 100
 # Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
 EMPLOYEE_TAG = "AutopilotEmployeeId"
 PROFILE_TAG = "AutopilotProfile"
+
+
+def _billed_at(record: UsageRecord, timeout: int) -> set[dt.datetime]:
+    """The hours of the record's month the desk was (or, ALWAYS_ON, would have been) billed by the hour."""
+    start = month_start(record.month)
+    indexes = running_hour_set(record.connected_hours, timeout, carried_in=record.carried_in)
+    indexes |= record.running_hours.hours
+    return {start + index * HOUR for index in indexes}
 
 
 # --- the run -------------------------------------------------------------------------------------------------
@@ -210,6 +223,8 @@ class _Run:
         self.previous = previous_month(self.month)
         self.maintenance = maintenance
         self.dry_run = policy.dry_run or self.settings.dry_run
+        # The policy's holidays (the pre-warm calendar): days a desk is expected idle.
+        self.holidays = frozenset(policy.prewarm.holidays)
         self.switches = 0
         self.outcome = RunOutcome(month=self.month, dry_run=self.dry_run)
 
@@ -250,7 +265,7 @@ class _Run:
                     desk = dataclasses.replace(desk, running_mode=closed.switched_to, autostop_minutes=minutes)
                     current = current.model_copy(update={"mode_seen": closed.switched_to})
                     timeout = self._timeout_hours(desk, facts)
-        self._decide_current(desk, facts, current, timeout)
+        self._decide_current(desk, facts, current, timeout, previous)
 
     def _close_previous(
         self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int, by_hand_now: bool
@@ -273,9 +288,11 @@ class _Run:
         self.outcome.closed_month = record.month
         return self._settle(desk, facts, record, decision, closes=True)
 
-    def _decide_current(self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int) -> None:
+    def _decide_current(
+        self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, timeout: int, previous: UsageRecord | None
+    ) -> None:
         closing = is_last_day(self.now)
-        record, usage = self._with_usage(record, desk, facts, timeout, closing=False)
+        record, usage = self._with_usage(record, desk, facts, timeout, closing=False, previous=previous)
         if record.closed:
             self._store(record)
             return
@@ -324,7 +341,14 @@ class _Run:
         return None
 
     def _with_usage(
-        self, record: UsageRecord, desk: ManagedDesk, facts: _DeskFacts, timeout: int, *, closing: bool
+        self,
+        record: UsageRecord,
+        desk: ManagedDesk,
+        facts: _DeskFacts,
+        timeout: int,
+        *,
+        closing: bool,
+        previous: UsageRecord | None = None,
     ) -> tuple[UsageRecord, MonthUsage]:
         period = ActivePeriod.of(record.month, created_at=facts.period_created_at, ends_at=facts.period_ends_at)
         price = self.settings.price_for(desk.compute)
@@ -346,6 +370,8 @@ class _Run:
             billed |= record.running_hours.hours
             expected = expected_hours(billed, record.month, observed_from=period.start, now=self.now, until=period.end)
         usage = MonthUsage(record.month, hours, threshold, period, observed, maintenance, share, expected)
+        if live and price and desk.running_mode == "AUTO_STOP":
+            usage = self._with_outlook(usage, price, record, previous, timeout, facts)
         changes: dict[str, object] = {
             "hours": hours,
             "break_even": round(threshold, 2) if price else None,
@@ -359,6 +385,46 @@ class _Run:
             after = max(usage.projected_hours - record.switch_hours, 0.0)
             changes["estimated_saving"] = round(price.hourly * after - price.monthly * (record.switch_share or 0), 2)
         return record.model_copy(update=changes), usage
+
+    def _with_outlook(
+        self,
+        usage: MonthUsage,
+        price: Price,
+        record: UsageRecord,
+        previous: UsageRecord | None,
+        timeout: int,
+        facts: _DeskFacts,
+    ) -> MonthUsage:
+        """The forecast of switch_timing from the desk's last four weeks (last month's record and this month's),
+        when two weeks of them are observed: hours expected by hour of the week, and the cheapest run to switch."""
+        billed = _billed_at(record, timeout)
+        observed_from = usage.period.start
+        if previous is not None and previous.fetched_until is not None:
+            billed |= _billed_at(previous, timeout)
+            observed_from = month_start(previous.month)
+        if facts.period_created_at is not None:
+            observed_from = max(observed_from, facts.period_created_at)
+        profile = usage_profile(
+            billed, observed_from=observed_from, observed_until=self.now - LAG, holidays=self.holidays
+        )
+        if profile is None or not profile.settled:
+            return usage
+        outlook = switch_outlook(
+            profile,
+            price,
+            now=self.now,
+            until=usage.period.end,
+            month=usage.month,
+            margin=SWITCH_MARGIN,
+            holidays=self.holidays,
+        )
+        return dataclasses.replace(
+            usage,
+            expected_more=outlook.hours_left,
+            settled=True,
+            wait_until=outlook.wait_until,
+            wait_saves=outlook.wait_saves,
+        )
 
     def _settle(
         self, desk: ManagedDesk, facts: _DeskFacts, record: UsageRecord, decision: Decision, *, closes: bool
