@@ -319,7 +319,6 @@ class FakeNotifier:
         return f"msg-{len(self.messages)}"
 
 
-@dataclass
 class FakeUsers:
     """notify's UserNames: a user name by WorkSpace id, else by employee id (handlers/notify.DeskUserNames reads the
     desk record; test_port_contracts_user_names.py holds both to the same cases)."""
@@ -331,6 +330,7 @@ class FakeUsers:
         return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
 
 
+@dataclass
 class World:
     """The runbook's ports, all fakes, and a clock the test moves."""
 
