@@ -32,6 +32,7 @@ class FakeDeskStore:
         self.batch_writes = 0
         self.fail_next_save = 0  # the next saves raise StaleUpdate, the item untouched
         self.lose_next_save = 0  # the next saves lose a race: another writer bumps the version first
+        self.lifecycles_read: list[Lifecycle] = []  # by_lifecycle's arguments, in order
 
     # --- one desk -------------------------------------------------------------------------------------------
     def get(self, employee_id: str) -> Desk | None:
@@ -130,4 +131,5 @@ class FakeDeskStore:
         return list(self.items.values())
 
     def by_lifecycle(self, lifecycle: Lifecycle) -> list[Desk]:
+        self.lifecycles_read.append(lifecycle)
         return [d for d in self.items.values() if d.lifecycle == lifecycle]

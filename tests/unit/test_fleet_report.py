@@ -4,8 +4,6 @@ the desks-by-profile gauge."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from autopilot.adapters.state_snapshot import Snapshot
 from autopilot.contracts.outputs import FleetReportPublished
@@ -13,6 +11,7 @@ from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
 from tests.unit.fakes_bus import FakeBus
+from tests.unit.fakes_desks import FakeDeskStore
 from tests.unit.fakes_fleet import policy
 from tests.unit.fakes_reporting import FakePages
 
@@ -72,18 +71,8 @@ class _NoIncidents:
         return None
 
 
-@dataclass
-class FakeIndex:
-    desks: list[Desk]
-    asked: list[Lifecycle] = field(default_factory=list)
-
-    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]:
-        self.asked.append(lifecycle)
-        return [d for d in self.desks if d.lifecycle == lifecycle]
-
-
 def test_desks_by_profile_counts_live_desks_and_reports_empty_profiles_at_zero() -> None:
-    index = FakeIndex(
+    index = FakeDeskStore(
         [
             desk("E1", "agent"),
             desk("E2", "agent", Lifecycle.PROVISIONING),
@@ -95,4 +84,4 @@ def test_desks_by_profile_counts_live_desks_and_reports_empty_profiles_at_zero()
     counts = gauges.desks_by_profile(policy(), index)
 
     assert counts == {"agent": 2, "datasci": 0, "office": 0, "test": 0}
-    assert Lifecycle.TERMINATED not in index.asked  # over desks are never read
+    assert Lifecycle.TERMINATED not in index.lifecycles_read  # over desks are never read
