@@ -5,8 +5,9 @@ What provisioning relies on: a message from a verified sender is sent once, as b
 id; a sender SES does not know (an address or domain never verified: the sandbox/identity rule of
 docs/operations.md) is refused for good as WelcomeNotSent carrying SES's code, never as a transient error (the
 desk is READY all the same and on-call is told). moto refuses an unverified sender with `MessageRejected`
-(moto.ses.models.SESBackend.send_email, /work/shared/reference/workspaces-api.md's SES v2 row); the code real
-SES v2 gives is a guess (docs/operations.md)."""
+(moto.ses.models.SESBackend.send_email: "Email address not verified"); that real SES v2 answers so is a guess
+(docs/operations.md says so). SES identities are addresses or whole domains (SES Developer Guide, "Verified
+identities", https://docs.aws.amazon.com/ses/latest/dg/verify-addresses-and-domains.html)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,10 @@ fakes_reporting.FakePages), the same cases for both (see test_port_contracts_des
 integration tier).
 
 What reporting/weekly.py relies on: a page put is what its link serves, a rerun on the same key replaces it, and
-the link says how long it lives, never more than SigV4's 7 days (X-Amz-Expires at most 604800: the SigV4
-query-string authentication page of the S3 API reference, cited in adapters/report_store.py)."""
+the link says how long it lives, never more than SigV4's 7 days (X-Amz-Expires at most 604800 seconds: AWS CLI
+reference, `aws s3 presign --expires-in`, "Maximum is 604800 seconds",
+https://docs.aws.amazon.com/cli/latest/reference/s3/presign.html; S3 User Guide, "Download and upload objects with
+presigned URLs", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ What the optimiser relies on (domain/cost/ports.UsageMetrics): per desk asked, t
 [its start, end) in which a user was connected (`UserConnected` Maximum > 0) or the desk ran (`Stopped` Minimum
 < 1); every desk asked has an entry, empty without data; a desk's own start bounds what is read for it even when
 it is read in one call with older desks; more than 500 desks (GetMetricData's limit of queries a call) lose
-nothing. The metrics and their meaning: /work/shared/reference/workspaces-api.md (CloudWatch metrics)."""
+nothing. The metrics and their meaning: docs/optimizer.md, citing
+https://docs.aws.amazon.com/workspaces/latest/adminguide/cloudwatch-metrics.html."""
 
 from __future__ import annotations
 
