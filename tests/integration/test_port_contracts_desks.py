@@ -5,12 +5,13 @@ its permission to open loopback sockets; the fake side costs nothing extra. One 
 parametrised fixture per port, the cases written once: a case that passes on one side only is a finding (the
 fake promised something the adapter does not do, or the reverse), fixed on the side that was wrong.
 
-The desk port has several fakes, one per feature's view of it, so there is one fixture per view, each run on
-DeskStore and on every fake of that view:
-- `desks` (get, by_workspace, create, save): the onboarding and the remediation fakes;
-- `records` (the whole record store: get_many, delete, departures, audit trail): the onboarding fake;
-- `lookup` (fleet_watch's bulk reads, DeskLookup over DeskStore): fakes_fleet.FakeDesks;
-- `index` (by_lifecycle, the optimiser's and the report's read): the running-modes fake.
+The unit tests have one desk store, tests/unit/fakes_desks.FakeDeskStore (the capability fakes modules only add
+their seeding helpers to it), and DeskStore serves every feature's view of the desk records, so each view has its
+fixture, each run on DeskStore (or DeskLookup over it) and on the one fake:
+- `desks` (get, by_workspace, create, save);
+- `records` (the whole record store: get_many, delete, departures, audit trail);
+- `lookup` (fleet_watch's bulk reads, DeskLookup over DeskStore);
+- `index` (by_lifecycle, the optimiser's and the report's read).
 """
 
 from __future__ import annotations
@@ -27,21 +28,9 @@ from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot.domain.kernel.outbox import AuditEntry
 from tests.support.contracts import port_fixture, state_table
-from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation
-from tests.unit.fakes_optimizer import FakeDesks as RunningModesDesks
+from tests.unit.fakes_desks import FakeDeskStore
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
-
-
-class _RemediationDesks(fakes_remediation.FakeDesks):
-    """The remediation fake has no create of its own: its tests seed it with `add`; the contract seeds it so."""
-
-    def create(self, desk: Desk) -> Desk:
-        if desk.employee_id in self.desks:
-            raise StaleUpdate(f"desk {desk.employee_id} already exists")
-        stored = desk.model_copy(update={"version": 1})
-        self.desks[desk.employee_id] = stored
-        return stored
 
 
 def _real(request: pytest.FixtureRequest) -> DeskStore:
@@ -54,23 +43,14 @@ def _real_index(request: pytest.FixtureRequest) -> tuple[Any, Callable[[Desk], A
 
 
 def _fake_index(_: pytest.FixtureRequest) -> tuple[Any, Callable[[Desk], Any]]:
-    index = RunningModesDesks()
-    return index, index.desks.append
+    index = FakeDeskStore()
+    return index, index.create
 
 
-desks = port_fixture(
-    "desks",
-    {
-        "moto": _real,
-        "fake-onboarding": lambda _: fakes_onboarding.FakeDesks(),
-        "fake-remediation": lambda _: _RemediationDesks(),
-    },
-)
-records = port_fixture("records", {"moto": _real, "fake-onboarding": lambda _: fakes_onboarding.FakeDesks()})
-lookup = port_fixture(
-    "lookup", {"moto": lambda r: DeskLookup(_real(r)), "fake-fleet": lambda _: fakes_fleet.FakeDesks()}
-)
-index = port_fixture("index", {"moto": _real_index, "fake-running-modes": _fake_index})  # (reader, how to add a desk)
+desks = port_fixture("desks", {"moto": _real, "fake": lambda _: FakeDeskStore()})
+records = port_fixture("records", {"moto": _real, "fake": lambda _: FakeDeskStore()})
+lookup = port_fixture("lookup", {"moto": lambda r: DeskLookup(_real(r)), "fake": lambda _: FakeDeskStore()})
+index = port_fixture("index", {"moto": _real_index, "fake": _fake_index})  # (reader, how to add a desk)
 
 
 def _desk(employee_id: str = "e-1001", **changes: Any) -> Desk:

@@ -4,7 +4,9 @@ on the local cloud's WorkSpaces emulator over moto, and fakes_onboarding.FakeFle
 
 What the domain relies on: one live desk per user and directory (`find`, and CreateWorkspaces refusing a
 second one per item), results keyed by the request's key, per-desk refusals returned as ItemFailure (never an
-exception), unknown ids left out of reads. Each side is driven through a harness giving a directory and
+exception), unknown ids left out of reads; a migration replaces the desk for the same user on the new bundle;
+ModifyWorkspaceProperties and MigrateWorkspace refuse (WorkSpacesError) an unknown desk and one that is not
+AVAILABLE or STOPPED (docs/local-cloud.md's state table). Each side is driven through a harness giving a directory and
 bundle id and `seed(user, **fields)`. States that the emulator moves on its own schedule (PENDING, STOPPING…)
 are compared as "on its way to" sets."""
 
@@ -16,6 +18,7 @@ import boto3
 import pytest
 
 from autopilot.adapters.workspaces import DeskSpec, WorkSpaces
+from autopilot.domain.kernel.workspace import WorkSpacesError
 from localcloud.workspaces_emulator import Emulator
 from tests.support.contracts import port_fixture
 from tests.unit.fakes_onboarding import FakeFleet
@@ -27,6 +30,7 @@ class _Real:
         self._emulator = Emulator(region="eu-west-1")
         self.directory = self._emulator.create_directory("corp.example.com")
         self.bundle = self._emulator.create_bundle("Standard with Windows 10")
+        self.other_bundle = self._emulator.create_bundle("Power with Windows 10", compute="POWER")
         self.port = WorkSpaces(boto3.client("workspaces"))
 
     def seed(self, user: str, **fields: Any) -> str:
@@ -35,7 +39,7 @@ class _Real:
 
 class _Fake:
     def __init__(self, _: pytest.FixtureRequest) -> None:
-        self.directory, self.bundle = "d-1111111111", "wsb-standard01"
+        self.directory, self.bundle, self.other_bundle = "d-1111111111", "wsb-standard01", "wsb-powerbndl1"
         self.port = FakeFleet()
 
     def seed(self, user: str, **fields: Any) -> str:
@@ -109,3 +113,36 @@ def test_switching_to_always_on_drops_the_autostop_timeout(fleet: Any) -> None:
     fleet.port.modify(desk, running_mode="ALWAYS_ON")
     (info,) = fleet.port.describe([desk])
     assert (info.running_mode, info.autostop_minutes) == ("ALWAYS_ON", None)
+
+
+def test_a_migration_replaces_the_desk_for_the_same_user_on_the_new_bundle(fleet: Any) -> None:
+    desk = fleet.seed("jdoe")
+    target = fleet.port.migrate(desk, fleet.other_bundle)
+    assert target != desk
+    states = {info.workspace_id: info for info in fleet.port.describe([desk, target])}
+    assert states[desk].state in ("TERMINATING", "TERMINATED")
+    assert (states[target].username, states[target].bundle_id) == ("jdoe", fleet.other_bundle)
+    assert states[target].state in ("PENDING", "AVAILABLE")
+
+
+@pytest.mark.parametrize("state", ["REBOOTING", "PENDING", "ERROR", "TERMINATING"])
+def test_a_desk_neither_available_nor_stopped_is_neither_modified_nor_migrated(fleet: Any, state: str) -> None:
+    desk = fleet.seed("jdoe", state=state)
+    before = fleet.port.describe([desk])
+    with pytest.raises(WorkSpacesError) as modify:
+        fleet.port.modify(desk, autostop_minutes=120)
+    with pytest.raises(WorkSpacesError) as migrate:
+        fleet.port.migrate(desk, fleet.other_bundle)
+    assert (modify.value.code, migrate.value.code) == (
+        "InvalidResourceStateException",
+        "OperationNotSupportedException",
+    )
+    assert fleet.port.describe([desk]) == before
+
+
+def test_an_unknown_desk_is_neither_modified_nor_migrated(fleet: Any) -> None:
+    with pytest.raises(WorkSpacesError) as modify:
+        fleet.port.modify("ws-unknown01", autostop_minutes=120)
+    with pytest.raises(WorkSpacesError) as migrate:
+        fleet.port.migrate("ws-unknown01", fleet.other_bundle)
+    assert (modify.value.code, migrate.value.code) == ("ResourceNotFoundException", "ResourceNotFoundException")

@@ -16,9 +16,9 @@ from autopilot.domain.fleet.ports import Observation, StartRecord
 from autopilot.domain.fleet.sweep import SweepPorts, SweepReport, sweep
 from autopilot.domain.incidents.alarms import AlarmSpec
 from autopilot.domain.kernel.desks import Desk, Lifecycle
-from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot.domain.kernel.policy import Policy
 from tests.unit.fakes_bus import FakeBus
+from tests.unit.fakes_desks import FakeDeskStore
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORY = "d-1111111111"
@@ -106,6 +106,15 @@ class FakeFleet:
         self.calls["ModifyWorkspaceProperties"] += 1
         if workspace_id in self.refuse_modify:
             raise Refused(f"{workspace_id}: OperationInProgressException")
+        # As WorkSpaces (the emulator's ModifyWorkspaceProperties, test_port_contracts_fleet_watch.py): an unknown
+        # desk, one not AVAILABLE or STOPPED, or an AutoStop timeout on a desk that is not AUTO_STOP is refused.
+        desk = self.desks.get(workspace_id)
+        if desk is None:
+            raise Refused(f"{workspace_id}: ResourceNotFound.Workspace")
+        if desk.state not in ("AVAILABLE", "STOPPED"):
+            raise Refused(f"{workspace_id}: InvalidResourceStateException")
+        if autostop_minutes is not None and desk.running_mode != "AUTO_STOP":
+            raise Refused(f"{workspace_id}: InvalidParameterValuesException")
         self.modified.append((workspace_id, autostop_minutes))
         self.desks[workspace_id].autostop_minutes = autostop_minutes
 
@@ -170,41 +179,12 @@ class FakeObservations:
         return {ws: o.last_user_connection for ws, o in self.get_many(workspace_ids).items()}
 
 
-class FakeDesks:
-    """Desk records: by workspace, by employee, conditional create, shift desks, all desks."""
+class FakeDesks(FakeDeskStore):
+    """The one desk store (fakes_desks.py), seeded with whole records as fleet_watch's tests write them."""
 
-    def __init__(self, desks: Iterable[Desk] = ()) -> None:
-        self.records: dict[str, Desk] = {d.employee_id: d for d in desks}
-        self.calls: Counter[str] = Counter()
-
-    def by_workspace_ids(self, workspace_ids: Sequence[str]) -> dict[str, Desk]:
-        self.calls["by_workspace_ids"] += 1
-        wanted = set(workspace_ids)
-        return {d.workspace_id: d for d in self.records.values() if d.workspace_id in wanted}
-
-    def by_employee_ids(self, employee_ids: Iterable[str]) -> dict[str, Desk]:
-        self.calls["by_employee_ids"] += 1
-        return {e: self.records[e] for e in employee_ids if e in self.records}
-
-    def create(self, desk: Desk) -> Desk:
-        if desk.employee_id in self.records:
-            raise StaleUpdate(f"desk {desk.employee_id} already exists")
-        stored = desk.model_copy(update={"version": 1})
-        self.records[desk.employee_id] = stored
-        return stored
-
-    def awaiting(self) -> list[Desk]:
-        self.calls["awaiting"] += 1
-        pending = (Lifecycle.SCHEDULED, Lifecycle.PROVISIONING)
-        return [d for d in self.records.values() if d.workspace_id is None and d.lifecycle in pending]
-
-    def shift_desks(self) -> list[Desk]:
-        # DeskStore's ByShift index is sparse: a terminated or cancelled desk leaves it.
-        over = (Lifecycle.TERMINATED, Lifecycle.CANCELLED)
-        return [d for d in self.records.values() if d.shift is not None and d.prewarm and d.lifecycle not in over]
-
-    def all_desks(self) -> list[Desk]:
-        return list(self.records.values())
+    @property
+    def records(self) -> dict[str, Desk]:
+        return self.items
 
 
 class FakeAlarms:

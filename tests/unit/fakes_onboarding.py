@@ -4,6 +4,7 @@ conditional writes, one desk per user per directory, per-item failures, determin
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -18,13 +19,12 @@ from autopilot.domain.hr.onboarding import HrPorts
 from autopilot.domain.hr.ports import LifecyclePorts, ProvisionPorts
 from autopilot.domain.hr.roster import RosterEntry
 from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
-from autopilot.domain.kernel.desks import Departure, Desk
 from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate, TransientAwsError
-from autopilot.domain.kernel.outbox import AuditEntry
 from autopilot.domain.kernel.policy import Policy, parse_policy
 from autopilot.domain.kernel.resolution import Resolution
 from autopilot.domain.kernel.workspace import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
 from tests.unit.fakes_bus import FakeBus
+from tests.unit.fakes_desks import FakeDeskStore
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 DIRECTORIES = {"corp.example.com": "d-1111111111", "cc.example.com": "d-2222222222"}
@@ -100,79 +100,8 @@ def transfer(employee_id: str = "e-1001", **changes: Any) -> EmployeeTransferred
 
 
 # --- stores ---------------------------------------------------------------------------------------------
-class FakeDesks:
-    def __init__(self) -> None:
-        self.items: dict[str, Desk] = {}
-        self.departures: dict[str, Departure] = {}  # DEPARTED items: departures received before the desk
-        self.events: list[tuple[str, str, dict[str, Any]]] = []
-        self.writes = 0
-        self._history: dict[str, list[tuple[dt.datetime, int, dict[str, Any]]]] = defaultdict(list)
-        self.fail_next_save = 0
-        self.batch_reads = 0
-        self.batch_writes = 0
-
-    def get(self, employee_id: str) -> Desk | None:
-        return self.items.get(employee_id)
-
-    def by_workspace(self, workspace_id: str) -> Desk | None:
-        return next((desk for desk in self.items.values() if desk.workspace_id == workspace_id), None)
-
-    def delete(self, desk: Desk) -> None:
-        current = self.items.get(desk.employee_id)
-        if current is None or current.version != desk.version:
-            raise StaleUpdate(f"desk {desk.employee_id} changed")
-        del self.items[desk.employee_id]
-        self.writes += 1
-
-    def get_with_departure(self, employee_id: str) -> tuple[Desk | None, Departure | None]:
-        return self.items.get(employee_id), self.departures.get(employee_id)
-
-    def record_departure(self, departure: Departure) -> None:
-        recorded = self.departures.get(departure.employee_id)
-        if recorded is None or recorded.event_time < departure.event_time:  # the newest is kept
-            self.departures[departure.employee_id] = departure
-
-    def create(self, desk: Desk) -> Desk:
-        if desk.employee_id in self.items:
-            raise StaleUpdate(f"desk {desk.employee_id} already exists")
-        stored = desk.model_copy(update={"version": 1})
-        self.items[desk.employee_id] = stored
-        self.writes += 1
-        return stored
-
-    def save(self, desk: Desk) -> Desk:
-        current = self.items.get(desk.employee_id)
-        if self.fail_next_save:
-            self.fail_next_save -= 1
-            raise StaleUpdate("injected")
-        if current is None or current.version != desk.version:
-            raise StaleUpdate(f"desk {desk.employee_id} changed")
-        stored = desk.model_copy(update={"version": desk.version + 1})
-        self.items[desk.employee_id] = stored
-        self.writes += 1
-        return stored
-
-    def record_event(self, employee_id: str, *, at: dt.datetime, kind: str, detail: dict[str, Any]) -> None:
-        self.events.append((employee_id, kind, detail))
-        entry = {"at": at.isoformat(), "kind": kind, "detail": dict(detail)}
-        self._history[employee_id].append((at, len(self._history[employee_id]), entry))
-
-    def get_many(self, employee_ids: Sequence[str]) -> dict[str, Desk]:
-        self.batch_reads += 1
-        return {employee_id: self.items[employee_id] for employee_id in employee_ids if employee_id in self.items}
-
-    def record_events(self, entries: Sequence[AuditEntry]) -> None:
-        self.batch_writes += 1
-        for entry in entries:
-            self.record_event(entry.employee_id, at=entry.at, kind=entry.kind, detail=entry.detail)
-
-    def history(self, employee_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        # Newest event time first (DeskStore's sort key is the time, then a sequence), not newest recorded first.
-        newest_first = sorted(self._history[employee_id], key=lambda kept: kept[:2], reverse=True)
-        return [entry for _, _, entry in newest_first[:limit]]
-
-    def kinds(self, employee_id: str) -> list[str]:
-        return [kind for who, kind, _ in self.events if who == employee_id]
+class FakeDesks(FakeDeskStore):
+    """The one desk store (fakes_desks.py), as onboarding's tests know it."""
 
 
 class FakeOwners:
@@ -358,16 +287,26 @@ class FakeFleet:
         if "ModifyWorkspaceProperties" in self.refuse:
             code = self.refuse.pop("ModifyWorkspaceProperties")
             raise WorkSpacesError("workspaces:ModifyWorkspaceProperties", code)
-        desk = self.desks[workspace_id]
+        desk = self._changeable(workspace_id, "ModifyWorkspaceProperties", "InvalidResourceStateException")
         desk.compute = compute or desk.compute
         desk.running_mode = running_mode or desk.running_mode
         desk.autostop_minutes = autostop_minutes or desk.autostop_minutes
         if desk.running_mode == "ALWAYS_ON":
             desk.autostop_minutes = None
 
+    def _changeable(self, workspace_id: str, operation: str, wrong_state: str) -> FakeWorkspace:
+        """As WorkSpaces (test_port_contracts_fleet.py): an unknown desk, or one neither AVAILABLE nor STOPPED, is
+        refused by ModifyWorkspaceProperties and MigrateWorkspace."""
+        desk = self.desks.get(workspace_id)
+        if desk is None:
+            raise WorkSpacesError(f"workspaces:{operation}", "ResourceNotFoundException")
+        if desk.state not in ("AVAILABLE", "STOPPED"):
+            raise WorkSpacesError(f"workspaces:{operation}", wrong_state)
+        return desk
+
     def migrate(self, workspace_id: str, bundle_id: str) -> str:
         self._call("MigrateWorkspace")
-        source = self.desks[workspace_id]
+        source = self._changeable(workspace_id, "MigrateWorkspace", "OperationNotSupportedException")
         source.state = "TERMINATING"
         return self.seed(
             source.directory_id,
@@ -384,7 +323,8 @@ class FakeRequeue:
         self.sent: list[tuple[int, TimerFired]] = []
 
     def requeue(self, timers: Sequence[TimerFired], *, delay_seconds: int) -> None:
-        self.sent += [(delay_seconds, timer) for timer in timers]
+        # As QueueRequeue on SQS: DelaySeconds is 0 to 900 (test_port_contracts_requeue.py).
+        self.sent += [(max(0, min(900, delay_seconds)), timer) for timer in timers]
 
     def take(self) -> list[tuple[int, TimerFired]]:
         sent, self.sent = self.sent, []
@@ -392,10 +332,11 @@ class FakeRequeue:
 
 
 class FakeMailer:
-    def __init__(self) -> None:
+    def __init__(self, verified: Iterable[str] = ("example.com",)) -> None:
         self.sent: list[tuple[str, WelcomeMessage]] = []
         self.refuse: str | None = None
         self.throttle = 0
+        self.verified = set(verified)  # SES identities: addresses or whole domains
 
     def send(self, message: WelcomeMessage, *, sender: str) -> str:
         if self.throttle:
@@ -403,6 +344,10 @@ class FakeMailer:
             raise TransientAwsError("SES SendEmail: Throttling")
         if self.refuse:
             raise WelcomeNotSent(self.refuse)
+        # As SES (test_port_contracts_mailer.py): a sender neither verified nor of a verified domain is refused.
+        address = email.utils.parseaddr(sender)[1]
+        if not {address, address.partition("@")[2]} & self.verified:
+            raise WelcomeNotSent("MessageRejected")
         self.sent.append((sender, message))
         return f"msg-{len(self.sent)}"
 

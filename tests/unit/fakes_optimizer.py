@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused, ReportRow, UsageRecord
 from autopilot.domain.cost.running_modes import RunningModesOptimised
+from autopilot.domain.cost.usage import floor_hour
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.errors import StaleUpdate
 from tests.unit import fakes_bus
+from tests.unit.fakes_desks import FakeDeskStore
 
 UTC = dt.UTC
 PARIS_DIR = "d-1111111111"
@@ -79,13 +81,21 @@ class FakeMetrics:
 
     def connected_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
         self.requests.append((dict(starts), end))
-        return {
-            ws: sorted(h for h in self.connected.get(ws, set()) if start <= h < end) for ws, start in starts.items()
-        }
+        return self._hours(self.connected, starts, end)
 
     def running_hours(self, starts: Mapping[str, dt.datetime], end: dt.datetime) -> dict[str, list[dt.datetime]]:
         self.requests.append((dict(starts), end))
-        return {ws: sorted(h for h in self.running.get(ws, set()) if start <= h < end) for ws, start in starts.items()}
+        return self._hours(self.running, starts, end)
+
+    @staticmethod
+    def _hours(
+        hours: Mapping[str, set[dt.datetime]], starts: Mapping[str, dt.datetime], end: dt.datetime
+    ) -> dict[str, list[dt.datetime]]:
+        # As UsageMetrics on GetMetricData: the hour a start falls in counts (its datapoint is in that hour's
+        # period), test_port_contracts_usage_metrics.py.
+        return {
+            ws: sorted(h for h in hours.get(ws, set()) if floor_hour(start) <= h < end) for ws, start in starts.items()
+        }
 
 
 class FakeUsageStore:
@@ -113,9 +123,8 @@ class FakeUsageStore:
         return [row for (m, _), row in self.rows.items() if m == month]
 
 
-class FakeDesks:
-    def __init__(self) -> None:
-        self.desks: list[Desk] = []
+class FakeDesks(FakeDeskStore):
+    """The one desk store (fakes_desks.py), with the optimiser's seeding defaults (a READY office desk)."""
 
     def add(self, employee_id: str, workspace_id: str, **fields: Any) -> None:
         defaults: dict[str, Any] = {
@@ -129,10 +138,8 @@ class FakeDesks:
             "created_at": dt.datetime(2025, 6, 1, tzinfo=UTC),
             "updated_at": dt.datetime(2025, 6, 1, tzinfo=UTC),
         }
-        self.desks.append(Desk(employee_id=employee_id, workspace_id=workspace_id, **(defaults | fields)))
-
-    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]:
-        return [d for d in self.desks if d.lifecycle == lifecycle]
+        desk = Desk(employee_id=employee_id, workspace_id=workspace_id, **(defaults | fields))
+        self.items[employee_id] = desk
 
 
 class FakeBus(fakes_bus.FakeBus):

@@ -21,6 +21,7 @@ from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
 from autopilot.domain.kernel.policy import Policy, parse_policy
 from autopilot.domain.oncall.ports import ThreadState
 from tests.unit.fakes_bus import FakeBus
+from tests.unit.fakes_desks import FakeDeskStore
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -184,11 +185,12 @@ class FakeTags:
         return {w: self.tags[w] for w in workspace_ids if w in self.tags}
 
 
-class FakeDesks:
-    def __init__(self) -> None:
-        self.desks: dict[str, Desk] = {}
-        self.saves = 0
-        self.lose_next_save = 0
+class FakeDesks(FakeDeskStore):
+    """The one desk store (fakes_desks.py), with remediation's seeding defaults (a READY desk, version 1)."""
+
+    @property
+    def desks(self) -> dict[str, Desk]:
+        return self.items
 
     def add(self, employee_id: str, workspace_id: str, **changes: Any) -> Desk:
         fields: dict[str, Any] = {
@@ -206,30 +208,8 @@ class FakeDesks:
             "version": 1,
         }
         desk = Desk.model_validate(fields | changes)
-        self.desks[employee_id] = desk
+        self.items[employee_id] = desk
         return desk
-
-    def by_workspace(self, workspace_id: str) -> Desk | None:
-        return next((d for d in self.desks.values() if d.workspace_id == workspace_id), None)
-
-    def get(self, employee_id: str) -> Desk | None:
-        return self.desks.get(employee_id)
-
-    def save(self, desk: Desk) -> Desk:
-        current = self.desks.get(desk.employee_id)
-        if current is None:  # DeskStore's condition on `version` fails on a missing item
-            raise StaleUpdate(f"desk {desk.employee_id} does not exist")
-        if self.lose_next_save:
-            self.lose_next_save -= 1
-            # A concurrent writer got there first: bump the stored version.
-            self.desks[desk.employee_id] = current.model_copy(update={"version": current.version + 1})
-            raise StaleUpdate("lost the race")
-        if current.version != desk.version:
-            raise StaleUpdate("stale")
-        self.saves += 1
-        stored = desk.model_copy(update={"version": desk.version + 1})
-        self.desks[desk.employee_id] = stored
-        return stored
 
 
 class FakeIncidents:
@@ -337,6 +317,17 @@ class FakeNotifier:
             raise RuntimeError("SNS unavailable")
         self.messages.append({"subject": subject, "default": default, "email": email, "attributes": attributes})
         return f"msg-{len(self.messages)}"
+
+
+class FakeUsers:
+    """notify's UserNames: a user name by WorkSpace id, else by employee id (handlers/notify.DeskUserNames reads the
+    desk record; test_port_contracts_user_names.py holds both to the same cases)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
+        return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
 
 
 @dataclass

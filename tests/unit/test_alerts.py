@@ -32,7 +32,7 @@ from autopilot.domain.oncall import alerts
 from autopilot.domain.oncall.alert import KINDS, SEVERITY, Kind, Links
 from autopilot.domain.oncall.alerts import AutomationAlarm, EventTrigger
 from autopilot.domain.oncall.ports import NotifyPorts
-from tests.unit.fakes_remediation import FakeIncidents, FakeNotifier, FakeThreads
+from tests.unit.fakes_remediation import FakeIncidents, FakeNotifier, FakeThreads, FakeUsers
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 
@@ -337,14 +337,6 @@ def test_runbook_links_are_absolute_urls_built_from_the_base_url() -> None:
 
     assert links.runbook_for("feed_rejected") == "https://git.example.com/ops/autopilot/docs/runbook.md#feed_rejected"
     assert Links(region="eu-west-1", account="1").runbook_for("escalation").startswith("https://")
-
-
-class FakeUsers:
-    def __init__(self, names: dict[str, str]) -> None:
-        self.names = names
-
-    def user_name(self, *, workspace_id: str | None, employee_id: str | None) -> str | None:
-        return self.names.get(workspace_id or "") or self.names.get(employee_id or "")
 
 
 def test_the_user_name_is_in_the_alert_only_when_the_policy_allows_it() -> None:

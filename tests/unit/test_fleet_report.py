@@ -4,8 +4,6 @@ the desks-by-profile gauge."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from autopilot.adapters.state_snapshot import Snapshot
 from autopilot.contracts.outputs import FleetReportPublished
@@ -13,21 +11,12 @@ from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
 from tests.unit.fakes_bus import FakeBus
+from tests.unit.fakes_desks import FakeDeskStore
 from tests.unit.fakes_fleet import policy
+from tests.unit.fakes_reporting import FakePages
 
 MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
 LINKS = alerts.Links(region="eu-west-1", account="123456789012")
-
-
-@dataclass
-class FakePages:
-    pages: dict[str, str] = field(default_factory=dict)
-
-    def put(self, key: str, html: str) -> None:
-        self.pages[key] = html
-
-    def link(self, key: str) -> str:
-        return f"https://reports.example/{key}?X-Amz-Expires=604800"
 
 
 def desk(employee_id: str, profile: str, lifecycle: Lifecycle = Lifecycle.READY) -> Desk:
@@ -82,18 +71,8 @@ class _NoIncidents:
         return None
 
 
-@dataclass
-class FakeIndex:
-    desks: list[Desk]
-    asked: list[Lifecycle] = field(default_factory=list)
-
-    def by_lifecycle(self, lifecycle: Lifecycle) -> Iterable[Desk]:
-        self.asked.append(lifecycle)
-        return [d for d in self.desks if d.lifecycle == lifecycle]
-
-
 def test_desks_by_profile_counts_live_desks_and_reports_empty_profiles_at_zero() -> None:
-    index = FakeIndex(
+    index = FakeDeskStore(
         [
             desk("E1", "agent"),
             desk("E2", "agent", Lifecycle.PROVISIONING),
@@ -105,4 +84,4 @@ def test_desks_by_profile_counts_live_desks_and_reports_empty_profiles_at_zero()
     counts = gauges.desks_by_profile(policy(), index)
 
     assert counts == {"agent": 2, "datasci": 0, "office": 0, "test": 0}
-    assert Lifecycle.TERMINATED not in index.asked  # over desks are never read
+    assert Lifecycle.TERMINATED not in index.lifecycles_read  # over desks are never read

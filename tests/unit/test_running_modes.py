@@ -382,7 +382,7 @@ def test_a_leaver_gets_a_break_even_prorated_to_the_termination() -> None:
     world.run(dt.datetime(2026, 3, 10, 5, 30, tzinfo=UTC))
     assert world.row("2026-03", "ws-leaver001").break_even == pytest.approx(87.5)
     # A leaver whose retention ends mid-month: last day 20 February, terminated 22 March (30 days later).
-    world.desks.desks[0] = world.desks.desks[0].model_copy(update={"last_day": dt.date(2026, 2, 20)})
+    world.desks.items["E4"] = world.desks.items["E4"].model_copy(update={"last_day": dt.date(2026, 2, 20)})
     world.run(dt.datetime(2026, 3, 11, 5, 30, tzinfo=UTC))
     assert world.row("2026-03", "ws-leaver001").break_even == pytest.approx(87.5 * 22 / 31, abs=0.01)
 
