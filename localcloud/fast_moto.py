@@ -7,6 +7,9 @@
   URL pattern of the matching service (`backend.urls` rebuilds that table at each access), at every request: the
   handler it finds depends on the URL only, so it is kept per URL (bounded) and the rest of the request is
   moto's own code (`normalize_request`, the recorder, the handler, its HTTP errors).
+- A DynamoDB item is built attribute by attribute into moto's `LimitedSizeDict`, which sums the size of every
+  attribute already there at each one it adds (the 400 KB rule; quadratic in the attributes): the same running sum
+  is kept as the item is built, and the same `ItemSizeTooLarge` raised at the same attribute.
 - DynamoDB's BatchGetItem computes each item's size twice (once for its 16 MB rule, once to add it up), a walk
   of every attribute of every item: within one BatchGetItem call an item cannot change, so its size is computed
   once for that call.
@@ -27,13 +30,17 @@ from moto.core import botocore_stubber
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
 from moto.core.exceptions import HTTPException
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler
 
 from localcloud import fast_json
 
 _original_method_names = moto_responses.method_names_from_class
 _original_item_size = Item.size
+_original_item_init = Item.__init__
+ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict limit (moto 5.2.5: "between 409 and 410KB" measured on AWS)
 _original_batch_get_item = DynamoHandler.batch_get_item
 _original_process_request = botocore_stubber.BotocoreStubber.process_request
 _method_names: dict[type, list[str]] = {}
@@ -108,6 +115,20 @@ def _process_request(self: Any, request: Any) -> Any:
     return status, headers, body
 
 
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        # moto's sum at this step: every key and value already set, plus this one
+        total += bytesize(key) + typed.size()
+        if total > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+
+
 def _item_size(self: Item) -> int:
     sizes: dict[int, tuple[Item, int]] | None = getattr(_call, "sizes", None)
     if sizes is None:
@@ -146,6 +167,7 @@ def installed() -> Iterator[bool]:
             moto_responses.method_names_from_class = _cached_method_names
             botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
             Item.size = _item_size  # type: ignore[method-assign]
+            Item.__init__ = _item_init  # type: ignore[method-assign]
             DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
         _installed += 1
     try:
@@ -157,4 +179,5 @@ def installed() -> Iterator[bool]:
                 moto_responses.method_names_from_class = _original_method_names
                 botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
                 Item.size = _original_item_size  # type: ignore[method-assign]
+                Item.__init__ = _original_item_init  # type: ignore[method-assign]
                 DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]

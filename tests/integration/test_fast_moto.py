@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.core import responses as moto_responses
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.responses import SQSResponse
@@ -127,3 +128,32 @@ def test_the_router_finds_moto_s_handler_for_every_route(aws: None) -> None:
     assert any("s3" in url for url in routed)
     assert any("sqs" in url for url in routed)
     assert all(handler is not fast_moto._NOT_MOCKED for handler in routed.values())
+
+
+ATTRIBUTES: list[dict[str, Any]] = [
+    {},
+    {"pk": {"S": "k"}, "n": {"N": "12.50"}, "b": {"B": b"\x00\xff"}, "flag": {"BOOL": True}, "none": {"NULL": True}},
+    {"pk": {"S": "k"}, "ss": {"SS": ["a", "b"]}, "m": {"M": {"l": {"L": [{"S": "x"}, {"N": "1"}]}}}},
+    {"pk": {"S": "k"}, "big": {"S": "x" * 200_000}, "bigger": {"S": "y" * 204_988}},  # 405,000 bytes with the names
+]
+
+
+@pytest.mark.parametrize("attributes", ATTRIBUTES)
+def test_an_item_is_built_as_moto_builds_it(attributes: dict[str, Any]) -> None:
+    slow = Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    with fast_moto.installed():
+        fast = Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    assert fast == slow
+    assert type(fast.attrs) is type(slow.attrs)
+    assert list(fast.attrs) == list(slow.attrs)
+    assert fast.size() == slow.size()
+
+
+@pytest.mark.parametrize("over", [1, 50_000])
+def test_an_item_over_moto_s_limit_is_refused_as_moto_refuses_it(over: int) -> None:
+    attributes = {"pk": {"S": "k"}, "big": {"S": "x" * 200_000}, "bigger": {"S": "y" * (204_988 + over)}}
+    with pytest.raises(ItemSizeTooLarge) as slow:
+        Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    with fast_moto.installed(), pytest.raises(ItemSizeTooLarge) as fast:
+        Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    assert fast.value.get_body() == slow.value.get_body()
