@@ -67,14 +67,14 @@ class Sizes:
     billing: int  # desks of the simulated month (bench.billing_bench.run)
     coldstart_runs: int
     coldstart_warmup: bool
-    local_cloud: tuple[int, int]  # desks, simulated hours (bench/local_cloud.py, fast path and baseline)
+    local_cloud: tuple[int, int, int]  # desks, simulated hours, hours of the baseline slice (bench/local_cloud.py)
     # The billing section's accuracy and savings targets hold for the full run's fleet; the smoke pass only shows
     # that the benchmark runs (its 40 desks are too few for per-desk targets to mean anything).
     billing_targets: bool = True
 
 
-FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 300, 5, True, (300, 7 * 24))
-SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 40, 1, False, (30, 3), billing_targets=False)
+FULL = Sizes(2_000, 10_000, 250, (1_000, 10_000, 50_000), 1_000, 10_000, 300, 5, True, (300, 7 * 24, 24))
+SMOKE = Sizes(50, 200, 25, (100, 200, 400), 100, 100, 40, 1, False, (30, 3, 1), billing_targets=False)
 MONTH_HOURS = 30 * 24
 LOCAL_CLOUD_TARGETS = {"ratio": 10, "month_minutes": 5, "peak_rss_mb": 1024}
 
@@ -109,7 +109,8 @@ def run_task(spec: str) -> dict[str, Any]:
     if kind == "localcloud":
         from bench import local_cloud
 
-        return {"local_cloud_run": local_cloud.run(bool(numbers[0]), numbers[1], numbers[2])}
+        slice_hours = numbers[3] if len(numbers) > 3 else None
+        return {"local_cloud_run": local_cloud.run(bool(numbers[0]), numbers[1], numbers[2], slice_hours)}
     raise SystemExit(f"bench: unknown task {spec!r}")
 
 
@@ -199,8 +200,10 @@ def plan(sizes: Sizes, wanted: set[str]) -> list[str]:
     if "billing" in wanted:
         tasks.append(f"billing:{sizes.billing}:{int(sizes.billing_targets)}")
     if "local_cloud" in wanted:
-        desks, hours = sizes.local_cloud
-        tasks += [f"localcloud:0:{desks}:{hours}", f"localcloud:1:{desks}:{hours}"]  # the baseline is the longer
+        desks, hours, slice_hours = sizes.local_cloud
+        # The baseline runs the first `slice_hours` only (the week on moto's own path is half an hour of CPU); the
+        # fast run reports the same slice apart. Started first: it is the longer per simulated hour.
+        tasks += [f"localcloud:0:{desks}:{slice_hours}", f"localcloud:1:{desks}:{hours}:{slice_hours}"]
     if "cold_start" in wanted:
         tasks.append(f"coldstart:{sizes.coldstart_runs}:{int(sizes.coldstart_warmup)}")
     return tasks
@@ -350,31 +353,51 @@ def assemble(
 
 
 def local_cloud_figures(fast: dict[str, Any], baseline: dict[str, Any]) -> dict[str, fig.Figure]:
-    """The local cloud's speed beside moto's own path (same scenario, same run), the month, the memory."""
+    """The local cloud's speed beside moto's own path (same scenario, same run), the month, the memory.
+
+    The baseline may have run a first slice of the fast run's hours only: the ratios then compare that slice."""
+    same = fast if baseline["hours"] == fast["hours"] else fast.get("slice")
+    if same is None or same["hours"] != baseline["hours"]:
+        raise ValueError(f"the baseline ran {baseline['hours']} hours: the fast run has no slice of that length")
     desk_hours = fast["desk_hours"]
     month_minutes = fast["wall_s"] / fast["hours"] * MONTH_HOURS / 60
     size = f"{fast['desks']} desks for {fast['hours']:g} hours"
+    compared = f"{fast['desks']} desks, the first {baseline['hours']:g} hours (Monday: the logins included)"
     return {
         "desk_hours_per_s": fig.figure(
             desk_hours / fast["wall_s"],
             baseline=baseline["desk_hours"] / baseline["wall_s"],
             unit="desk-hours/s",
-            note=f"{size}, wall clock; baseline: LOCALCLOUD_FAST=0 (moto's own serializer); ratio = times faster",
+            note=f"{size}, wall clock; baseline: LOCALCLOUD_FAST=0 (moto's and botocore's own code) over "
+            f"{compared}; ratio = times faster",
             timed=True,
         ),
         "cpu_s_per_1000_desk_hours": fig.figure(
-            fast["cpu_s"] / desk_hours * 1000,
+            same["cpu_s"] / same["desk_hours"] * 1000,
             baseline=baseline["cpu_s"] / baseline["desk_hours"] * 1000,
             target=1 / LOCAL_CLOUD_TARGETS["ratio"],
             unit="s",
-            note="CPU, not wall: both runs share the machine; target: at least 10 times less than the baseline",
+            note=f"CPU, not wall: both runs share the machine; {compared} on both paths; target: at least 10 "
+            "times less than the baseline",
+            timed=True,
+        ),
+        "cpu_s_per_1000_desk_hours_week": fig.figure(
+            fast["cpu_s"] / desk_hours * 1000,
+            unit="s",
+            note=f"CPU of the fast path over {size} (weekend included: sweeps, no logins); informational",
             timed=True,
         ),
         "month_minutes": fig.figure(
             month_minutes,
             limit=LOCAL_CLOUD_TARGETS["month_minutes"],
             unit="min",
-            note=f"a month (30 days) of the fleet at the measured rate of {size}",
+            note=f"a month (30 days) of the fleet at the measured wall-clock rate of {size}",
+            timed=True,
+        ),
+        "month_cpu_minutes": fig.figure(
+            fast["cpu_s"] / fast["hours"] * MONTH_HOURS / 60,
+            unit="min",
+            note="the same month in CPU minutes (what it takes on an idle machine); informational",
             timed=True,
         ),
         "peak_rss_mb": fig.figure(
@@ -382,7 +405,7 @@ def local_cloud_figures(fast: dict[str, Any], baseline: dict[str, Any]) -> dict[
             baseline=baseline["peak_rss_mb"],
             limit=LOCAL_CLOUD_TARGETS["peak_rss_mb"],
             unit="MB",
-            note=f"peak resident set of the process (getrusage ru_maxrss) over {size}",
+            note=f"peak resident set of the process (getrusage ru_maxrss) over {size}; baseline: over {compared}",
         ),
     }
 

@@ -105,6 +105,9 @@ class _Plans:
         # moto's walk sets `member.parent` before picking a member; ShapePrefixAlias and ShapeNameAlias read it.
         members: list[tuple[str, tuple[str, ...], _Serialize]] = []
         filled = members
+        # For a value with one key (every DynamoDB attribute value is one): the members that key is a candidate
+        # of, in member order. The picker's first-match rule gives the same members, each reading that key.
+        by_key: dict[str, list[tuple[str, _Serialize]]] = {}
 
         def serialize_value(value: Any) -> Any:
             if value is None:
@@ -112,6 +115,18 @@ class _Plans:
             if type(value) is not dict:  # a model object: its aliases depend on its class
                 raise _Fallback(shape.name)
             out: dict[str, Any] = {}
+            if len(value) == 1:
+                if not by_key:
+                    for out_key, candidates, serialize in filled:
+                        for candidate in candidates:
+                            by_key.setdefault(candidate, []).append((out_key, serialize))
+                ((key, member_value),) = value.items()
+                if member_value is not None:
+                    for out_key, serialize in by_key.get(key, ()):
+                        serialized = serialize(member_value)
+                        if serialized is not _SKIP:
+                            out[out_key] = serialized
+                return out
             for out_key, candidates, serialize in filled:
                 for candidate in candidates:
                     member_value = value.get(candidate, _SKIP)

@@ -6,7 +6,9 @@
   invoke Lambda targets, so the world's rules carry no targets inside moto);
 - S3 object-created notifications to EventBridge are handed to the world in AWS's detail shape;
 - CreateSchedule and UpdateSchedule validate the schedule expression as EventBridge Scheduler does;
-- moto's JSON-protocol answers come from compiled plans (localcloud.fast_json: the same bodies, faster).
+- moto's JSON-protocol answers come from compiled plans (localcloud.fast_json: the same bodies, faster), the
+  functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), and moto
+  does its per-class and per-call work once (localcloud.fast_moto).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_json
+from localcloud import fast_json, fast_moto, fast_parse
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -137,7 +139,7 @@ def installed(world: World) -> Iterator[None]:
         setattr(owner, name, wrap(getattr(owner, name)))
     _world = world
     try:
-        with fast_json.installed():
+        with fast_json.installed(), fast_parse.installed(), fast_moto.installed():
             yield
     finally:
         _world = None

@@ -16,6 +16,8 @@ from typing import Any
 from moto.workspaces.models import WorkSpacesBackend
 from moto.workspaces.responses import WorkSpacesResponse
 
+from localcloud import fast_moto
+
 from .fleet import fleet_for
 
 _MARK = "_autopilot_emulator_installed"
@@ -317,6 +319,7 @@ def install() -> None:
             _patch(WorkSpacesResponse, name, response_fn)
         _patch(WorkSpacesResponse, "call_action", _wrap_call_action(WorkSpacesResponse.call_action))
         _patch(WorkSpacesResponse, _MARK, True)
+    fast_moto.forget_classes()  # the response class's method list changed
 
 
 def installed() -> bool:
@@ -332,3 +335,4 @@ def uninstall() -> None:
             else:
                 setattr(cls, name, original)
         _ORIGINALS.clear()
+    fast_moto.forget_classes()

@@ -1,0 +1,183 @@
+"""Work moto repeats at every request, done once (moto 5.2.5; the same answers, measured in docs/performance.md).
+
+- `BaseResponse.call_action` lists the handler class's methods with `inspect.getmembers` at every request (a walk
+  of a few hundred attributes, `dir()` and a sort each time): the list depends on the class only, so it is kept
+  per class while the local cloud runs.
+- moto's request router (`BotocoreStubber.process_request`) tries the URL patterns of every service, then every
+  URL pattern of the matching service (`backend.urls` rebuilds that table at each access), at every request: the
+  handler it finds depends on the URL only, so it is kept per URL (bounded) and the rest of the request is
+  moto's own code (`normalize_request`, the recorder, the handler, its HTTP errors).
+- A DynamoDB item is built attribute by attribute into moto's `LimitedSizeDict`, which sums the size of every
+  attribute already there at each one it adds (the 400 KB rule; quadratic in the attributes): the same running sum
+  is kept as the item is built, and the same `ItemSizeTooLarge` raised at the same attribute.
+- DynamoDB's BatchGetItem computes each item's size twice (once for its 16 MB rule, once to add it up), a walk
+  of every attribute of every item: within one BatchGetItem call an item cannot change, so its size is computed
+  once for that call.
+
+tests/integration/test_fast_moto.py checks both against moto's own code. `LOCALCLOUD_FAST=0` keeps moto's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import moto.backend_index as backend_index
+from moto.core import botocore_stubber
+from moto.core import responses as moto_responses
+from moto.core.base_backend import BackendDict
+from moto.core.exceptions import HTTPException
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.responses import DynamoHandler
+
+from localcloud import fast_json
+
+_original_method_names = moto_responses.method_names_from_class
+_original_item_size = Item.size
+_original_item_init = Item.__init__
+ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict limit (moto 5.2.5: "between 409 and 410KB" measured on AWS)
+_original_batch_get_item = DynamoHandler.batch_get_item
+_original_process_request = botocore_stubber.BotocoreStubber.process_request
+_method_names: dict[type, list[str]] = {}
+_handlers: dict[str, Any] = {}  # clean URL -> moto's handler for it, or _NOT_MOCKED
+_NOT_MOCKED = object()
+_HANDLERS_KEPT = 4096  # S3 object URLs are many: the table is emptied when it is full
+_call = threading.local()  # the sizes of the BatchGetItem call running on this thread
+
+
+def _cached_method_names(clazz: Any) -> list[str]:
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = _original_method_names(clazz)
+    return list(names)  # a copy: callers own their list, as with moto's
+
+
+def forget_classes() -> None:
+    """A response class gained or lost methods (the WorkSpaces emulator's install and uninstall call this)."""
+    _method_names.clear()
+
+
+def _handler_for(clean_url: str) -> Any:
+    """moto's own search (BotocoreStubber.process_request, moto 5.2.5), without calling the handler."""
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    for service, pattern in backend_index.backend_url_patterns:
+        if pattern.match(clean_url):
+            if botocore_stubber.passthrough_service(service):
+                return _NOT_MOCKED
+            if not botocore_stubber.service_whitelisted(service):
+                return None  # moto's own code raises ServiceNotWhitelisted
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                if "us-east-1" in backend_dict[DEFAULT_ACCOUNT_ID]:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["us-east-1"]
+                else:
+                    backend = backend_dict[DEFAULT_ACCOUNT_ID]["aws"]
+            else:
+                backend = backend_dict["global"]
+            for url, method_to_execute in backend.urls.items():
+                if re.compile(url).match(clean_url):
+                    return method_to_execute
+    return None  # moto's own code answers 404 or lets the request through
+
+
+def _process_request(self: Any, request: Any) -> Any:
+    parsed_url, _ = botocore_stubber.get_equivalent_url_in_aws_domain(request.url)
+    clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+    if botocore_stubber.passthrough_url(clean_url):
+        return None
+    handler = _handlers.get(clean_url)
+    if handler is None:
+        handler = _handler_for(clean_url)
+        if handler is None:
+            return _original_process_request(self, request)
+        if len(_handlers) >= _HANDLERS_KEPT:
+            _handlers.clear()
+        _handlers[clean_url] = handler
+    if handler is _NOT_MOCKED:
+        return None
+    from moto.moto_api import recorder
+
+    normalized_request = botocore_stubber.normalize_request(request)
+    try:
+        recorder._record_request(normalized_request)
+        status, headers, body = handler(normalized_request, normalized_request.raw_url, normalized_request.headers)
+    except HTTPException as e:
+        status = e.code
+        headers = e.get_headers()
+        body = e.get_body()
+    return status, headers, body
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        # moto's sum at this step: every key and value already set, plus this one
+        total += bytesize(key) + typed.size()
+        if total > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+
+
+def _item_size(self: Item) -> int:
+    sizes: dict[int, tuple[Item, int]] | None = getattr(_call, "sizes", None)
+    if sizes is None:
+        return _original_item_size(self)
+    known = sizes.get(id(self))
+    if known is None:
+        # The item is kept with its size so that its id cannot be reused within the call (a projected item is
+        # a new object per key).
+        known = sizes[id(self)] = (self, _original_item_size(self))
+    return known[1]
+
+
+def _batch_get_item(self: DynamoHandler) -> Any:
+    _call.sizes = {}
+    try:
+        return _original_batch_get_item(self)
+    finally:
+        _call.sizes = None
+
+
+_lock = threading.Lock()
+_installed = 0
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[bool]:
+    """The shortcuts while the block runs (nested uses are counted); yields whether they are on."""
+    global _installed
+    if not fast_json.enabled():
+        yield False
+        return
+    with _lock:
+        if _installed == 0:
+            _method_names.clear()  # a class patched between two worlds is listed again
+            _handlers.clear()
+            moto_responses.method_names_from_class = _cached_method_names
+            botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
+            Item.size = _item_size  # type: ignore[method-assign]
+            Item.__init__ = _item_init  # type: ignore[method-assign]
+            DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
+        _installed += 1
+    try:
+        yield True
+    finally:
+        with _lock:
+            _installed -= 1
+            if _installed == 0:
+                moto_responses.method_names_from_class = _original_method_names
+                botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
+                Item.size = _original_item_size  # type: ignore[method-assign]
+                Item.__init__ = _original_item_init  # type: ignore[method-assign]
+                DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]

@@ -1,0 +1,159 @@
+"""localcloud.fast_moto: moto's per-class and per-call work done once gives moto's own answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from moto.core import responses as moto_responses
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.responses import DynamoHandler
+from moto.sqs.responses import SQSResponse
+
+from localcloud import fast_json, fast_moto
+
+
+def test_the_method_list_is_moto_s_and_each_caller_owns_its_copy() -> None:
+    with fast_moto.installed():
+        first = moto_responses.method_names_from_class(SQSResponse)
+        first.append("not_a_method")
+        second = moto_responses.method_names_from_class(SQSResponse)
+    assert second == fast_moto._original_method_names(SQSResponse)
+    assert "receive_message" in second
+
+
+def _table() -> Any:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return boto3.resource("dynamodb").Table("t")
+
+
+def _batch_get(projection: str | None = None) -> dict[str, Any]:
+    keys = {"Keys": [{"pk": {"S": f"k{index}"}} for index in range(30)]}
+    if projection:
+        keys["ProjectionExpression"] = projection
+    response = boto3.client("dynamodb").batch_get_item(RequestItems={"t": keys}, ReturnConsumedCapacity="TOTAL")
+    response.pop("ResponseMetadata")
+    return response
+
+
+def test_batch_get_item_answers_as_moto_does_with_sizes_computed_once(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given items of different sizes, some with nested values
+    table = _table()
+    for index in range(25):
+        table.put_item(Item={"pk": f"k{index}", "n": index, "text": "x" * index, "nested": {"l": [index, "a"]}})
+    calls: list[int] = []
+    original = fast_moto._original_item_size
+
+    def counted(self: Item) -> int:
+        calls.append(id(self))
+        return original(self)
+
+    monkeypatch.setattr(Item, "size", original)  # moto's own, put back after the test
+    # When the same BatchGetItem calls are answered by moto's code and with the shortcut
+    with monkeypatch.context() as patched:
+        patched.setattr(Item, "size", counted)
+        slow = [_batch_get(), _batch_get("pk, nested")]
+    slow_calls = len(calls)
+    calls.clear()
+    monkeypatch.setattr(fast_moto, "_original_item_size", counted)
+    with fast_moto.installed() as on:
+        assert on
+        fast = [_batch_get(), _batch_get("pk, nested")]
+        assert Item.size is fast_moto._item_size
+        assert DynamoHandler.batch_get_item is fast_moto._batch_get_item
+    # Then the answers are the same, with each item's size computed once instead of twice
+    assert fast == slow
+    assert slow_calls == 2 * 2 * 25
+    assert len(calls) == 2 * 25
+
+
+def test_an_item_size_outside_batch_get_item_is_moto_s(aws: None) -> None:
+    table = _table()
+    table.put_item(Item={"pk": "k", "text": "abc"})
+    with fast_moto.installed():
+        item = next(iter(boto3.client("dynamodb").scan(TableName="t")["Items"]))
+        assert fast_moto._call.__dict__.get("sizes") is None
+    assert item["text"] == {"S": "abc"}
+
+
+def test_the_switch_keeps_moto_s_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fast_json.ENV_SWITCH, "0")
+    with fast_moto.installed() as on:
+        assert not on
+        assert moto_responses.method_names_from_class is fast_moto._original_method_names
+        assert DynamoHandler.batch_get_item is fast_moto._original_batch_get_item
+
+
+def _session(run: str) -> list[Any]:
+    """A few calls over services with different routes (JSON target headers, query, REST paths with keys)."""
+    answers: list[Any] = []
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=f"feed-{run}", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for key in ("a.csv", "deep/path/b.csv"):
+        s3.put_object(Bucket=f"feed-{run}", Key=key, Body=key.encode())
+        answers.append(s3.get_object(Bucket=f"feed-{run}", Key=key)["Body"].read())
+    answers.append(sorted(o["Key"] for o in s3.list_objects_v2(Bucket=f"feed-{run}")["Contents"]))
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"work-{run}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    answers.append([m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]])
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name=f"/p/{run}", Value="v", Type="String")
+    answers.append(ssm.get_parameter(Name=f"/p/{run}")["Parameter"]["Value"])
+    answers.append(boto3.client("sns").create_topic(Name=f"alerts-{run}")["TopicArn"].removesuffix(run))
+    answers.append(boto3.client("workspaces").describe_workspaces()["Workspaces"])
+    try:
+        s3.get_object(Bucket=f"feed-{run}", Key="absent")
+    except s3.exceptions.NoSuchKey as exc:
+        answers.append(exc.response["Error"]["Code"])
+    return answers
+
+
+def test_the_router_finds_moto_s_handler_for_every_route(aws: None) -> None:
+    slow = _session("slow")
+    with fast_moto.installed():
+        fast = _session("fast")
+        routed = dict(fast_moto._handlers)
+    assert fast == slow
+    assert any("s3" in url for url in routed)
+    assert any("sqs" in url for url in routed)
+    assert all(handler is not fast_moto._NOT_MOCKED for handler in routed.values())
+
+
+ATTRIBUTES: list[dict[str, Any]] = [
+    {},
+    {"pk": {"S": "k"}, "n": {"N": "12.50"}, "b": {"B": b"\x00\xff"}, "flag": {"BOOL": True}, "none": {"NULL": True}},
+    {"pk": {"S": "k"}, "ss": {"SS": ["a", "b"]}, "m": {"M": {"l": {"L": [{"S": "x"}, {"N": "1"}]}}}},
+    {"pk": {"S": "k"}, "big": {"S": "x" * 200_000}, "bigger": {"S": "y" * 204_988}},  # 405,000 bytes with the names
+]
+
+
+@pytest.mark.parametrize("attributes", ATTRIBUTES)
+def test_an_item_is_built_as_moto_builds_it(attributes: dict[str, Any]) -> None:
+    slow = Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    with fast_moto.installed():
+        fast = Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    assert fast == slow
+    assert type(fast.attrs) is type(slow.attrs)
+    assert list(fast.attrs) == list(slow.attrs)
+    assert fast.size() == slow.size()
+
+
+@pytest.mark.parametrize("over", [1, 50_000])
+def test_an_item_over_moto_s_limit_is_refused_as_moto_refuses_it(over: int) -> None:
+    attributes = {"pk": {"S": "k"}, "big": {"S": "x" * 200_000}, "bigger": {"S": "y" * (204_988 + over)}}
+    with pytest.raises(ItemSizeTooLarge) as slow:
+        Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    with fast_moto.installed(), pytest.raises(ItemSizeTooLarge) as fast:
+        Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
+    assert fast.value.get_body() == slow.value.get_body()
