@@ -47,6 +47,7 @@ from moto.sqs.models import sqs_backends
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.policy import Policy, parse_policy, policy_document_json
 from localcloud import alarms, bus_policy, lambdas, patches, shapes
+from localcloud import hostile as hostile_mode
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
 from localcloud.meter import Meter
@@ -218,6 +219,7 @@ class LocalCloud:
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, lambdas.Handler] | None = None,
         seed: int = 0,
+        hostile: int | None = None,
     ) -> None:
         self.template_path = Path(template)
         self.policy_path = Path(policy) if policy is not None else None
@@ -227,6 +229,8 @@ class LocalCloud:
         self._parameters = dict(parameters or {})
         self._handler_overrides = dict(handlers or {})
         self._seed = seed
+        # Hostile mode (localcloud.hostile): at-least-once, unordered, delayed delivery and WorkSpaces throttling.
+        self.hostile = None if hostile is None else hostile_mode.Hostile(hostile)
         self._stack = contextlib.ExitStack()
         self._started = False
         # filled by start()
@@ -293,6 +297,8 @@ class LocalCloud:
             self._stack.callback(reset_caches)
             self._session = boto3.session.Session(region_name=self.region)
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
+            if self.hostile is not None:
+                hostile_mode.install_throttling(self.hostile, self.emulator.fleet, self._function_running)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
             self._started = True
@@ -1062,6 +1068,14 @@ class LocalCloud:
                 plan["remaining"] -= 1
                 raise RuntimeError(f"injected crash in {self._current} after {service}:{operation}")
 
+    def backed_off(self, seconds: float) -> None:
+        """botocore slept `seconds` before a retry (a no-op in virtual time; hostile mode's buckets refill)."""
+        if self.hostile is not None:
+            self.hostile.slept(seconds)
+
+    def _function_running(self) -> bool:
+        return self._current is not None
+
     def accept_put_events(self, events: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
         for request, entry in zip(events, entries, strict=False):
             if "EventId" not in entry:
@@ -1196,12 +1210,16 @@ class LocalCloud:
         arn = str(target["Arn"])
         payload = shapes.target_input(target, envelope)
         trigger = f"rule:{rule.logical_id}"
+        copies = 1 if self.hostile is None else self.hostile.copies("rule_target")
         if ":lambda:" in arn:
             spec = self._function_by_any(arn)
-            self._queue_async(spec.logical_id, payload, trigger)
+            for _ in range(copies):
+                due = None if self.hostile is None else self.now() + self.hostile.delay("rule_target")
+                self._queue_async(spec.logical_id, payload, trigger, due=due)
             return spec.logical_id
         if ":sqs:" in arn:
-            self._send_to_queue(arn, payload, target.get("SqsParameters", {}).get("MessageGroupId"))
+            for _ in range(copies):
+                self._send_to_queue(arn, payload, target.get("SqsParameters", {}).get("MessageGroupId"))
             return self._queue_label(arn)
         if ":event-bus/" in arn:
             self._events.append((self._bus_name(arn), envelope))
@@ -1244,9 +1262,18 @@ class LocalCloud:
         first_at: dt.datetime | None = None,
         due: dt.datetime | None = None,
     ) -> None:
-        self._seq += 1
-        item = AsyncInvoke(function, event, trigger, attempt, first_at or self.now())
-        heapq.heappush(self._async, (due or self.now(), self._seq, item))
+        copies = 1
+        if self.hostile is not None and attempt == 1:
+            # A new event in Lambda's async queue: delivered at least once, after the queue's own delay. Retries
+            # keep Lambda's documented delays (ASYNC_RETRY_DELAYS).
+            copies = self.hostile.copies("async")
+        for _ in range(copies):
+            at = due or self.now()
+            if self.hostile is not None and attempt == 1:
+                at += self.hostile.delay("async")
+            self._seq += 1
+            item = AsyncInvoke(function, event, trigger, attempt, first_at or self.now())  # run() copies it
+            heapq.heappush(self._async, (at, self._seq, item))
 
     def _run_async(self, item: AsyncInvoke) -> None:
         spec = self.functions[item.function]
@@ -1309,6 +1336,8 @@ class LocalCloud:
         self._seq += 1
         request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"localcloud/{self._seed}/request/{self._seq}"))
         handler = self._handler_overrides.get(spec.logical_id)
+        if self.hostile is not None:
+            self.hostile.invocation_started()
         self._current = spec.logical_id
         try:
             outcome = lambdas.run(spec, event, request_id, base_env=CREDENTIALS, handler=handler)
@@ -1377,6 +1406,8 @@ class LocalCloud:
             messages += received
         if not messages:
             return False  # every visible message went to the dead-letter queue on this receive
+        if self.hostile is not None:
+            messages = self.hostile.shuffled("sqs", messages)  # standard queues: best-effort ordering
         records = [shapes.sqs_record(message, mapping.queue_arn, self.region) for message in messages]
         spec = self.functions[mapping.function]
         invocation = self._run(spec, {"Records": records}, f"sqs:{mapping.queue_logical_id}")
@@ -1384,6 +1415,9 @@ class LocalCloud:
             invocation.ok, invocation.result, mapping.report_failures, {m["MessageId"] for m in messages}
         )
         done = [m for m in messages if m["MessageId"] not in failed]
+        if self.hostile is not None:
+            # At-least-once: a delete that does not take leaves the message to come back after its visibility timeout.
+            done = [m for m in done if not self.hostile.keep_for_redelivery()]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
             sqs.delete_message_batch(
@@ -1484,6 +1518,11 @@ class LocalCloud:
             1,
             self.now(),
         )
+        if self.hostile is not None:
+            # FlexibleTimeWindow OFF: fired a little after the scheduled time (the delay is hostile mode's choice).
+            self._seq += 1
+            heapq.heappush(self._scheduler_retries, (self.now() + self.hostile.delay("scheduler"), self._seq, attempt))
+            return
         self._invoke_schedule_target(attempt)
 
     def _invoke_schedule_target(self, attempt: _SchedulerAttempt) -> None:
@@ -1683,7 +1722,7 @@ class LocalCloud:
 
     def report(self) -> dict[str, Any]:
         """The report of a run (docs/local-cloud.md, "The report"), with the timeline."""
-        return {
+        report = {
             "clock": iso(self.now()),
             "workspaces": self.workspaces(),
             "alerts": self.alerts(),
@@ -1693,6 +1732,9 @@ class LocalCloud:
             "api_calls": dict(sorted(self.api_calls.items())),
             "timeline": self.sorted_timeline(),
         }
+        if self.hostile is not None:
+            report["hostile"] = self.hostile.summary()
+        return report
 
     def _uuid(self, kind: str) -> str:
         self._seq += 1
