@@ -2,6 +2,7 @@
 
     autopilot-local run scenarios/autostop_night.yaml          # readable timeline
     autopilot-local run scenarios/autostop_night.yaml --json   # the report, one JSON document on stdout
+    autopilot-local run scenarios/autostop_night.yaml --hostile 7  # hostile mode (docs/local-cloud.md)
     autopilot-local invoke ProvisionFunction -e events/sqs_provisioning_batch.json
     autopilot-local generate-event hr-hire --employee-id E777 | autopilot-local invoke HrEventsFunction -e -
     autopilot-local demo

@@ -81,7 +81,7 @@ class Hostile:
     duplicates: Counter[str] = field(default_factory=Counter)
     reorderings: Counter[str] = field(default_factory=Counter)
     delays: Counter[str] = field(default_factory=Counter)
-    delay_seconds: Counter[str] = field(default_factory=Counter)
+    delay_seconds: dict[str, float] = field(default_factory=dict)
     throttles: Counter[str] = field(default_factory=Counter)
     _buckets: dict[str, _TokenBucket] = field(default_factory=dict)
     _slept: float = 0.0
@@ -109,7 +109,7 @@ class Hostile:
         # Whole milliseconds, so the timeline stays readable and moto's millisecond clocks agree.
         seconds = round(self.rng.uniform(window.low, window.high), 3)
         self.delays[kind] += 1
-        self.delay_seconds[kind] += seconds
+        self.delay_seconds[kind] = self.delay_seconds.get(kind, 0.0) + seconds
         return dt.timedelta(seconds=seconds)
 
     def shuffled(self, kind: str, items: Sequence[T]) -> list[T]:
