@@ -165,6 +165,14 @@ class Hostile:
         }
 
 
+def seed_process_random(hostile: Hostile) -> Callable[[], None]:
+    """Seed the process's `random` (botocore's retry jitter draws from it, and the jitter decides how far a
+    token bucket refills) for as long as the world runs; the returned callable puts the old state back."""
+    saved = random.getstate()
+    random.seed(f"localcloud-hostile/{hostile.seed}")
+    return lambda: random.setstate(saved)
+
+
 def install_throttling(hostile: Hostile, fleet: Any, function_running: Callable[[], bool]) -> None:
     """Make the emulator's front door (`fleet.record_call`, which answers ThrottlingException when it returns True)
     also throttle a function's requests when the API's bucket is empty. The world's own calls (seeding a fleet)

@@ -298,6 +298,7 @@ class LocalCloud:
             self._session = boto3.session.Session(region_name=self.region)
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
             if self.hostile is not None:
+                self._stack.callback(hostile_mode.seed_process_random(self.hostile))
                 hostile_mode.install_throttling(self.hostile, self.emulator.fleet, self._function_running)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
