@@ -85,6 +85,7 @@ class Hostile:
     throttles: Counter[str] = field(default_factory=Counter)
     _buckets: dict[str, _TokenBucket] = field(default_factory=dict)
     _slept: float = 0.0
+    _started: float = 0.0  # when the current invocation started, on the buckets' clock
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311  # a replayable simulation, not a secret
@@ -133,13 +134,16 @@ class Hostile:
         """botocore backed off this long before retrying (virtual time stands still during an invocation)."""
         self._slept += max(0.0, float(seconds))
 
-    def invocation_started(self) -> None:
+    def invocation_started(self, now: dt.datetime) -> None:
+        """Invocations run one after another: one that starts at the virtual instant the last one started waits
+        for the back-off that one slept, on the buckets' clock (never before it: time does not run backwards)."""
+        self._started = max(now.timestamp(), self._started + self._slept)
         self._slept = 0.0
 
     def throttled(self, operation: str, now: dt.datetime) -> bool:
         """Take a token for one WorkSpaces request; True (ThrottlingException) when the API's bucket is empty."""
         spec = self.settings.workspaces_bucket
-        moment = now.timestamp() + self._slept
+        moment = max(now.timestamp(), self._started) + self._slept
         bucket = self._buckets.setdefault(operation, _TokenBucket(spec.capacity, moment))
         if moment > bucket.at:
             bucket.tokens = min(spec.capacity, bucket.tokens + (moment - bucket.at) * spec.refill_per_s)

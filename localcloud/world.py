@@ -1338,7 +1338,7 @@ class LocalCloud:
         request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"localcloud/{self._seed}/request/{self._seq}"))
         handler = self._handler_overrides.get(spec.logical_id)
         if self.hostile is not None:
-            self.hostile.invocation_started()
+            self.hostile.invocation_started(self.now())
         self._current = spec.logical_id
         try:
             outcome = lambdas.run(spec, event, request_id, base_env=CREDENTIALS, handler=handler)

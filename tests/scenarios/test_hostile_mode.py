@@ -118,6 +118,7 @@ def test_a_burst_beyond_the_bucket_is_throttled_and_the_bucket_refills() -> None
     hostile = Hostile(7, Settings())
     now = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
     capacity = int(Settings().workspaces_bucket.capacity)
+    hostile.invocation_started(now)
 
     answers = [hostile.throttled("DescribeWorkspaces", now) for _ in range(capacity + 1)]
 
@@ -126,6 +127,11 @@ def test_a_burst_beyond_the_bucket_is_throttled_and_the_bucket_refills() -> None
     hostile.slept(1.0)  # botocore backed off a second: two tokens back at 2 per second
     assert [hostile.throttled("DescribeWorkspaces", now) for _ in range(3)] == [False, False, True]
     assert hostile.summary()["throttles"] == {"DescribeWorkspaces": 2}
+    # The next invocation at the same virtual instant runs after this one: the second it slept has passed.
+    hostile.invocation_started(now)
+    assert hostile.throttled("DescribeWorkspaces", now) is True  # empty still: no time passed since the back-off
+    hostile.slept(0.5)
+    assert hostile.throttled("DescribeWorkspaces", now) is False
 
 
 def test_a_function_burst_is_throttled_and_botocore_retries_it(tmp_path: Path) -> None:
