@@ -197,3 +197,28 @@ def test_async_retries_keep_lambdas_delays_in_hostile_mode_too(seed: int | None)
     assert len(runs) == 3 * len(times(1))
     assert times(2) == [t + dt.timedelta(minutes=1) for t in times(1)]
     assert times(3) == [t + dt.timedelta(minutes=2) for t in times(2)]
+
+
+# --- defects hostile mode found ------------------------------------------------------------------------------
+def test_a_fleet_watch_tick_throttled_past_the_sdk_retries_is_retried_not_dead_lettered() -> None:
+    # Found by hostile mode (adoption_dry_run_week, seed 1): 300 hires' look-ups drain DescribeWorkspaces' bucket,
+    # a fleet_watch tick gives up after botocore's five attempts, and with MaximumRetryAttempts 0 the tick went
+    # to AsyncFailureDLQ, whose alarm pages on-call for a throttle that was over a minute later.
+    from autopilot.domain.kernel.errors import TransientAwsError
+    from localcloud.world import LocalCloud
+
+    calls: list[str] = []
+
+    def throttled_once(event: Any, context: Any) -> dict[str, Any]:
+        calls.append(event.get("id", ""))
+        if len(calls) == 1:
+            raise TransientAwsError("workspaces:DescribeWorkspaces: ThrottlingException")
+        return {}
+
+    with LocalCloud(start="2026-12-01T09:00:00Z", handlers={"FleetWatchFunction": throttled_once}) as cloud:
+        cloud.advance(dt.timedelta(minutes=7))  # the 09:05 tick fails; Lambda retries it at 09:06
+        runs = [(i.ok, i.attempt, i.time) for i in cloud.invocations if i.function == "FleetWatchFunction"]
+        letters = cloud.dead_letters()
+
+    assert runs[:2] == [(False, 1, "2026-12-01T09:05:00Z"), (True, 2, "2026-12-01T09:06:00Z")]
+    assert letters == []
