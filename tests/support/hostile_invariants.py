@@ -11,7 +11,8 @@ made, never what the automation achieves:
   called (reboot, rebuild, stop, terminate...) is not called in the hostile run either;
 - every pre-warmed desk AVAILABLE when its shift starts: a login that found its desk AVAILABLE in the calm run
   finds it AVAILABLE in the hostile run;
-- nothing sent twice: no person gets more e-mails than in the calm run; no dead letter the calm run has not.
+- nothing sent twice: no person gets more e-mails than in the calm run; no letter in a dead-letter queue the
+  calm run leaves empty.
 
 `problems(calm, hostile)` lists each broken invariant in one line; an empty list means the run holds.
 """
@@ -103,8 +104,10 @@ def problems(calm: dict[str, Any], hostile: dict[str, Any]) -> list[str]:
     extra = sorted(", ".join(to) for to, count in hostile_mail.items() if count > calm_mail[to])
     if extra:
         found.append(f"more e-mails than the calm run to {extra}")
-    calm_letters = Counter(letter["queue"] for letter in calm["dead_letters"])
-    hostile_letters = Counter(letter["queue"] for letter in hostile["dead_letters"])
-    if hostile_letters - calm_letters:
-        found.append(f"dead letters the calm run does not have: {dict(hostile_letters - calm_letters)}")
+    # A queue the calm run also fills may get a copy twice (a rule target delivers at least once): only a
+    # dead-letter queue the calm run leaves empty says something failed that should not have.
+    calm_queues = {letter["queue"] for letter in calm["dead_letters"]}
+    new_queues = sorted({letter["queue"] for letter in hostile["dead_letters"]} - calm_queues)
+    if new_queues:
+        found.append(f"dead letters in {new_queues}, which the calm run leaves empty")
     return found
