@@ -70,6 +70,10 @@ test: venv tools-venv lint pytest ## THE test command: lint, then every pytest t
 pytest: venv tools-venv ## pytest only, in parallel (PYTEST_ARGS="tests/unit -x" to narrow, PYTEST_WORKERS=0 for one process)
 	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
+hostile: venv ## hostile mode: every scenario, seeds 1 to 20, against its calm run (HOSTILE_SEEDS=3-5 HOSTILE_SCENARIOS=a,b to narrow)
+	HOSTILE_SEEDS=$${HOSTILE_SEEDS:-1-20} HOSTILE_SCENARIOS=$${HOSTILE_SCENARIOS:-all} \
+	  $(VENV_BIN)/pytest $(PYTEST_FLAGS) -n $(PYTEST_WORKERS) --dist load tests/scenarios/test_hostile_mode.py -k holds $(PYTEST_ARGS)
+
 test-fast: venv tools-venv ## the edit-test loop: unit and contract tiers only, in parallel (well under a minute)
 	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(FAST_TIERS) $(PYTEST_ARGS)
 

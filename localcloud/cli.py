@@ -2,6 +2,7 @@
 
     autopilot-local run scenarios/autostop_night.yaml          # readable timeline
     autopilot-local run scenarios/autostop_night.yaml --json   # the report, one JSON document on stdout
+    autopilot-local run scenarios/autostop_night.yaml --hostile 7  # hostile mode (docs/local-cloud.md)
     autopilot-local invoke ProvisionFunction -e events/sqs_provisioning_batch.json
     autopilot-local generate-event hr-hire --employee-id E777 | autopilot-local invoke HrEventsFunction -e -
     autopilot-local demo
@@ -62,9 +63,16 @@ def main() -> None:
 @click.argument("scenario", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
 @click.option("--verbose", "-v", is_flag=True, help="Timeline: also every event and scheduled tick.")
-def run(scenario: Path, as_json: bool, verbose: bool) -> None:
+@click.option(
+    "--hostile",
+    "hostile",
+    type=click.IntRange(min=0),
+    metavar="SEED",
+    help="Hostile mode: duplicated, unordered, delayed deliveries and WorkSpaces throttling, replayable from SEED.",
+)
+def run(scenario: Path, as_json: bool, verbose: bool, hostile: int | None) -> None:
     """Run a scenario file and print its timeline (or its report with --json)."""
-    _run(scenario, as_json=as_json, verbose=verbose)
+    _run(scenario, as_json=as_json, verbose=verbose, hostile=hostile)
 
 
 @main.command()
@@ -251,11 +259,12 @@ def serve(port: int, scenario: Path | None, clock: str) -> None:
     click.echo("autopilot-local: stopped", err=True)
 
 
-def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> None:
+def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False, hostile: int | None = None) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
-        with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim")) as cloud:
+        say = lambda line: progress.print(escape(line), style="dim")  # noqa: E731
+        with open_world(scenario, progress=say, hostile=hostile) as cloud:
             report = cloud.report()
             if story:
                 report["logins"] = login_waits(report["timeline"])
@@ -277,6 +286,8 @@ def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> No
     users = {desk["workspace_id"]: desk["user"] for desk in report["workspaces"]}
     _print_timeline(out, report["timeline"], users, verbose=verbose)
     _print_summary(out, report)
+    if "hostile" in report:
+        _print_hostile(out, report["hostile"])
     if story:
         _print_story(out, report)
 
@@ -377,6 +388,23 @@ def _print_summary(out: Console, report: dict[str, Any]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _print_hostile(out: Console, hostile: dict[str, Any]) -> None:
+    """One line per thing hostile mode did (docs/local-cloud.md, "Hostile mode")."""
+
+    def counts(values: dict[str, int]) -> str:
+        return ", ".join(f"{kind} {count}" for kind, count in values.items()) or "none"
+
+    delays = ", ".join(
+        f"{kind} {value['count']} ({value['total_s'] / value['count']:.1f} s on average)"
+        for kind, value in hostile["delays"].items()
+    )
+    out.print(f"[bold]Hostile mode[/bold] (seed {hostile['seed']})")
+    out.print(f"  duplicates: {counts(hostile['duplicates'])}")
+    out.print(f"  reorderings: {counts(hostile['reorderings'])}")
+    out.print(f"  delays: {delays or 'none'}")
+    out.print(f"  WorkSpaces throttles: {counts(hostile['throttles'])}")
 
 
 def _print_story(out: Console, report: dict[str, Any]) -> None:

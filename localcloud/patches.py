@@ -41,6 +41,8 @@ class World(Protocol):
 
     def accept_s3_event(self, event_name: str, bucket: Any, key: Any) -> None: ...
 
+    def backed_off(self, seconds: float) -> None: ...
+
 
 _world: World | None = None
 
@@ -115,7 +117,9 @@ class _NoSleepTime(SimpleNamespace):
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        return None
+        world = _world
+        if world is not None:
+            world.backed_off(seconds)  # hostile mode's token buckets count the wait
 
 
 _HOOKS: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (

@@ -126,10 +126,12 @@ def open_world(
     progress: Progress | None = None,
     template: Path | None = None,
     parameters: Mapping[str, str] | None = None,
+    hostile: int | None = None,
 ) -> Iterator[LocalCloud]:
     """Run a scenario in a fresh local cloud and yield the world as the scenario leaves it (closed on exit):
     for callers that want to look around afterwards (an operator CLI, a test reading the state table,
-    `autopilot-local invoke --scenario`, which may name another template and its parameters)."""
+    `autopilot-local invoke --scenario`, which may name another template and its parameters).
+    `hostile=SEED` runs it in hostile mode (localcloud.hostile)."""
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
     say = progress or (lambda _message: None)
     document = scenario.document
@@ -138,6 +140,8 @@ def open_world(
         extra: dict[str, Any] = {"parameters": {**(document.parameters or {}), **(parameters or {})}}
         if template is not None:
             extra["template"] = template
+        if hostile is not None:
+            extra["hostile"] = hostile
         cloud = LocalCloud(start=document.start, policy=scenario.policy_path, **extra)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
@@ -177,7 +181,8 @@ def run_scenario(
     source: str | Path | Mapping[str, Any] | Scenario,
     *,
     progress: Progress | None = None,
+    hostile: int | None = None,
 ) -> dict[str, Any]:
-    """Run a scenario in a fresh local cloud and return its report."""
-    with open_world(source, progress=progress) as cloud:
+    """Run a scenario in a fresh local cloud and return its report (`hostile=SEED`: in hostile mode)."""
+    with open_world(source, progress=progress, hostile=hostile) as cloud:
         return cloud.report()

@@ -39,6 +39,7 @@ from moto.moto_api._internal import mock_random
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.kernel.policy import Policy
 from localcloud import alarms, lambdas, patches
+from localcloud import hostile as hostile_mode
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver
 from localcloud.meter import Meter
@@ -103,6 +104,7 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, lambdas.Handler] | None = None,
         seed: int = 0,
+        hostile: int | None = None,
     ) -> None:
         self.template_path = Path(template)
         self.policy_path = Path(policy) if policy is not None else None
@@ -112,6 +114,8 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
         self._parameters = dict(parameters or {})
         self._handler_overrides = dict(handlers or {})
         self._seed = seed
+        # Hostile mode (localcloud.hostile): at-least-once, unordered, delayed delivery and WorkSpaces throttling.
+        self.hostile = None if hostile is None else hostile_mode.Hostile(hostile)
         self._stack = contextlib.ExitStack()
         self._started = False
         # filled by start()
@@ -178,6 +182,9 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
             self._stack.callback(reset_caches)
             self._session = boto3.session.Session(region_name=self.region)
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
+            if self.hostile is not None:
+                self._stack.callback(hostile_mode.seed_process_random(self.hostile))
+                hostile_mode.install_throttling(self.hostile, self.emulator.fleet, self._function_running)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
             self._started = True

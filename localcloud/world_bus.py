@@ -216,12 +216,16 @@ class WorldBus(WorldParts):
         arn = str(target["Arn"])
         payload = shapes.target_input(target, envelope)
         trigger = f"rule:{rule.logical_id}"
+        copies = 1 if self.hostile is None else self.hostile.copies("rule_target")
         if ":lambda:" in arn:
             spec = self._function_by_any(arn)
-            self._queue_async(spec.logical_id, payload, trigger)
+            for _ in range(copies):
+                due = None if self.hostile is None else self.now() + self.hostile.delay("rule_target")
+                self._queue_async(spec.logical_id, payload, trigger, due=due)
             return spec.logical_id
         if ":sqs:" in arn:
-            self._send_to_queue(arn, payload, target.get("SqsParameters", {}).get("MessageGroupId"))
+            for _ in range(copies):
+                self._send_to_queue(arn, payload, target.get("SqsParameters", {}).get("MessageGroupId"))
             return self._queue_label(arn)
         if ":event-bus/" in arn:
             self._events.append((self._bus_name(arn), envelope))

@@ -37,6 +37,14 @@ class WorldFaults(WorldParts):
         spec = self._function_by_any(function)
         self._crashes.append({"function": spec.logical_id, "operation": after, "remaining": int(times)})
 
+    def backed_off(self, seconds: float) -> None:
+        """botocore slept `seconds` before a retry (a no-op in virtual time; hostile mode's buckets refill)."""
+        if self.hostile is not None:
+            self.hostile.slept(seconds)
+
+    def _function_running(self) -> bool:
+        return self._current is not None
+
     def before_api_call(self, service: str, operation: str) -> bool:
         if service == "scheduler":
             self._schedules_dirty = True

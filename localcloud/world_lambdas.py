@@ -35,9 +35,18 @@ class WorldLambdas(WorldParts):
         first_at: dt.datetime | None = None,
         due: dt.datetime | None = None,
     ) -> None:
-        self._seq += 1
-        item = AsyncInvoke(function, event, trigger, attempt, first_at or self.now())
-        heapq.heappush(self._async, (due or self.now(), self._seq, item))
+        copies = 1
+        if self.hostile is not None and attempt == 1:
+            # A new event in Lambda's async queue: delivered at least once, after the queue's own delay. Retries
+            # keep Lambda's documented delays (ASYNC_RETRY_DELAYS).
+            copies = self.hostile.copies("async")
+        for _ in range(copies):
+            at = due or self.now()
+            if self.hostile is not None and attempt == 1:
+                at += self.hostile.delay("async")
+            self._seq += 1
+            item = AsyncInvoke(function, event, trigger, attempt, first_at or self.now())  # run() copies the event
+            heapq.heappush(self._async, (at, self._seq, item))
 
     def _run_async(self, item: AsyncInvoke) -> None:
         spec = self.functions[item.function]
@@ -98,6 +107,8 @@ class WorldLambdas(WorldParts):
         self._seq += 1
         request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"localcloud/{self._seed}/request/{self._seq}"))
         handler = self._handler_overrides.get(spec.logical_id)
+        if self.hostile is not None:
+            self.hostile.invocation_started(self.now())
         self._current = spec.logical_id
         try:
             outcome = lambdas.run(spec, event, request_id, base_env=CREDENTIALS, handler=handler)
@@ -164,6 +175,8 @@ class WorldLambdas(WorldParts):
             messages += received
         if not messages:
             return False  # every visible message went to the dead-letter queue on this receive
+        if self.hostile is not None:
+            messages = self.hostile.shuffled("sqs", messages)  # standard queues: best-effort ordering
         records = [shapes.sqs_record(message, mapping.queue_arn, self.region) for message in messages]
         spec = self.functions[mapping.function]
         invocation = self._run(spec, {"Records": records}, f"sqs:{mapping.queue_logical_id}")
@@ -171,6 +184,9 @@ class WorldLambdas(WorldParts):
             invocation.ok, invocation.result, mapping.report_failures, {m["MessageId"] for m in messages}
         )
         done = [m for m in messages if m["MessageId"] not in failed]
+        if self.hostile is not None:
+            # At-least-once: a delete that does not take leaves the message to come back after its visibility timeout.
+            done = [m for m in done if not self.hostile.keep_for_redelivery()]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
             sqs.delete_message_batch(

@@ -131,7 +131,7 @@ class WorldReport(WorldParts):
 
     def report(self) -> dict[str, Any]:
         """The report of a run (docs/local-cloud.md, "The report"), with the timeline."""
-        return {
+        report = {
             "clock": iso(self.now()),
             "workspaces": self.workspaces(),
             "alerts": self.alerts(),
@@ -141,3 +141,6 @@ class WorldReport(WorldParts):
             "api_calls": dict(sorted(self.api_calls.items())),
             "timeline": self.sorted_timeline(),
         }
+        if self.hostile is not None:
+            report["hostile"] = self.hostile.summary()
+        return report

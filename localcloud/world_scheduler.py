@@ -107,6 +107,11 @@ class WorldScheduler(WorldParts):
             1,
             self.now(),
         )
+        if self.hostile is not None:
+            # FlexibleTimeWindow OFF: fired a little after the scheduled time (the delay is hostile mode's choice).
+            self._seq += 1
+            heapq.heappush(self._scheduler_retries, (self.now() + self.hostile.delay("scheduler"), self._seq, attempt))
+            return
         self._invoke_schedule_target(attempt)
 
     def _invoke_schedule_target(self, attempt: _SchedulerAttempt) -> None:

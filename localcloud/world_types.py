@@ -20,6 +20,7 @@ import boto3
 from autopilot.domain.kernel.policy import Policy
 from localcloud import lambdas
 from localcloud.clock import VirtualClock, parse_instant
+from localcloud.hostile import Hostile
 from localcloud.intrinsics import REGION, Resolver
 from localcloud.meter import Meter
 from localcloud.schedules import Expression
@@ -265,6 +266,7 @@ class WorldParts:
     _world_timers: list[tuple[dt.datetime, int, str, Callable[[], None]]]
     _crashes: list[dict[str, Any]]
     _current: str | None
+    hostile: Hostile | None  # hostile mode (localcloud.hostile), None in a calm run
     _clients: dict[str, Any]
     _session: boto3.session.Session | None
     _saved_env: dict[str, str | None]

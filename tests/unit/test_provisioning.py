@@ -123,6 +123,33 @@ def test_a_desk_that_already_exists_is_recorded_not_created_and_not_announced() 
     assert [d.action for d in result.decisions] == ["adopted", "taken_over"]
 
 
+@pytest.mark.parametrize("throttled", ["CreateWorkspaces", "DescribeWorkspaces"])
+def test_a_retry_after_a_failed_first_pass_takes_an_existing_desk_over_and_does_not_announce_it(
+    throttled: str,
+) -> None:
+    # Found by hostile mode (adoption_roster_first, seed 1): the first pass's lease records the create intent
+    # (origin "created"), then it fails before it knows whose the user's desk is: CreateWorkspaces throttled past
+    # the SDK's retries, or the lookup after ResourceExists throttled. The user had the desk all along.
+    world = World()
+    _schedule(world, "e-1")
+    existing = world.fleet.seed("d-1111111111", "usere1", tags=dict(MANAGED))
+    world.fleet.throttle[throttled] = 1
+
+    first = _run(world, "e-1")
+    assert first.failed == ["m-e-1"]
+
+    # When SQS redelivers after the lease, the desk is found: it does not carry this hire's AutopilotEmployeeId
+    # tag (a create of ours would have set it), so it is taken over as it is, not announced as a new desk.
+    _run(world, "e-1", now=NOW + dt.timedelta(minutes=6))
+
+    desk = world.desks.get("e-1")
+    assert desk is not None
+    assert (desk.workspace_id, desk.origin, desk.lifecycle) == (existing, "adopted", Lifecycle.READY)
+    assert world.mailer.sent == []
+    assert world.bus.of("WorkSpace Ready") == []
+    assert len(world.fleet.live()) == 1
+
+
 def test_an_existing_managed_desk_is_adopted_as_it_is_without_any_message_to_the_user() -> None:
     world = World()
     _schedule(world, "e-1")

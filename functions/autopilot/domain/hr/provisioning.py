@@ -33,11 +33,18 @@ hire; a first attempt costs no DescribeWorkspaces by user (docs/performance.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.hr.plan import BACKOFF_BASE, ProvisionWork, backoff_seconds, create_attempted, desk_spec
+from autopilot.domain.hr.plan import (
+    BACKOFF_BASE,
+    EMPLOYEE_TAG,
+    ProvisionWork,
+    backoff_seconds,
+    create_attempted,
+    desk_spec,
+)
 from autopilot.domain.hr.ports import ProvisionPorts
 from autopilot.domain.hr.provision_pass import (
     ALREADY_EXISTS,
@@ -141,6 +148,7 @@ class _Pass(Following):
         followed: list[tuple[str, Desk, WorkspaceInfo]] = []
         to_create: list[tuple[str, Desk]] = []
         existing: list[tuple[str, Desk, WorkspaceInfo]] = []
+        maybe_ours: list[tuple[str, Desk, WorkspaceInfo]] = []
         ours: dict[str, bool] = {}
         for message_id, desk, attempted in creates:
             ours[desk.employee_id] = attempted
@@ -161,13 +169,8 @@ class _Pass(Following):
                 else:
                     to_create.append((message_id, desk))
                 continue
-            if attempted:
-                adopted = self._adopt(message_id, desk, found, origin="created")
-                if adopted is not None:
-                    followed.append((message_id, adopted, found))
-            else:
-                existing.append((message_id, desk, found))
-        followed += self._take_over_existing(existing)
+            (maybe_ours if attempted else existing).append((message_id, desk, found))
+        followed += self._take_over(maybe_ours, existing)
         if not to_create:
             return followed
         try:
@@ -197,25 +200,45 @@ class _Pass(Following):
                 self.result.failed.append(message_id)
         return followed
 
+    def _take_over(
+        self, maybe_ours: list[tuple[str, Desk, WorkspaceInfo]], existing: list[tuple[str, Desk, WorkspaceInfo]]
+    ) -> list[tuple[str, Desk, WorkspaceInfo]]:
+        """The desks found for hires: `maybe_ours` after a create of ours was attempted, `existing` before any.
+        A desk found after an attempt is ours only if it carries the hire's AutopilotEmployeeId tag (our
+        CreateWorkspaces sets it in the same request): the attempt may have failed before any desk was made
+        (throttled past the SDK's retries, or the pass died after its lease), and the user's desk be one they had
+        all along, to be taken over as it is and not announced (found by hostile mode, docs/local-cloud.md)."""
+        candidates = maybe_ours + existing
+        if not candidates:
+            return []
+        try:
+            tags = self.ports.tags.tags_of([found.workspace_id for _, _, found in candidates])
+        except self.ports.transient:
+            self.result.failed += [message_id for message_id, _, _ in candidates]
+            return []
+        except AwsRefused as refused:
+            for message_id, desk, _ in candidates:
+                self._refused(message_id, desk, refused)
+            return []
+        followed: list[tuple[str, Desk, WorkspaceInfo]] = []
+        not_ours = list(existing)
+        for message_id, desk, found in maybe_ours:
+            if tags.get(found.workspace_id, {}).get(EMPLOYEE_TAG) != desk.employee_id:
+                not_ours.append((message_id, desk, found))
+                continue
+            adopted = self._adopt(message_id, desk, found, origin="created")
+            if adopted is not None:
+                followed.append((message_id, adopted, found))
+        return followed + self._take_over_existing(not_ours, tags)
+
     def _take_over_existing(
-        self, existing: list[tuple[str, Desk, WorkspaceInfo]]
+        self, existing: list[tuple[str, Desk, WorkspaceInfo]], tags: Mapping[str, Mapping[str, str]]
     ) -> list[tuple[str, Desk, WorkspaceInfo]]:
         """Hires whose user already has a desk the automation did not create (a fleet being moved in): the hire's
         record takes the desk over, as it is. The desk is managed (origin `adopted`) when it carries the policy's
         ManagedBy tag or fleet_watch adopted it already; else it is only recorded (origin `found`, never stopped or
         terminated). A record fleet_watch made for the desk before HR named its user (employee id = workspace id)
         is replaced by the hire's: one record per WorkSpace, whatever came first."""
-        if not existing:
-            return []
-        try:
-            tags = self.ports.tags.tags_of([found.workspace_id for _, _, found in existing])
-        except self.ports.transient:
-            self.result.failed += [message_id for message_id, _, _ in existing]
-            return []
-        except AwsRefused as refused:
-            for message_id, desk, _ in existing:
-                self._refused(message_id, desk, refused)
-            return []
         key, value = self.policy.managed_tag
         followed: list[tuple[str, Desk, WorkspaceInfo]] = []
         for message_id, desk, found in existing:
@@ -321,11 +344,9 @@ class _Pass(Following):
             if found is None:
                 self.result.failed.append(message_id)
                 return None
-            if not ours:
-                taken = self._take_over_existing([(message_id, desk, found)])
-                return taken[0] if taken else None
-            adopted = self._adopt(message_id, desk, found, origin="created")
-            return (message_id, adopted, found) if adopted is not None else None
+            candidate = [(message_id, desk, found)]
+            taken = self._take_over(candidate, []) if ours else self._take_over([], candidate)
+            return taken[0] if taken else None
         if code == MISSING_USER:
             deadline = start_deadline(desk.start_date or self.now.date(), site_timezone(self.policy, desk.site))
             if self.now >= deadline:
