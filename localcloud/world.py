@@ -46,7 +46,7 @@ from moto.sqs.models import sqs_backends
 
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.policy import Policy, parse_policy, policy_document_json
-from localcloud import alarms, bus_policy, lambdas, patches, shapes
+from localcloud import alarms, bus_policy, iam_world, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
 from localcloud.meter import Meter
@@ -218,6 +218,7 @@ class LocalCloud:
         parameters: Mapping[str, str] | None = None,
         handlers: Mapping[str, lambdas.Handler] | None = None,
         seed: int = 0,
+        iam: bool = True,
     ) -> None:
         self.template_path = Path(template)
         self.policy_path = Path(policy) if policy is not None else None
@@ -227,6 +228,9 @@ class LocalCloud:
         self._parameters = dict(parameters or {})
         self._handler_overrides = dict(handlers or {})
         self._seed = seed
+        # IAM enforced on the functions' calls (localcloud.iam_world); off only to debug a scenario.
+        self.iam_enforced = iam
+        self._enforcer: iam_world.Enforcer | None = None
         self._stack = contextlib.ExitStack()
         self._started = False
         # filled by start()
@@ -295,6 +299,7 @@ class LocalCloud:
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
+            self._enforcer = iam_world.enforcer_for(self) if self.iam_enforced else None
             self._started = True
         except BaseException:
             self._teardown()
@@ -1041,6 +1046,18 @@ class LocalCloud:
             return False
         self.api_calls[f"{service}:{operation}"] += 1
         return True
+
+    def authorize_api_call(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
+        """A function's call, authorised as its role before it reaches moto: refused, it raises ClientError as
+        AWS answers (localcloud.iam_world.DENIED) and the timeline has `access_denied`."""
+        if self._enforcer is None or self._current is None:
+            return
+        denial = self._enforcer.check(self._current, service, operation, params)
+        if denial is not None:
+            self.note(
+                "access_denied", function=self._current, action=denial.action, resource=denial.resource, code=denial.code
+            )
+            raise ClientError(denial.error_response(self._enforcer.principal(self._current)), operation)  # type: ignore[arg-type]
 
     def after_api_call(self, service: str, operation: str, result: Any) -> None:
         if service == "workspaces" and operation in METERED_CHANGES:
