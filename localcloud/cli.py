@@ -62,9 +62,14 @@ def main() -> None:
 @click.argument("scenario", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document on stdout.")
 @click.option("--verbose", "-v", is_flag=True, help="Timeline: also every event and scheduled tick.")
-def run(scenario: Path, as_json: bool, verbose: bool) -> None:
+@click.option(
+    "--no-iam",
+    is_flag=True,
+    help="Debugging only: do not authorise the functions' calls as their roles (IAM is enforced by default).",
+)
+def run(scenario: Path, as_json: bool, verbose: bool, no_iam: bool) -> None:
     """Run a scenario file and print its timeline (or its report with --json)."""
-    _run(scenario, as_json=as_json, verbose=verbose)
+    _run(scenario, as_json=as_json, verbose=verbose, iam=not no_iam)
 
 
 @main.command()
@@ -251,11 +256,11 @@ def serve(port: int, scenario: Path | None, clock: str) -> None:
     click.echo("autopilot-local: stopped", err=True)
 
 
-def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False) -> None:
+def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False, iam: bool = True) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
-        with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim")) as cloud:
+        with open_world(scenario, progress=lambda line: progress.print(escape(line), style="dim"), iam=iam) as cloud:
             report = cloud.report()
             if story:
                 report["logins"] = login_waits(report["timeline"])

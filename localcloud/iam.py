@@ -192,7 +192,9 @@ def _covers(patterns: Iterable[Any], value: str, *, ignore_case: bool) -> bool:
     return any(glob_match(str(p), value, ignore_case=ignore_case) for p in patterns)
 
 
-def statement_applies(statement: Mapping[str, Any], action: str, resource: Resource, context: Mapping[str, Any]) -> bool:
+def statement_applies(
+    statement: Mapping[str, Any], action: str, resource: Resource, context: Mapping[str, Any]
+) -> bool:
     if "Action" in statement:
         if not _covers(_as_list(statement["Action"]), action, ignore_case=True):
             return False

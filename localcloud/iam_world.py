@@ -26,7 +26,11 @@ from localcloud.intrinsics import Resolver, target_id
 MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
     # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaBasicExecutionRole.html
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": [
-        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
     ],
     # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSXrayWriteOnlyAccess.html
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": [
@@ -59,17 +63,20 @@ MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-# The error each service answers for a denied call (code, HTTP status). Evidence, as seen by botocore clients:
-# - JSON-protocol services answer AccessDeniedException (WorkSpaces: aws-solutions/cost-optimizer-for-amazon-
-#   workspaces#14; DynamoDB, EventBridge, Scheduler, SSM, KMS and the tagging API declare the shape
-#   AccessDeniedException in their botocore models, checked by tests/unit/test_local_iam_world.py);
-# - SNS: AuthorizationError, HTTP 403 (botocore sns model, AuthorizationErrorException);
+# The error each service answers for a denied call (code, HTTP status), as botocore clients see it. Evidence:
+# - AccessDeniedException: WorkSpaces, EventBridge and SSM declare the shape in their botocore models (checked by
+#   tests/unit/test_local_iam_world.py); WorkSpaces' answer is also seen in
+#   aws-solutions/cost-optimizer-for-amazon-workspaces#14. DynamoDB and KMS answer it too (their developer
+#   guides' error lists; not in their botocore models). Scheduler and the tagging API: a guess (the default);
+#   the HTTP status 400 of these services is the common-errors page's, not checked against AWS;
+# - SESv2: AccessDeniedException, 403 (symfony/symfony#51461, SendEmail through the v2 API);
+# - SNS: AuthorizationError, 403 (botocore sns model, AuthorizationErrorException);
 # - SQS: AccessDenied, 403 (aws/serverless-application-model#3633, getlift/lift#236);
 # - CloudWatch: AccessDenied, 403 (aws-samples/amazon-cloudwatch-auto-alarms#1 and #18);
-# - SES (v1): AccessDenied, 403 (aws/aws-sdk-php#941);
-# - S3: AccessDenied, 403 (S3 API reference, "Error responses").
-# The HTTP status of the JSON services (400) is the common-errors page's; not checked against AWS.
+# - SES v1: AccessDenied, 403 (aws/aws-sdk-php#941);
+# - S3: AccessDenied, 403 (botocore s3 model, AccessDenied).
 DENIED: dict[str, tuple[str, int]] = {
+    "sesv2": ("AccessDeniedException", 403),
     "sns": ("AuthorizationError", 403),
     "sqs": ("AccessDenied", 403),
     "cloudwatch": ("AccessDenied", 403),
@@ -99,7 +106,7 @@ class Role:
 def roles(resolver: Resolver) -> dict[str, Role]:
     """Every AWS::IAM::Role of the template with its whole identity policy, by logical id."""
     attached: dict[str, list[Mapping[str, Any]]] = {}
-    for logical_id, resource in resolver.of_type("AWS::IAM::Policy"):
+    for _, resource in resolver.of_type("AWS::IAM::Policy"):
         document = resolver.resolve(resource.get("Properties", {}).get("PolicyDocument", {}))
         for role in _as_list(resource.get("Properties", {}).get("Roles")):
             attached.setdefault(str(target_id(role) or role), []).extend(iam.statements_of(document))
@@ -167,8 +174,10 @@ class Denial:
     status: int
 
     def message(self, principal: str) -> str:
-        why = "with an explicit deny" if self.decision is iam.Decision.EXPLICIT_DENY else (
-            f"because no identity-based policy allows the {self.action} action"
+        why = (
+            "with an explicit deny"
+            if self.decision is iam.Decision.EXPLICIT_DENY
+            else (f"because no identity-based policy allows the {self.action} action")
         )
         return f"User: {principal} is not authorized to perform: {self.action} on resource: {self.resource} {why}"
 

@@ -510,6 +510,7 @@ def open_world(
     progress: Progress | None = None,
     template: Path | None = None,
     parameters: Mapping[str, str] | None = None,
+    iam: bool = True,
 ) -> Iterator[LocalCloud]:
     """Run a scenario in a fresh local cloud and yield the world as the scenario leaves it (closed on exit):
     for callers that want to look around afterwards (an operator CLI, a test reading the state table,
@@ -522,7 +523,7 @@ def open_world(
         extra: dict[str, Any] = {"parameters": {**(document.parameters or {}), **(parameters or {})}}
         if template is not None:
             extra["template"] = template
-        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, **extra)
+        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, iam=iam, **extra)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
     try:
@@ -561,7 +562,8 @@ def run_scenario(
     source: str | Path | Mapping[str, Any] | Scenario,
     *,
     progress: Progress | None = None,
+    iam: bool = True,
 ) -> dict[str, Any]:
-    """Run a scenario in a fresh local cloud and return its report."""
-    with open_world(source, progress=progress) as cloud:
+    """Run a scenario in a fresh local cloud and return its report (`iam=False`: debugging only)."""
+    with open_world(source, progress=progress, iam=iam) as cloud:
         return cloud.report()

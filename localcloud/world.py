@@ -1055,7 +1055,11 @@ class LocalCloud:
         denial = self._enforcer.check(self._current, service, operation, params)
         if denial is not None:
             self.note(
-                "access_denied", function=self._current, action=denial.action, resource=denial.resource, code=denial.code
+                "access_denied",
+                function=self._current,
+                action=denial.action,
+                resource=denial.resource,
+                code=denial.code,
             )
             raise ClientError(denial.error_response(self._enforcer.principal(self._current)), operation)  # type: ignore[arg-type]
 

@@ -93,7 +93,12 @@ def test_create_workspaces_names_directory_bundle_and_the_new_desk_with_request_
     facts = Facts(amazon_bundles={"wsb-amzn"}, tags={f"arn:aws:workspaces:{REGION}:{ACCOUNT}:directory/d-1": {}})
     params = {
         "Workspaces": [
-            {"DirectoryId": "d-1", "UserName": "u", "BundleId": "wsb-amzn", "Tags": [{"Key": "ManagedBy", "Value": "ap"}]},
+            {
+                "DirectoryId": "d-1",
+                "UserName": "u",
+                "BundleId": "wsb-amzn",
+                "Tags": [{"Key": "ManagedBy", "Value": "ap"}],
+            },
             {"DirectoryId": "d-1", "UserName": "v", "BundleId": "wsb-own"},
         ]
     }
@@ -132,14 +137,39 @@ def test_describe_calls_without_resource_level_permissions_need_star() -> None:
 @pytest.mark.parametrize(
     ("service", "operation", "params", "arn"),
     [
-        ("sqs", "SendMessage", {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q1"}, f"arn:aws:sqs:{REGION}:{ACCOUNT}:q1"),
-        ("sns", "Publish", {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"}, f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"),
-        ("ssm", "GetParameter", {"Name": "/autopilot/policy"}, f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/autopilot/policy"),
-        ("scheduler", "GetSchedule", {"Name": "t1", "GroupName": "g"}, f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/g/t1"),
+        (
+            "sqs",
+            "SendMessage",
+            {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q1"},
+            f"arn:aws:sqs:{REGION}:{ACCOUNT}:q1",
+        ),
+        (
+            "sns",
+            "Publish",
+            {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"},
+            f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts",
+        ),
+        (
+            "ssm",
+            "GetParameter",
+            {"Name": "/autopilot/policy"},
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/autopilot/policy",
+        ),
+        (
+            "scheduler",
+            "GetSchedule",
+            {"Name": "t1", "GroupName": "g"},
+            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/g/t1",
+        ),
         ("scheduler", "DeleteSchedule", {"Name": "t1"}, f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/t1"),
         ("cloudwatch", "DeleteAlarms", {"AlarmNames": ["a1"]}, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:a1"),
         ("cloudwatch", "DescribeAlarms", {"AlarmNamePrefix": "p-"}, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:p-*"),
-        ("sesv2", "SendEmail", {"FromEmailAddress": "it@example.com"}, f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/it@example.com"),
+        (
+            "sesv2",
+            "SendEmail",
+            {"FromEmailAddress": "it@example.com"},
+            f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/it@example.com",
+        ),
         ("s3", "GetObject", {"Bucket": "feed", "Key": "in/roster.csv"}, "arn:aws:s3:::feed/in/roster.csv"),
     ],
 )
@@ -148,7 +178,13 @@ def test_where_each_service_names_its_resource(service: str, operation: str, par
 
 
 def test_put_events_names_each_bus_and_the_default_one() -> None:
-    params = {"Entries": [{"EventBusName": "autopilot"}, {}, {"EventBusName": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/hr"}]}
+    params = {
+        "Entries": [
+            {"EventBusName": "autopilot"},
+            {},
+            {"EventBusName": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/hr"},
+        ]
+    }
     _, arns = _only("events", "PutEvents", params)
     bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/"
     assert arns == [bus + "autopilot", bus + "default", bus + "hr"]
