@@ -47,7 +47,7 @@ def test_every_function_has_its_role_with_the_managed_policies_it_attaches(templ
     assert sorted(roles) == sorted(functions)
     provision = roles["ProvisionFunction"]
     assert provision.arn.startswith(f"arn:aws:iam::{ACCOUNT}:role/")
-    actions = {a for s in provision.statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {a for s in provision.statements for a in [s["Action"], *list(s["Action"])] if isinstance(a, str)}
     assert "workspaces:CreateWorkspaces" in actions
     assert "logs:PutLogEvents" in actions  # from AWSLambdaBasicExecutionRole
     assert "workspaces:TerminateWorkspaces" not in actions
