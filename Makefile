@@ -73,13 +73,14 @@ pytest: venv tools-venv ## pytest only, in parallel (PYTEST_ARGS="tests/unit -x"
 test-fast: venv tools-venv ## the edit-test loop: unit and contract tiers only, in parallel (well under a minute)
 	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(FAST_TIERS) $(PYTEST_ARGS)
 
-lint: venv tools-venv ## ruff, ruff format, mypy, then the static gates on template.yaml
+lint: venv tools-venv ## ruff, ruff format, mypy, the import contracts (lint-imports), then the static gates on template.yaml
 	@failed=""; \
 	run() { echo "--- $$*"; "$$@" || failed="$$failed [$$*]"; }; \
 	run $(VENV_BIN)/ruff check . ; \
 	run $(VENV_BIN)/ruff format --check . ; \
 	run $(VENV_BIN)/mypy ; \
 	run $(VENV_BIN)/mypy -p tools ; \
+	run $(VENV_BIN)/lint-imports ; \
 	run $(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV) ; \
 	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed"; exit 1; fi; \
 	echo "lint clean"

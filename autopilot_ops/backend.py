@@ -29,8 +29,8 @@ from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.adapters.timers import Timers
 from autopilot.adapters.workspaces import WorkSpaces
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy, parse_policy
 from autopilot_ops.errors import BadInput, OpsError
 from autopilot_ops.stack import StackResources, from_cloudformation, from_world
 

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import click
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from autopilot.domain.errors import AutopilotError, InvalidInput, PolicyError
+from autopilot.domain.kernel.errors import AutopilotError, InvalidInput, PolicyError
 from autopilot_ops.commands import dead_letters, desks, feeds, incidents, plan, policy, report, running_modes
 from autopilot_ops.commands.output import PROG
 from autopilot_ops.commands.session import Session

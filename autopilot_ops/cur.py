@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autopilot.domain.running_mode_policy import Optimizer
-from autopilot.domain.running_modes import UsageRecord
+from autopilot.domain.cost.ports import UsageRecord
+from autopilot.domain.kernel.running_mode_policy import Optimizer
 from autopilot_ops.errors import BadInput
 
 REQUIRED = (

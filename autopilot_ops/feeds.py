@@ -1,6 +1,6 @@
 """Held roster feeds (a mass departure waits for a person): `feed held`, `feed release|discard ID`.
 
-Release and discard are the onboarding domain's own functions (domain/feed_hold.py) with the same ports the
+Release and discard are the onboarding domain's own functions (domain/hr/feed_hold.py) with the same ports the
 hr_feed_ingest Lambda uses, so the CLI decides nothing the automation would not.
 """
 
@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from autopilot.domain import feed_hold
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.feed_hold import FeedRecord, FeedStatus
+from autopilot.domain.hr import feed_hold
+from autopilot.domain.hr.feed_record import FeedRecord, FeedStatus
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot_ops import records
 from autopilot_ops.backend import Backend
 from autopilot_ops.errors import BadInput, NotFound

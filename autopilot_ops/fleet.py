@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import Incident
-from autopilot.domain.onboarding import timer_name
-from autopilot.domain.remediation import resolve_incident
+from autopilot.domain.hr.schedule import timer_name
+from autopilot.domain.incidents.escalation import resolve_incident
+from autopilot.domain.incidents.incidents import Incident
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
 from autopilot_ops import records
 from autopilot_ops.backend import Backend
 from autopilot_ops.errors import BadInput, NotFound, OpsError
@@ -58,7 +58,7 @@ def _by_username(backend: Backend, username: str) -> Desk | None:
 
 
 def timer_prefixes(desk: Desk, incident: Incident | None) -> list[str]:
-    """The names the automation gives this desk's timers (see domain/onboarding.py timer_name)."""
+    """The names the automation gives this desk's timers (see domain/hr/onboarding.py timer_name)."""
     names = [timer_name(kind, desk.employee_id) for kind in ("provision", "stop", "terminate", "transfer")]
     if incident is not None:
         names.append(f"recheck-{incident.incident_id}")

@@ -1,7 +1,7 @@
 """`plan ROSTER_FILE`: what a roster file would do if it were dropped in the feed bucket now, without doing it.
 
 The roster is parsed and diffed against the accepted roster by the onboarding domain's own functions
-(domain/roster.py), then each change is matched with the desk records and the policy: who gets which desk,
+(domain/hr/roster.py), then each change is matched with the desk records and the policy: who gets which desk,
 whose desk is stopped and terminated (and when), whose desk changes profile, and what the fleet costs a month
 before and after (autopilot_ops/pricing.py).
 """
@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.feed_hold import hold_reason
-from autopilot.domain.policy import Policy
-from autopilot.domain.roster import ParsedRoster, RosterEntry, diff_roster
+from autopilot.domain.hr.feed_hold import hold_reason
+from autopilot.domain.hr.roster import ParsedRoster, RosterEntry, diff_roster
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
 from autopilot_ops.pricing import DeskPrice, profile_price
 
 BILLED = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)

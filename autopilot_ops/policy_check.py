@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from autopilot.contracts.hr import EmployeeHired, EmployeeTransferred
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy, parse_policy, policy_document_json
-from autopilot.domain.roster import describe_errors
+from autopilot.domain.hr.roster import describe_errors
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy, parse_policy, policy_document_json
 from autopilot_ops.errors import BadInput
 
 MAPPED: dict[str, type[EmployeeHired] | type[EmployeeTransferred]] = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autopilot.domain.policy import Policy, Profile
-from autopilot.domain.running_mode_policy import DEFAULT_PRICES, Price
+from autopilot.domain.kernel.policy import Policy, Profile
+from autopilot.domain.kernel.running_mode_policy import DEFAULT_PRICES, Price
 
 DEFAULT_AUTOSTOP_HOURS = 80  # a month of office use: ~4 h a day on 20 working days
 

@@ -34,17 +34,12 @@ from typing import Any
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.running_mode_policy import Price
-from autopilot.domain.running_modes import (
-    ManagedDesk,
-    OptimizerPorts,
-    ReportRow,
-    UsageRecord,
-    optimize_running_modes,
-)
+from autopilot.domain.cost.ports import ManagedDesk, OptimizerPorts, ReportRow, UsageRecord
+from autopilot.domain.cost.running_modes import optimize_running_modes
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.running_mode_policy import Price
 from autopilot_ops.cur import estimate
 from localcloud import billing
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autopilot.domain.running_mode_policy import Price
+from autopilot.domain.kernel.running_mode_policy import Price
 
 HOUR = dt.timedelta(hours=1)
 PRODUCT_CODE = "AmazonWorkSpaces"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from autopilot.domain.errors import PolicyError
+from autopilot.domain.kernel.errors import PolicyError
 from localcloud import lambdas
 from localcloud.clock import parse_instant
 from localcloud.intrinsics import TemplateError

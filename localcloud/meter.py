@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from autopilot.domain.running_mode_policy import Price
+from autopilot.domain.kernel.running_mode_policy import Price
 from localcloud import billing
 
 MINUTE = dt.timedelta(minutes=1)

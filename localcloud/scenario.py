@@ -33,9 +33,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from autopilot.domain.adoption import EMPLOYEE_TAG
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy, describe_validation_errors, parse_policy
+from autopilot.domain.fleet.adoption import EMPLOYEE_TAG
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy, describe_validation_errors, parse_policy
 from localcloud.clock import parse_instant
 from localcloud.intrinsics import TemplateError
 from localcloud.world import ROOT, LocalCloud, LocalCloudError, RunawayError

@@ -45,7 +45,7 @@ from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
 from autopilot.adapters.aws import reset_caches
-from autopilot.domain.policy import Policy, parse_policy, policy_document_json
+from autopilot.domain.kernel.policy import Policy, parse_policy, policy_document_json
 from localcloud import alarms, bus_policy, iam_world, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from autopilot.domain.roster import parse_roster
+from autopilot.domain.hr.roster import parse_roster
 from autopilot_ops import planning
 from autopilot_ops.commands.output import emit, json_option, table
 from autopilot_ops.commands.session import current_session

@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.resolution import resolve as resolve_policy
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.resolution import resolve as resolve_policy
 from autopilot_ops.commands.output import PROG, emit, json_option, table
 from autopilot_ops.commands.session import current_session
 from autopilot_ops.errors import BAD_INPUT, BadInput

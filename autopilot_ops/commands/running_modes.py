@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.running_modes import monthly_report_csv
+from autopilot.domain.cost.running_modes import monthly_report_csv
 from autopilot_ops import cur
 from autopilot_ops.commands.output import emit, json_option, table
 from autopilot_ops.commands.session import current_session

@@ -32,7 +32,7 @@ from autopilot.contracts.catalogue import (
     WorkSpacesAccessEvent,
 )
 from autopilot.contracts.timers import TimerFired, TimerKind
-from autopilot.domain.policy import parse_policy
+from autopilot.domain.kernel.policy import parse_policy
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver
 from tools.template_rules import catch_all_rules, role_statements
 

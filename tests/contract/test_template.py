@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from autopilot.domain.alerts import UNROUTED_HR_EVENTS_ALARM_SUFFIX
-from autopilot.domain.policy import parse_policy
+from autopilot.domain.kernel.policy import parse_policy
+from autopilot.domain.oncall.alert import UNROUTED_HR_EVENTS_ALARM_SUFFIX
 from localcloud.intrinsics import Resolver
 from tools.template_rules import MANAGED_BY_KEY, MANAGED_BY_VALUE, RULES
 

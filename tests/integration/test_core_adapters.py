@@ -18,9 +18,9 @@ from autopilot.adapters.queue import Queue
 from autopilot.adapters.timers import Timers
 from autopilot.contracts.outputs import FeedHeld
 from autopilot.contracts.timers import TimerFired, TimerFiredEvent
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.ports import AuditEntry
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.outbox import AuditEntry
 from tests.support.aws import create_table_from_template
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.onboarding import HrPorts, handle_hire
+from autopilot.domain.hr.onboarding import HrPorts, handle_hire
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
 from tests.support.aws import create_table_from_template
 from tests.unit.fakes_onboarding import FakeBus, FakeTimers, hire, policy, resolution
 

@@ -15,13 +15,13 @@ from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.observation_store import DeskLookup, FleetObserver, ObservationStore, StartLogStore
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
+from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.alarms import desired_alarms, reconcile
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.fleet_watch import Observation
-from autopilot.domain.prewarm import StartRecord
+from autopilot.domain.fleet.ports import Observation, StartRecord
+from autopilot.domain.incidents.alarms import desired_alarms, reconcile
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.workspace import WorkSpacesError
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template
 

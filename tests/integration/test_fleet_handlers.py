@@ -18,7 +18,7 @@ from autopilot import observability
 from autopilot.adapters import observation_store
 from autopilot.adapters.aws import reset_caches
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.handlers import fleet_watch, prewarm, report
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template

@@ -17,8 +17,10 @@ from autopilot.adapters.alert_threads import AlertThreads
 from autopilot.adapters.incident_store import IncidentStore
 from autopilot.adapters.notifier import Notifier
 from autopilot.contracts.outputs import IncidentEscalated, IncidentOpened, StepRecord
-from autopilot.domain import alerts
-from autopilot.domain.alerts import EventTrigger, Links, NotifyPorts
+from autopilot.domain.oncall import alerts
+from autopilot.domain.oncall.alert import Links
+from autopilot.domain.oncall.alerts import EventTrigger
+from autopilot.domain.oncall.ports import NotifyPorts
 from tests.support.aws import create_table_from_template
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

@@ -22,12 +22,13 @@ from autopilot.adapters.feed_store import FeedStore, S3RosterFiles
 from autopilot.adapters.mailer import SesMailer, WorkSpacesLookups
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.contracts.hr import EmployeeHired
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.errors import InvalidInput, StaleUpdate
-from autopilot.domain.feed_hold import FeedRecord, FeedStatus
-from autopilot.domain.roster import RosterEntry
-from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.hr.feed_record import FeedRecord, FeedStatus
+from autopilot.domain.hr.roster import RosterEntry
+from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.kernel.desks import Lifecycle
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate
 from autopilot.handlers import hr_events, hr_feed_ingest, provision
+from localcloud.shapes import sqs_record
 from localcloud.workspaces_emulator import Emulator, install, installed, uninstall
 from tests.support.aws import create_table_from_template
 
@@ -159,7 +160,9 @@ def _messages(url: str) -> list[dict[str, Any]]:
     sqs = _client("sqs", region_name=REGION)
     found: list[dict[str, Any]] = []
     while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if not batch:
             return found
         found += batch
@@ -172,7 +175,9 @@ def _bus_events(world: World) -> list[dict[str, Any]]:
 
 
 def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Records": [{"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages]}
+    """The records as Lambda's SQS event source delivers them (every field Powertools' SqsModel requires)."""
+    arn = f"arn:aws:sqs:{REGION}:123456789012:queue"
+    return {"Records": [sqs_record(m, arn, REGION) for m in messages]}
 
 
 # --- hr_events ----------------------------------------------------------------------------------------------
@@ -297,7 +302,7 @@ def test_a_bad_message_is_the_only_one_redelivered(world: World) -> None:
     hr_events.lambda_handler(_hired(), Context())
     messages = _messages(world.provisioning_url)
     event = _sqs_event(messages)
-    event["Records"].append({"messageId": "bad-1", "body": "{not json"})
+    event["Records"].append({**event["Records"][0], "messageId": "bad-1", "body": "{not json"})
 
     response = provision.lambda_handler(event, Context())
 

@@ -17,8 +17,8 @@ from moto import mock_aws
 from autopilot.adapters.aws import reset_caches
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.policy_source import load_policy
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import parse_policy, policy_document_json
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import parse_policy, policy_document_json
 from autopilot_ops import dlq, pricing
 from autopilot_ops.backend import aws_backend
 from autopilot_ops.cli import main

@@ -14,8 +14,8 @@ from botocore.stub import Stubber
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.usage_metrics import MAX_QUERIES, ManagedFleet, UsageMetrics, pair_role
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.errors import StaleUpdate, TransientAwsError
-from autopilot.domain.running_modes import ModeChangeRefused, ReportRow, UsageRecord
+from autopilot.domain.cost.ports import ModeChangeRefused, ReportRow, UsageRecord
+from autopilot.domain.kernel.errors import StaleUpdate, TransientAwsError
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers import optimizer
 
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from autopilot.adapters.alarms import Alarms
-from autopilot.domain.alarms import AlarmSpec, desired_alarms
+from autopilot.domain.incidents.alarms import AlarmSpec, desired_alarms
 from tests.support.contracts import port_fixture
 from tests.unit.fakes_fleet import FakeAlarms
 

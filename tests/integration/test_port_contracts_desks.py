@@ -23,9 +23,9 @@ import pytest
 
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.observation_store import DeskLookup
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.ports import AuditEntry
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.outbox import AuditEntry
 from tests.support.contracts import port_fixture, state_table
 from tests.unit import fakes_fleet, fakes_onboarding, fakes_remediation
 from tests.unit.fakes_optimizer import FakeDesks as RunningModesDesks

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from autopilot.adapters.feed_store import FeedStore
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.feed_hold import FeedRecord, FeedStatus
+from autopilot.domain.hr.feed_record import FeedRecord, FeedStatus
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_onboarding import FakeFeeds
 

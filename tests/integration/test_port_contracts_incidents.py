@@ -14,8 +14,8 @@ import pytest
 
 from autopilot.adapters.incident_store import IncidentStore
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import DeskActions, Incident, open_desk_incident, open_directory_incident
+from autopilot.domain.incidents.incidents import DeskActions, Incident, open_desk_incident, open_directory_incident
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_remediation import FakeIncidents
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from autopilot.adapters.mailer import WorkSpacesLookups
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 from localcloud.workspaces_emulator import Emulator
 from tests.support.contracts import port_fixture
 from tests.unit import fakes_onboarding

@@ -13,8 +13,7 @@ import pytest
 
 from autopilot.adapters.observation_store import ObservationStore, StartLogStore
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.fleet_watch import Observation
-from autopilot.domain.prewarm import StartRecord
+from autopilot.domain.fleet.ports import Observation, StartRecord
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_fleet import FakeObservations, FakeStartLog
 from tests.unit.fakes_onboarding import FakeOwners

@@ -10,7 +10,7 @@ from typing import Any
 
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.contracts.hr import Shift
-from autopilot.domain.roster import RosterEntry
+from autopilot.domain.hr.roster import RosterEntry
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_onboarding import FakeRoster
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from autopilot.adapters.feed_store import S3RosterFiles
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 from tests.support.contracts import port_fixture
 from tests.unit.fakes_onboarding import FakeFiles
 

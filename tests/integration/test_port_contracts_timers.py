@@ -21,7 +21,7 @@ import pytest
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.contracts.timers import TimerFired, TimerFiredEvent
-from autopilot.domain.ports import QueueOrTimer, QueueTarget
+from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
 from tests.support.contracts import port_fixture
 from tests.unit import fakes_onboarding, fakes_remediation
 

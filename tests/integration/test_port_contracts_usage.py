@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.running_modes import ReportRow, UsageRecord
+from autopilot.domain.cost.ports import ReportRow, UsageRecord
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.support.contracts import port_fixture, state_table
 from tests.unit.fakes_optimizer import FakeUsageStore
 

@@ -17,9 +17,9 @@ from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore
 from autopilot.adapters.metrics_query import ConnectionMetrics
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import DeskActions, open_desk_incident, open_directory_incident
-from autopilot.domain.triage import metric_calls
+from autopilot.domain.incidents.incidents import DeskActions, open_desk_incident, open_directory_incident
+from autopilot.domain.incidents.triage import metric_calls
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.support.aws import create_table_from_template
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

@@ -23,7 +23,7 @@ from autopilot import observability
 from autopilot.adapters.aws import reset_caches
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.handlers import notify, remediate, sessions
 from localcloud.workspaces_emulator import Emulator
 from tests.support.aws import create_table_from_template
@@ -451,7 +451,7 @@ def test_the_user_name_reaches_on_call_only_when_the_policy_allows_it(cloud: Clo
     import yaml
 
     from autopilot.adapters.policy_source import packaged_policy_text
-    from autopilot.domain.policy import policy_document_json
+    from autopilot.domain.kernel.policy import policy_document_json
 
     document = yaml.safe_load(packaged_policy_text())
     document["alerts"] = {"user_names": True}

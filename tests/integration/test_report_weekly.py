@@ -19,8 +19,8 @@ from autopilot import observability
 from autopilot.adapters.aws import reset_caches
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.incidents import open_desk_incident
+from autopilot.domain.incidents.incidents import open_desk_incident
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.handlers import notify, report
 from tests.support.aws import create_table_from_template
 

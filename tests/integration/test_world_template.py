@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from autopilot.domain.policy import policy_document_json
-from autopilot.domain.resolution import resolve
+from autopilot.domain.kernel.policy import policy_document_json
+from autopilot.domain.kernel.resolution import resolve
 from localcloud.template import load
 from localcloud.world import LocalCloud
 

@@ -19,7 +19,7 @@ import pytest
 
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.observation_store import ObservationStore
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 from localcloud.scenario import open_world
 from localcloud.world import LocalCloud
 from tests.scenarios.conftest import SCENARIOS

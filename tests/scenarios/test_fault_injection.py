@@ -23,7 +23,7 @@ import yaml
 
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 from localcloud.scenario import open_world
 from localcloud.world import LocalCloud
 

@@ -24,7 +24,7 @@ import yaml
 
 from autopilot.adapters.aws import RETRY_CONFIG
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.desks import Lifecycle
+from autopilot.domain.kernel.desks import Lifecycle
 from localcloud.scenario import open_world
 from localcloud.template import load
 from localcloud.world import LocalCloud

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autopilot.domain.policy import policy_document_json
+from autopilot.domain.kernel.policy import policy_document_json
 from autopilot_ops.backend import Backend, world_backend
 from localcloud.scenario import open_world
 from localcloud.world import LocalCloud
@@ -91,7 +91,7 @@ class TestActionsOnAWorldOfTheirOwn:
         self, cli: Any, cloud: LocalCloud, folder: Path
     ) -> None:
         from autopilot.adapters.usage_store import UsageStore
-        from autopilot.domain.running_modes import ReportRow
+        from autopilot.domain.cost.ports import ReportRow
 
         store = UsageStore(world_backend(cloud).table)
         store.put_report_row(

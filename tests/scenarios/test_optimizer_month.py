@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.domain.running_modes import monthly_report_csv
+from autopilot.domain.cost.running_modes import monthly_report_csv
 from autopilot_ops.backend import world_backend
 from autopilot_ops.cli import Session, main
 from localcloud.world import LocalCloud

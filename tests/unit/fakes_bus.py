@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autopilot.contracts.outputs import DomainEvent
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 
 class FakeBus:

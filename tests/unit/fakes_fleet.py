@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 
 from autopilot.contracts.hr import Shift
-from autopilot.domain.alarms import AlarmSpec
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.fleet_watch import Observation, SweepPorts, SweepReport, sweep
-from autopilot.domain.policy import Policy
-from autopilot.domain.prewarm import StartRecord
+from autopilot.domain.fleet.ports import Observation, StartRecord
+from autopilot.domain.fleet.sweep import SweepPorts, SweepReport, sweep
+from autopilot.domain.incidents.alarms import AlarmSpec
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.policy import Policy
 from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)

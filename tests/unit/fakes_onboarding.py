@@ -1,4 +1,4 @@
-"""In-memory fakes of the onboarding ports (domain/ports.py), with the semantics the adapters promise:
+"""In-memory fakes of the onboarding ports (domain/hr/ports.py), with the semantics the adapters promise:
 conditional writes, one desk per user per directory, per-item failures, deterministic timer names."""
 
 from __future__ import annotations
@@ -10,20 +10,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from autopilot.adapters.workspaces import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
 from autopilot.contracts.hr import EmployeeDeparted, EmployeeHired, EmployeeTransferred
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Departure, Desk
-from autopilot.domain.errors import InvalidInput, StaleUpdate, TransientAwsError
-from autopilot.domain.feed_hold import FeedPorts, FeedRecord
-from autopilot.domain.offboarding import LifecyclePorts
-from autopilot.domain.onboarding import HrPorts
-from autopilot.domain.policy import Policy, parse_policy
-from autopilot.domain.ports import AuditEntry
-from autopilot.domain.provisioning import ProvisionPorts
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.roster import RosterEntry
-from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.hr.feed_hold import FeedPorts
+from autopilot.domain.hr.feed_record import FeedRecord
+from autopilot.domain.hr.onboarding import HrPorts
+from autopilot.domain.hr.ports import LifecyclePorts, ProvisionPorts
+from autopilot.domain.hr.roster import RosterEntry
+from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.kernel.desks import Departure, Desk
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate, TransientAwsError
+from autopilot.domain.kernel.outbox import AuditEntry
+from autopilot.domain.kernel.policy import Policy, parse_policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.workspace import CreateResult, DeskSpec, ItemFailure, WorkspaceInfo, WorkSpacesError
 from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)

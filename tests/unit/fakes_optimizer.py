@@ -8,9 +8,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.running_modes import ManagedDesk, ModeChangeRefused, ReportRow, RunningModesOptimised, UsageRecord
+from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused, ReportRow, UsageRecord
+from autopilot.domain.cost.running_modes import RunningModesOptimised
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.unit import fakes_bus
 
 UTC = dt.UTC

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.alerts import ThreadState
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import AwsRefused, StaleUpdate
-from autopilot.domain.incidents import DeskActions, Incident
-from autopilot.domain.policy import Policy, parse_policy
-from autopilot.domain.remediation import Action, ActionFailure, Context, Ports
-from autopilot.domain.triage import Counts
+from autopilot.domain.incidents.incidents import DeskActions, Incident
+from autopilot.domain.incidents.ports import Action, ActionFailure, Context, Ports
+from autopilot.domain.incidents.triage import Counts
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
+from autopilot.domain.kernel.policy import Policy, parse_policy
+from autopilot.domain.oncall.ports import ThreadState
 from tests.unit.fakes_bus import FakeBus
 
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

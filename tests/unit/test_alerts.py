@@ -26,10 +26,12 @@ from autopilot.contracts.outputs import (
     UnusedDesksFound,
     WorkSpaceReady,
 )
-from autopilot.domain import alerts
-from autopilot.domain.alerts import KINDS, SEVERITY, AutomationAlarm, EventTrigger, Links, NotifyPorts
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.incidents import open_desk_incident
+from autopilot.domain.incidents.incidents import open_desk_incident
+from autopilot.domain.kernel.errors import InvalidInput
+from autopilot.domain.oncall import alerts
+from autopilot.domain.oncall.alert import KINDS, SEVERITY, Kind, Links
+from autopilot.domain.oncall.alerts import AutomationAlarm, EventTrigger
+from autopilot.domain.oncall.ports import NotifyPorts
 from tests.unit.fakes_remediation import FakeIncidents, FakeNotifier, FakeThreads
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
@@ -180,7 +182,7 @@ def test_every_kind_is_a_chat_notification_with_the_documented_schema(kind: str)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_message_carries_kind_and_severity_attributes(kind: alerts.Kind) -> None:
+def test_every_message_carries_kind_and_severity_attributes(kind: Kind) -> None:
     attributes = deliver(kind).notifier.messages[0]["attributes"]
     assert attributes["kind"] == kind
     assert attributes["severity"] == SEVERITY[kind]

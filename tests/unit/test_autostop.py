@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain import autostop
+from autopilot.domain.fleet import autostop
 from tests.unit.fakes_fleet import NOW, FakeDesk, FakeFleet, World, desk_record, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

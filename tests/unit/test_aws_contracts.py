@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from autopilot.contracts.aws import AlarmStateChangeEvent, ObjectCreatedEvent, WorkSpacesAccessEvent
 from autopilot.contracts.hr import EmployeeHiredEvent, EmployeeTransferredEvent, Shift
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers import aws_events
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -21,9 +21,10 @@ from autopilot.adapters.observation_store import ObservationStore
 from autopilot.adapters.report_store import ReportStore, scan_state
 from autopilot.adapters.roster_store import RosterStore
 from autopilot.adapters.usage_store import UsageStore
-from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
-from autopilot.domain.desks import Departure, Lifecycle
-from autopilot.domain.errors import AwsRefused, TransientAwsError
+from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.domain.kernel.desks import Departure, Lifecycle
+from autopilot.domain.kernel.errors import AwsRefused, TransientAwsError
+from autopilot.domain.kernel.workspace import WorkSpacesError
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

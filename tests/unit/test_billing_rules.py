@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autopilot.domain.running_mode_policy import DEFAULT_PRICES
+from autopilot.domain.kernel.running_mode_policy import DEFAULT_PRICES
 from localcloud import billing
 
 UTC = dt.UTC

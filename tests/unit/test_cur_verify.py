@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autopilot.domain.running_mode_policy import Optimizer
-from autopilot.domain.running_modes import UsageRecord
+from autopilot.domain.cost.ports import UsageRecord
+from autopilot.domain.kernel.running_mode_policy import Optimizer
 from autopilot_ops import cur
 from autopilot_ops.cli import Session, main
 from autopilot_ops.errors import BadInput

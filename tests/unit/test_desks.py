@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain.desks import Desk, IllegalTransition, Lifecycle
+from autopilot.domain.kernel.desks import Desk, IllegalTransition, Lifecycle
 
 NOW = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
 

@@ -8,7 +8,7 @@ import pytest
 
 from autopilot.adapters import dynamodb
 from autopilot.adapters.dynamodb import batch_get
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

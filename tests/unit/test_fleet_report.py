@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from autopilot.adapters.state_snapshot import Snapshot
 from autopilot.contracts.outputs import FleetReportPublished
-from autopilot.domain import alerts
-from autopilot.domain.desks import Desk, Lifecycle
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.oncall import alerts
 from autopilot.reporting import gauges, weekly
-from autopilot.reporting.records import Snapshot
 from tests.unit.fakes_bus import FakeBus
 from tests.unit.fakes_fleet import policy
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain.alarms import AlarmSpec, desired_alarms, reconcile
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.fleet_watch import list_whole_account
+from autopilot.domain.fleet.sweep import list_whole_account
+from autopilot.domain.incidents.alarms import AlarmSpec, desired_alarms, reconcile
+from autopilot.domain.kernel.desks import Lifecycle
 from tests.unit.fakes_fleet import (
     DIRECTORY,
     NOW,

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from autopilot.contracts.outputs import IncidentOpened, StepRecord
-from autopilot.domain.incidents import (
+from autopilot.domain.incidents.incidents import (
     DeskActions,
     OutboxEntry,
     new_incident_id,

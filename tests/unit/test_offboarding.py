@@ -1,4 +1,4 @@
-"""Departures (domain/offboarding.py): timers on the last day, and the lifecycle queue's stops and terminations."""
+"""Departures (domain/hr/offboarding.py): timers on the last day, and the lifecycle queue's stops and terminations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Departure, Lifecycle
-from autopilot.domain.offboarding import LifecycleWork, handle_departure, lifecycle_batch
-from autopilot.domain.onboarding import BatchResult, handle_hire
+from autopilot.domain.hr.offboarding import LifecycleWork, handle_departure, lifecycle_batch
+from autopilot.domain.hr.onboarding import handle_hire
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Departure, Lifecycle
 from tests.unit.fakes_onboarding import NOW, World, departure, hire, policy, resolution
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

@@ -1,4 +1,4 @@
-"""Employee Hired decisions (domain/onboarding.py) with in-memory fakes."""
+"""Employee Hired decisions (domain/hr/onboarding.py) with in-memory fakes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ import pytest
 
 from autopilot.contracts.hr import EmployeeHiredEvent
 from autopilot.contracts.outputs import ProvisioningFailed
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import UnknownSite
-from autopilot.domain.offboarding import handle_departure
-from autopilot.domain.onboarding import (
-    TIMER_NAME_MAX,
-    handle_hire,
-    idempotency_request,
-    provision_due,
-    timer_name,
-)
+from autopilot.domain.hr.offboarding import handle_departure
+from autopilot.domain.hr.onboarding import handle_hire, idempotency_request
+from autopilot.domain.hr.schedule import TIMER_NAME_MAX, provision_due, timer_name
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import UnknownSite
 from tests.unit.fakes_onboarding import NOW, FakeDesks, World, departure, hire, policy, resolution
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
@@ -396,7 +391,7 @@ def test_an_hr_event_cannot_choose_bundle_directory_running_mode_or_tags(injecte
 
 
 def test_events_of_a_dry_run_are_marked() -> None:
-    from autopilot.domain.ports import DryRunMarking
+    from autopilot.domain.kernel.outbox import DryRunMarking
     from tests.unit.fakes_onboarding import FakeBus
 
     bus = FakeBus()

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import parse_policy, policy_document_json
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import parse_policy, policy_document_json
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = {"packaged default": packaged_policy_text()} | {
@@ -153,18 +153,18 @@ def _modules_after(code: str) -> set[str]:
 def test_importing_the_policy_module_and_every_handler_does_not_import_yaml() -> None:
     loaded = _modules_after(
         "import importlib, pkgutil\n"
-        "import autopilot.domain.policy, autopilot.handlers\n"
+        "import autopilot.domain.kernel.policy, autopilot.handlers\n"
         "for module in pkgutil.iter_modules(autopilot.handlers.__path__):\n"
         "    importlib.import_module('autopilot.handlers.' + module.name)"
     )
-    assert "autopilot.domain.policy" in loaded
+    assert "autopilot.domain.kernel.policy" in loaded
     assert "autopilot.handlers.provision" in loaded
     assert "yaml" not in loaded
 
 
 def test_a_json_policy_is_parsed_without_yaml_and_a_yaml_one_with_it() -> None:
     published = json.dumps(policy_document_json(packaged_policy_text()))
-    parse = "from autopilot.domain.policy import parse_policy\nparse_policy({})"
+    parse = "from autopilot.domain.kernel.policy import parse_policy\nparse_policy({})"
     assert "yaml" not in _modules_after(parse.format(published))
     assert "yaml" in _modules_after(parse.format(repr(packaged_policy_text())))
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.policy import Policy
-from autopilot.domain.prewarm import GRACE, REBUILD_TIMEOUT, PrewarmPorts, PrewarmReport, tick
+from autopilot.domain.fleet.prewarm import GRACE, REBUILD_TIMEOUT, PrewarmPorts, PrewarmReport, tick
+from autopilot.domain.kernel.desks import Lifecycle
+from autopilot.domain.kernel.policy import Policy
 from tests.unit.fakes_fleet import FakeBus, FakeDesk, FakeDesks, FakeFleet, FakeStartLog, desk_record, policy, shift
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

@@ -1,4 +1,4 @@
-"""Provisioning batches (domain/provisioning.py) with in-memory fakes."""
+"""Provisioning batches (domain/hr/provisioning.py) with in-memory fakes."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ import datetime as dt
 import pytest
 
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.onboarding import BatchResult, handle_hire
-from autopilot.domain.provisioning import (
-    CHECK_DELAY,
-    FIRST_CHECK_DELAY,
-    LEASE,
-    MAX_DELAY,
-    ProvisionWork,
-    provision_batch,
-)
+from autopilot.domain.hr.onboarding import handle_hire
+from autopilot.domain.hr.plan import ProvisionWork
+from autopilot.domain.hr.provision_pass import CHECK_DELAY, FIRST_CHECK_DELAY, LEASE, MAX_DELAY
+from autopilot.domain.hr.provisioning import provision_batch
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
 from tests.unit.fakes_onboarding import NOW, World, hire, policy, resolution
 
 MANAGED = {"ManagedBy": "workspaces-autopilot"}

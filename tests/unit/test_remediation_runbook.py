@@ -7,11 +7,13 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain import remediation
-from autopilot.domain.errors import TransientAwsError
-from autopilot.domain.incidents import DeskActions
-from autopilot.domain.remediation import ActionFailure, AlarmTrigger, Outcome, Recheck, SickDesk
-from autopilot.domain.triage import AlarmSubject, alarm_window
+from autopilot.domain.incidents import remediation
+from autopilot.domain.incidents.acting import Outcome
+from autopilot.domain.incidents.incidents import DeskActions
+from autopilot.domain.incidents.ports import ActionFailure
+from autopilot.domain.incidents.remediation import AlarmTrigger, Recheck, SickDesk
+from autopilot.domain.incidents.triage import AlarmSubject, alarm_window
+from autopilot.domain.kernel.errors import TransientAwsError
 from tests.unit.fakes_remediation import DIRECTORY, TARGET, FakeThrottled, World, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import parse_policy
-from autopilot.domain.resolution import resolve
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import parse_policy
+from autopilot.domain.kernel.resolution import resolve
 
 POLICY = parse_policy(
     """

@@ -1,4 +1,4 @@
-"""Roster parsing and diff (domain/roster.py), and the feed's hold / release / discard (domain/feed_hold.py)."""
+"""Roster parsing and diff (domain/hr/roster.py), and the feed's hold / release / discard (domain/hr/feed_hold.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.feed_hold import FeedSource, FeedStatus, discard_feed, ingest_feed, release_feed
-from autopilot.domain.roster import RosterEntry, diff_roster, parse_roster
+from autopilot.domain.hr.feed_hold import FeedSource, discard_feed, ingest_feed, release_feed
+from autopilot.domain.hr.feed_record import FeedStatus
+from autopilot.domain.hr.roster import RosterEntry, diff_roster, parse_roster
+from autopilot.domain.kernel.errors import InvalidInput
 from tests.unit.fakes_onboarding import NOW, World, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

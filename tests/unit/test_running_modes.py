@@ -11,23 +11,20 @@ import pytest
 import yaml
 
 from autopilot.adapters.policy_source import packaged_policy_text
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.running_mode_policy import Price
-from autopilot.domain.running_modes import (
-    MonthUsage,
-    OptimizerPorts,
-    ReportRow,
+from autopilot.domain.cost.decisions import MonthUsage, decide
+from autopilot.domain.cost.ports import OptimizerPorts, ReportRow, UsageRecord
+from autopilot.domain.cost.running_modes import (
     RunningModesOptimised,
     RunOutcome,
-    UsageRecord,
-    decide,
     monthly_report_csv,
     optimize_running_modes,
 )
-from autopilot.domain.usage import ActivePeriod, expected_hours
+from autopilot.domain.cost.usage import ActivePeriod, expected_hours
+from autopilot.domain.kernel.desks import Lifecycle
+from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.running_mode_policy import Price
 from tests.unit.fakes_optimizer import FakeBus, FakeDesks, FakeFleet, FakeMetrics, FakeUsageStore
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

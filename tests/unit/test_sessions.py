@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain import remediation, sessions
-from autopilot.domain.remediation import SickDesk
-from autopilot.domain.sessions import Login, SessionPorts
+from autopilot.domain.incidents import remediation, sessions
+from autopilot.domain.incidents.remediation import SickDesk
+from autopilot.domain.incidents.sessions import Login, SessionPorts
 from tests.unit.fakes_remediation import DIRECTORY, NOW, World
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

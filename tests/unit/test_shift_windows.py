@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autopilot.domain.shift_windows import due_shift, is_working_day, local_start, next_shift
+from autopilot.domain.fleet.shifts import due_shift, is_working_day, local_start, next_shift
 from tests.unit.fakes_fleet import shift
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

@@ -1,4 +1,4 @@
-"""Transfers (domain/transfers.py): the desk takes the new profile; lifecycle applies it under AWS's rules."""
+"""Transfers (domain/hr/transfers.py): the desk takes the new profile; lifecycle applies it under AWS's rules."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from autopilot.adapters.workspaces import WorkspaceInfo
 from autopilot.contracts.timers import TimerFired
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.errors import UnknownSite
-from autopilot.domain.offboarding import LifecycleWork, lifecycle_batch
-from autopilot.domain.onboarding import BatchResult, handle_hire
-from autopilot.domain.transfers import TransferPlan, handle_transfer, plan_transfer
+from autopilot.domain.hr.offboarding import LifecycleWork, lifecycle_batch
+from autopilot.domain.hr.onboarding import handle_hire
+from autopilot.domain.hr.transfers import TransferPlan, handle_transfer, plan_transfer
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.errors import UnknownSite
+from autopilot.domain.kernel.workspace import WorkspaceInfo
 from tests.unit.fakes_onboarding import NOW, World, hire, policy, resolution, transfer
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autopilot.domain.policy import Remediation, Systemic
-from autopilot.domain.triage import (
+from autopilot.domain.incidents.triage import (
     AlarmSubject,
     Counts,
     alarm_subject,
@@ -19,6 +18,7 @@ from autopilot.domain.triage import (
     still_failing,
     triage,
 )
+from autopilot.domain.kernel.policy import Remediation, Systemic
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from autopilot.domain.desks import Lifecycle
-from autopilot.domain.unused import UnusedPorts, find_unused, weekly_report
+from autopilot.domain.fleet.unused import UnusedPorts, find_unused, weekly_report
+from autopilot.domain.kernel.desks import Lifecycle
 from tests.unit.fakes_fleet import NOW, FakeBus, FakeDesks, FakeObservations, desk_record, policy
 
 pytestmark = pytest.mark.usefixtures("socket_disabled")

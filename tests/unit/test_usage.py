@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from autopilot.domain.usage import (
+from autopilot.domain.cost.usage import (
     ActivePeriod,
     ConnectedHours,
     autostop_hours,

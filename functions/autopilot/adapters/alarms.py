@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from autopilot.domain.alarms import AlarmSpec
+from autopilot.domain.incidents.alarms import AlarmSpec
 
 DELETE_BATCH = 100
 

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translate, translated
-from autopilot.domain.alerts import ThreadState
+from autopilot.domain.oncall.ports import ThreadState
 
 KEEP = dt.timedelta(days=30)
 

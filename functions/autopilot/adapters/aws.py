@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from autopilot.domain.errors import AwsRefused, TransientAwsError
+from autopilot.domain.kernel.errors import AwsRefused, TransientAwsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _caches: list[Any] = []

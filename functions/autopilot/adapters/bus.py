@@ -7,7 +7,7 @@ from typing import Any
 
 from autopilot.adapters.aws import translated
 from autopilot.contracts.outputs import SOURCE, DomainEvent
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 MAX_ENTRIES = 10
 

@@ -18,9 +18,9 @@ from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translate, translated
 from autopilot.adapters.dynamodb import batch_get, pages
-from autopilot.domain.desks import Departure, Desk, Lifecycle
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.ports import AuditEntry
+from autopilot.domain.kernel.desks import Departure, Desk, Lifecycle
+from autopilot.domain.kernel.errors import StaleUpdate
+from autopilot.domain.kernel.outbox import AuditEntry
 
 HISTORY_TTL = dt.timedelta(days=400)
 _sequence = itertools.count()
@@ -49,13 +49,16 @@ def _history_item(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _from_item(item: dict[str, Any]) -> Desk:
+def desk_from_item(item: dict[str, Any]) -> Desk:
     fields = {k: v for k, v in item.items() if k not in ("pk", "sk", "shift_bucket")}
     fields["version"] = int(fields.get("version", 0))
     for name in ("attempts", "autostop_hours", "root_volume_gb", "user_volume_gb"):
         if name in fields:
             fields[name] = int(fields[name])
     return Desk.model_validate(fields)
+
+
+_from_item = desk_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 class DeskStore:

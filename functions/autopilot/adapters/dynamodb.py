@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from autopilot.adapters.aws import translated, translated_pages
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 BATCH_GET = 100  # BatchGetItem's maximum keys per call
 UNPROCESSED_ATTEMPTS = 8

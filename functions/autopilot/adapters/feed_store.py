@@ -14,8 +14,8 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translate, translated
-from autopilot.domain.errors import InvalidInput, StaleUpdate
-from autopilot.domain.feed_hold import FeedRecord
+from autopilot.domain.hr.feed_record import FeedRecord
+from autopilot.domain.kernel.errors import InvalidInput, StaleUpdate
 
 FEED_TTL = dt.timedelta(days=400)
 MAX_ROSTER_BYTES = 50 * 1024 * 1024
@@ -32,13 +32,16 @@ def _to_item(record: FeedRecord) -> dict[str, Any]:
     return item
 
 
-def _from_item(item: dict[str, Any]) -> FeedRecord:
+def feed_from_item(item: dict[str, Any]) -> FeedRecord:
     fields = {key: value for key, value in item.items() if key not in ("pk", "sk", "expires_at")}
     for name in ("hires", "departures", "transfers", "version"):
         if name in fields:
             fields[name] = int(fields[name])
     fields["rejected_lines"] = [int(line) for line in fields.get("rejected_lines", [])]
     return FeedRecord.model_validate(fields)
+
+
+_from_item = feed_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 class FeedStore:

@@ -29,8 +29,8 @@ from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached, translate, translated
 from autopilot.adapters.dynamodb import pages
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.incidents import DeskActions, Incident
+from autopilot.domain.incidents.incidents import DeskActions, Incident
+from autopilot.domain.kernel.errors import StaleUpdate
 
 RETENTION = dt.timedelta(days=400)
 
@@ -73,10 +73,13 @@ def _incident_item(incident: Incident) -> dict[str, Any]:
     return item
 
 
-def _incident_from(item: dict[str, Any]) -> Incident:
+def incident_from_item(item: dict[str, Any]) -> Incident:
     fields = json.loads(item["data"])
     fields["version"] = int(item["version"])
     return Incident.model_validate(fields)
+
+
+_incident_from = incident_from_item  # the store's own name for its item codec; reporting reads the public one
 
 
 def _cancelled_by_condition(exc: ClientError) -> list[bool]:

@@ -12,8 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from autopilot.adapters.aws import translated
-from autopilot.domain.errors import InvalidInput, TransientAwsError
-from autopilot.domain.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.hr.welcome import WelcomeMessage, WelcomeNotSent
+from autopilot.domain.kernel.errors import InvalidInput, TransientAwsError
 
 _TRANSIENT = frozenset(
     {

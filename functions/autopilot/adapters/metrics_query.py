@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from autopilot.domain.triage import Counts
+from autopilot.domain.incidents.triage import Counts
 
 NAMESPACE = "AWS/WorkSpaces"
 MAX_SERIES = 500

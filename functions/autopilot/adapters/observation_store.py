@@ -29,12 +29,12 @@ from botocore.exceptions import ClientError
 from autopilot.adapters.aws import RETRY_CONFIG, cached, translate
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.dynamodb import batch_get
-from autopilot.adapters.workspaces import BATCH, WorkspaceInfo, WorkSpaces
+from autopilot.adapters.workspaces import BATCH, WorkSpaces
 from autopilot.clock import now
 from autopilot.contracts.outputs import StepRecord
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.fleet_watch import Observation
-from autopilot.domain.prewarm import StartRecord
+from autopilot.domain.fleet.ports import Observation, StartRecord
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.workspace import WorkspaceInfo
 
 GONE_TTL = dt.timedelta(days=30)
 # Above this many unknown desks, one scan of the desk records is cheaper than one query per desk.

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from autopilot.adapters.aws import cached, on_reset
-from autopilot.domain.policy import Policy, parse_policy
+from autopilot.domain.kernel.policy import Policy, parse_policy
 
 MAX_AGE_SECONDS = 300
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autopilot.adapters.aws import translated
-from autopilot.domain.errors import TransientAwsError
+from autopilot.domain.kernel.errors import TransientAwsError
 
 MAX_BATCH = 10
 

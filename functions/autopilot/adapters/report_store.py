@@ -19,7 +19,7 @@ from botocore.config import Config
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
 from autopilot.adapters.dynamodb import pages
-from autopilot.reporting.records import ALL_KINDS, Snapshot
+from autopilot.adapters.state_snapshot import ALL_KINDS, Snapshot
 
 LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Key
 
 from autopilot.adapters.aws import RETRY_CONFIG, cached, translated
 from autopilot.adapters.dynamodb import pages
-from autopilot.domain.roster import RosterEntry
+from autopilot.domain.hr.roster import RosterEntry
 
 ROSTER_PK = "ROSTER"
 EMPLOYEE_PREFIX = "EMP#"

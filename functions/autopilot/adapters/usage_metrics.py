@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 from autopilot.adapters.aws import translated_pages
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.workspaces import WorkSpaces, WorkSpacesError
-from autopilot.domain.errors import TransientAwsError
-from autopilot.domain.running_modes import ManagedDesk, ModeChangeRefused
-from autopilot.domain.usage import HOUR, floor_hour
+from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.domain.cost.ports import ManagedDesk, ModeChangeRefused
+from autopilot.domain.cost.usage import HOUR, floor_hour
+from autopilot.domain.kernel.errors import TransientAwsError
+from autopilot.domain.kernel.workspace import WorkSpacesError
 
 NAMESPACE = "AWS/WorkSpaces"
 METRIC = "UserConnected"

@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 from autopilot import clock
 from autopilot.adapters.aws import RETRY_CONFIG, cached, translate, translated
 from autopilot.adapters.dynamodb import batch_get, pages
-from autopilot.domain.errors import StaleUpdate
-from autopilot.domain.running_modes import ReportRow, UsageRecord
+from autopilot.domain.cost.ports import ReportRow, UsageRecord
+from autopilot.domain.kernel.errors import StaleUpdate
 
 TTL = dt.timedelta(days=400)
 _RENAMES = {"workspace_id": "ws", "employee_id": "employee"}
@@ -47,13 +47,16 @@ def _item(model: UsageRecord | ReportRow, key: dict[str, str], now: dt.datetime)
     return item
 
 
-def _fields(item: dict[str, Any]) -> dict[str, Any]:
+def usage_fields(item: dict[str, Any]) -> dict[str, Any]:
     inverse = {stored: name for name, stored in _RENAMES.items()}
     fields = {inverse.get(name, name): value for name, value in item.items() if name not in ("pk", "sk", "expires_at")}
     for name, value in fields.items():
         if isinstance(value, Decimal):
             fields[name] = int(value) if value == value.to_integral_value() else float(value)
     return fields
+
+
+_fields = usage_fields  # the store's own name for its item codec; reporting reads the public one
 
 
 class UsageStore:

@@ -32,7 +32,7 @@ def _day_name(value: object) -> object:
     return FULL_DAY_NAMES.get(day, day) if day in WEEKDAYS or day in FULL_DAY_NAMES else value
 
 
-# The canonical form is the three-letter lower-case name (domain/shift_windows.py).
+# The canonical form is the three-letter lower-case name (domain/fleet/shifts.py).
 Weekday = Annotated[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], BeforeValidator(_day_name)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,63}$")]
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=128)]

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import ValidationError
 
 from autopilot.contracts.common import AwsEnvelope
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.observability import NAMESPACE, logger
 
 DROPPED_METRIC = "AwsEventDropped"

@@ -1,17 +1,24 @@
-"""What every handler's composition root shares: the policy (refused loudly when invalid) and its resolution."""
+"""What every handler's composition root shares, so no handler imports another: the policy (refused loudly
+when invalid) and its resolution, the SQS batch read at the edge, which whole-call failures a batch redelivers,
+the decision log of a batch, and a report dataclass as a handler result."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
 
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.policy_source import load_policy
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.contracts.outputs import PolicyRejected
-from autopilot.domain.errors import PolicyError
-from autopilot.domain.policy import Policy
-from autopilot.domain.resolution import Resolution, resolve
-from autopilot.observability import logger
+from autopilot.domain.kernel.batch import BatchResult
+from autopilot.domain.kernel.errors import PolicyError, TransientAwsError
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution, resolve
+from autopilot.observability import logger, metrics
 
 _resolutions: dict[int, tuple[Policy, Resolution]] = {}
 
@@ -43,3 +50,41 @@ def current_policy(
     _resolutions.clear()  # the policy object changes when Parameters' cache refreshes: keep one entry
     _resolutions[id(policy)] = (policy, resolution)
     return policy, resolution
+
+
+def summarise(report: object, max_ids: int = 200) -> dict[str, Any]:
+    """A report dataclass as a handler result: a count for every list, and its ids (at most `max_ids`)."""
+    result: dict[str, Any] = {}
+    for name, value in dataclasses.asdict(report).items():  # type: ignore[call-overload]
+        if isinstance(value, list):
+            result[f"{name}_count"] = len(value)
+            result[name] = value[:max_ids]
+        else:
+            result[name] = value
+    return result
+
+
+# Whole-call failures that SQS redelivery absorbs (botocore has already retried throttling with backoff). The
+# adapters translate botocore's errors (adapters.aws.translated): only TransientAwsError is worth a redelivery;
+# an AwsRefused is reported once by the domain.
+TRANSIENT: tuple[type[Exception], ...] = (TransientAwsError,)
+
+
+# An SQS batch as Lambda delivers it: Powertools' parser models (every field SQS sends is required, as AWS
+# documents the event; a message's body is ours and is parsed by each handler, message by message, so one bad
+# body fails only its own message).
+SqsBatch = SqsModel
+SqsRecord = SqsRecordModel
+
+
+def report(result: BatchResult, function: str) -> None:
+    """Every decision, ids only, and a count per action."""
+    counts: dict[str, int] = {}
+    for decision in result.decisions:
+        counts[decision.action] = counts.get(decision.action, 0) + 1
+        logger.info(
+            f"{function}: {decision.action}",
+            extra={"employee_id": decision.employee_id, "action": decision.action, **decision.detail},
+        )
+    for action, count in counts.items():
+        metrics.add_metric(name=f"{function}.{action}", unit=MetricUnit.Count, value=count)

@@ -15,18 +15,13 @@ from autopilot.adapters.alarms import Alarms
 from autopilot.adapters.aws import cached, client
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
-from autopilot.adapters.observation_store import (
-    DeskLookup,
-    FleetObserver,
-    ObservationStore,
-    dynamodb,
-)
+from autopilot.adapters.observation_store import DeskLookup, FleetObserver, ObservationStore, dynamodb
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.workspaces import WorkSpacesError
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import fleet_watch
-from autopilot.handlers.common import account_of, current_policy
+from autopilot.domain.fleet import sweep
+from autopilot.domain.kernel.workspace import WorkSpacesError
+from autopilot.handlers.common import account_of, current_policy, summarise
 from autopilot.observability import NAMESPACE, logger, metrics, tracer
 from autopilot.reporting.gauges import desks_by_profile
 
@@ -38,29 +33,35 @@ class FleetWatchSettings(Settings):
 
 
 @dataclass(frozen=True)
-class Ports:
+class Composition:
     settings: FleetWatchSettings
     bus: EventBus
-    workspaces: FleetObserver
-    observations: ObservationStore
-    desks: DeskLookup
-    desk_store: DeskStore
-    alarms: Alarms
+    workspaces: FleetObserver  # also resolves the policy's names and lists the registered directories
+    desk_store: DeskStore  # the hourly count of desks by profile
+    ports: sweep.SweepPorts
 
 
 @cached
-def ports() -> Ports:
+def ports(account: str) -> Composition:
     settings = FleetWatchSettings.from_env()
     table = dynamodb().Table(settings.table_name)
     desk_store = DeskStore(table)
-    return Ports(
+    bus = EventBus(client("events"), settings.event_bus_name)
+    workspaces = FleetObserver(client("workspaces"))
+    return Composition(
         settings=settings,
-        bus=EventBus(client("events"), settings.event_bus_name),
-        workspaces=FleetObserver(client("workspaces")),
-        observations=ObservationStore(dynamodb(), settings.table_name),
-        desks=DeskLookup(desk_store),
+        bus=bus,
+        workspaces=workspaces,
         desk_store=desk_store,
-        alarms=Alarms(client("cloudwatch")),
+        ports=sweep.SweepPorts(
+            fleet=workspaces,
+            observations=ObservationStore(dynamodb(), settings.table_name),
+            desks=DeskLookup(desk_store),
+            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account),
+            alarms=Alarms(client("cloudwatch")),
+            bus=bus,
+            refused=WorkSpacesError,
+        ),
     )
 
 
@@ -69,31 +70,23 @@ def ports() -> Ports:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ScheduledTickEvent.model_validate(event)
-    p = ports()
+    p = ports(account_of(context))
     now = clock.now()
     policy, resolution = current_policy(p.settings.policy_parameter_name, p.bus, p.workspaces)
     assert resolution is not None  # asked for with the WorkSpaces adapter
     sites_by_directory: dict[str, list[str]] = {}
     for site, directory_id in resolution.directories.items():
         sites_by_directory.setdefault(directory_id, []).append(site)
-    report = fleet_watch.sweep(
+    report = sweep.sweep(
         policy,
         directory_ids=resolution.directory_ids,
         sites_by_directory=sites_by_directory,
         alarm_prefix=p.settings.connection_failure_alarm_prefix,
-        ports=fleet_watch.SweepPorts(
-            fleet=p.workspaces,
-            observations=p.observations,
-            desks=p.desks,
-            tags=Tagging(client("resourcegroupstaggingapi"), account_id=account_of(context)),
-            alarms=p.alarms,
-            bus=p.bus,
-            refused=WorkSpacesError,
-        ),
+        ports=p.ports,
         now=now,
-        whole_account=fleet_watch.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
+        whole_account=sweep.list_whole_account(resolution.directory_ids, p.workspaces.registered_directories()),
     )
-    result = fleet_watch.summarise(report)
+    result = summarise(report)
     metrics.add_metric(name="DesksSwept", unit=MetricUnit.Count, value=report.desks)
     metrics.add_metric(name="DeskStateChanges", unit=MetricUnit.Count, value=len(report.changed))
     metrics.add_metric(name="DesksMissing", unit=MetricUnit.Count, value=len(report.missing))

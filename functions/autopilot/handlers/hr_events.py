@@ -28,12 +28,13 @@ from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.hr import EmployeeDepartedEvent, EmployeeHiredEvent, HrEvent
-from autopilot.domain import offboarding, onboarding, transfers
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import DryRunMarking, QueueOrTimer, QueueTarget
-from autopilot.domain.resolution import Resolution
-from autopilot.domain.roster import describe_errors
+from autopilot.domain.hr import offboarding, onboarding, transfers
+from autopilot.domain.hr.roster import describe_errors
+from autopilot.domain.kernel.errors import InvalidInput
+from autopilot.domain.kernel.outbox import DryRunMarking
+from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.resolution import Resolution
+from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
 

@@ -1,6 +1,6 @@
 """hr_feed_ingest: a roster file in the feed bucket (S3 Object Created) -> diff against the last accepted
 roster -> Employee Hired / Departed / Transferred on the HR bus; mass departures are held
-(domain/roster.py, feed_hold.py, docs/onboarding.md). AWS owns the notification: it is read tolerantly, and one
+(domain/hr/roster.py, feed_hold.py, docs/onboarding.md). AWS owns the notification: it is read tolerantly, and one
 without a usable bucket name or object key is dropped and counted (aws_events.py).
 
 `release(feed_id)` and `discard(feed_id)` are what the operator CLI calls for a held feed: the same ports,
@@ -23,7 +23,7 @@ from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import RosterStore, state_table
 from autopilot.config import Settings
 from autopilot.contracts.aws import ObjectCreatedEvent
-from autopilot.domain import feed_hold
+from autopilot.domain.hr import feed_hold
 from autopilot.handlers import aws_events
 from autopilot.handlers.common import current_policy
 from autopilot.observability import logger, metrics, tracer

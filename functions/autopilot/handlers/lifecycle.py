@@ -1,5 +1,5 @@
 """lifecycle: LifecycleQueue batches -> StopWorkspaces on the last day, TerminateWorkspaces after retention,
-ModifyWorkspaceProperties / MigrateWorkspace on transfers (domain/offboarding.py, transfers.py,
+ModifyWorkspaceProperties / MigrateWorkspace on transfers (domain/hr/offboarding.py, transfers.py,
 docs/onboarding.md). Only desks the automation manages; partial batch responses."""
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.timers import TimerFiredEvent
-from autopilot.domain import offboarding
-from autopilot.domain.ports import DryRunMarking, QueueOrTimer, QueueTarget
-from autopilot.domain.roster import describe_errors
-from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT, SqsBatch, SqsRecord, report
+from autopilot.domain.hr import offboarding
+from autopilot.domain.hr.ports import LifecyclePorts
+from autopilot.domain.hr.roster import describe_errors
+from autopilot.domain.kernel.outbox import DryRunMarking
+from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
+from autopilot.handlers.common import TRANSIENT, SqsBatch, SqsRecord, account_of, current_policy, report
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -41,7 +42,7 @@ class LifecycleSettings(TimerSettings):
 class Composition:
     settings: LifecycleSettings
     bus: EventBus
-    ports: offboarding.LifecyclePorts
+    ports: LifecyclePorts
 
 
 @cached
@@ -65,7 +66,7 @@ def ports(account: str) -> Composition:
     return Composition(
         settings=settings,
         bus=bus,
-        ports=offboarding.LifecyclePorts(
+        ports=LifecyclePorts(
             desks=DeskStore(table),
             fleet=WorkSpaces(client("workspaces")),
             bus=bus,
@@ -79,10 +80,11 @@ def ports(account: str) -> Composition:
 
 def parse_work(record: SqsRecord) -> offboarding.LifecycleWork:
     try:
-        timer = TimerFiredEvent.model_validate_json(record.body).detail
+        # SQS delivers the body as a str (Powertools' model also allows an already parsed body).
+        timer = TimerFiredEvent.model_validate_json(str(record.body)).detail
     except ValidationError as exc:
-        return offboarding.LifecycleWork(record.message_id, None, "; ".join(describe_errors(exc)))
-    return offboarding.LifecycleWork(record.message_id, timer)
+        return offboarding.LifecycleWork(record.messageId, None, "; ".join(describe_errors(exc)))
+    return offboarding.LifecycleWork(record.messageId, timer)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -1,5 +1,5 @@
 """notify: domain events of the autopilot bus and state changes of the automation's own alarms -> one
-message on the on-call topic per alert, as docs/runbook.md describes each alert (domain/alerts.py). The alarm
+message on the on-call topic per alert (domain/oncall/, docs/runbook.md). The alarm
 event is AWS's: read tolerantly, and one that is not about the automation's own alarms is dropped and counted
 (aws_events.py). Autopilot-bus events are ours and stay strict."""
 
@@ -22,8 +22,10 @@ from autopilot.adapters.policy_source import load_policy
 from autopilot.config import Settings
 from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent
-from autopilot.domain import alerts
-from autopilot.domain.errors import InvalidInput, PolicyError
+from autopilot.domain.kernel.errors import InvalidInput, PolicyError
+from autopilot.domain.oncall import alerts
+from autopilot.domain.oncall.alert import DEFAULT_RUNBOOK_BASE_URL, Links
+from autopilot.domain.oncall.ports import NotifyPorts
 from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
 
@@ -33,7 +35,7 @@ class NotifySettings(Settings):
     automation_alarm_prefix: str = Field(alias="AUTOMATION_ALARM_PREFIX", min_length=1)
     # Absolute, so that alert links can be clicked (template parameter RunbookBaseUrl, https only).
     runbook_base_url: str = Field(
-        alias="RUNBOOK_BASE_URL", default=alerts.DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s#?]+$"
+        alias="RUNBOOK_BASE_URL", default=DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s#?]+$"
     )
 
 
@@ -62,7 +64,7 @@ def user_names_allowed(parameter_name: str) -> bool:
 @dataclass(frozen=True)
 class Composition:
     settings: NotifySettings
-    ports: alerts.NotifyPorts
+    ports: NotifyPorts
 
 
 @cached
@@ -71,7 +73,7 @@ def ports() -> Composition:
     table = state_table(settings.table_name)
     return Composition(
         settings=settings,
-        ports=alerts.NotifyPorts(
+        ports=NotifyPorts(
             incidents=IncidentStore(table),
             threads=AlertThreads(table),
             notifier=Notifier(client("sns"), settings.alerts_topic_arn),
@@ -117,7 +119,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     trigger = trigger_of(event, settings)
     if isinstance(trigger, aws_events.Dropped):
         return trigger.as_response()
-    links = alerts.Links(
+    links = Links(
         region=settings.region, account=str(event.get("account", "")), runbook_base_url=settings.runbook_base_url
     )
     allowed = user_names_allowed(settings.policy_parameter_name)

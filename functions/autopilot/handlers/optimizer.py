@@ -19,8 +19,9 @@ from autopilot.adapters.usage_store import UsageStore, state_table
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import running_modes
-from autopilot.domain.errors import InvalidInput
+from autopilot.domain.cost import running_modes
+from autopilot.domain.cost.ports import OptimizerPorts
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers.common import account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
 
@@ -28,26 +29,29 @@ TASK = "optimize_running_modes"
 
 
 @dataclass(frozen=True)
-class Ports:
+class Composition:
     settings: Settings
     bus: EventBus
-    workspaces: WorkSpaces
-    usage: UsageStore
-    desks: DeskStore
-    metrics: UsageMetrics
+    workspaces: WorkSpaces  # resolves the policy's names
+    ports: OptimizerPorts
 
 
 @cached
-def ports() -> Ports:
+def ports(account: str) -> Composition:
     settings = Settings.from_env()
     table = state_table(settings.table_name)
-    return Ports(
+    bus = EventBus(client("events"), settings.event_bus_name)
+    return Composition(
         settings=settings,
-        bus=EventBus(client("events"), settings.event_bus_name),
+        bus=bus,
         workspaces=WorkSpaces(client("workspaces")),
-        usage=UsageStore(table),
-        desks=DeskStore(table),
-        metrics=UsageMetrics(client("cloudwatch")),
+        ports=OptimizerPorts(
+            fleet=ManagedFleet(client("workspaces"), Tagging(client("resourcegroupstaggingapi"), account_id=account)),
+            metrics=UsageMetrics(client("cloudwatch")),
+            usage=UsageStore(table),
+            desks=DeskStore(table),
+            bus=bus,
+        ),
     )
 
 
@@ -58,18 +62,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     tick = ScheduledTickEvent.model_validate(event)
     if tick.detail.task != TASK:
         raise InvalidInput(f"the optimizer runs the task {TASK!r}, not {tick.detail.task!r}")
-    p = ports()
+    p = ports(account_of(context))
     policy, resolution = current_policy(p.settings.policy_parameter_name, p.bus, p.workspaces)
     assert resolution is not None  # asked for with the WorkSpaces adapter
-    fleet = ManagedFleet(
-        client("workspaces"), Tagging(client("resourcegroupstaggingapi"), account_id=account_of(context))
-    )
-    outcome = running_modes.optimize_running_modes(
-        policy,
-        resolution,
-        running_modes.OptimizerPorts(fleet=fleet, metrics=p.metrics, usage=p.usage, desks=p.desks, bus=p.bus),
-        now=clock.now(),
-    )
+    outcome = running_modes.optimize_running_modes(policy, resolution, p.ports, now=clock.now())
     result = outcome.summary()
     metrics.add_metric(name="OptimizerDesks", unit=MetricUnit.Count, value=outcome.desks)
     metrics.add_metric(name="RunningModeChanges", unit=MetricUnit.Count, value=len(outcome.changed))

@@ -18,32 +18,32 @@ from autopilot.adapters.observation_store import StartLogStore, dynamodb
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import prewarm
-from autopilot.domain.fleet_watch import summarise
-from autopilot.handlers.common import current_policy
+from autopilot.domain.fleet import prewarm
+from autopilot.handlers.common import current_policy, summarise
 from autopilot.observability import logger, metrics, tracer
 
 
 @dataclass(frozen=True)
-class Ports:
+class Composition:
     settings: Settings
     bus: EventBus
-    workspaces: WorkSpaces
-    desks: DeskStore
-    log: StartLogStore
-    incidents: IncidentStore
+    ports: prewarm.PrewarmPorts
 
 
 @cached
-def ports() -> Ports:
+def ports() -> Composition:
     settings = Settings.from_env()
-    return Ports(
+    bus = EventBus(client("events"), settings.event_bus_name)
+    return Composition(
         settings=settings,
-        bus=EventBus(client("events"), settings.event_bus_name),
-        workspaces=WorkSpaces(client("workspaces")),
-        desks=DeskStore(dynamodb().Table(settings.table_name)),
-        log=StartLogStore(dynamodb(), settings.table_name),
-        incidents=IncidentStore(dynamodb().Table(settings.table_name)),
+        bus=bus,
+        ports=prewarm.PrewarmPorts(
+            desks=DeskStore(dynamodb().Table(settings.table_name)),
+            fleet=WorkSpaces(client("workspaces")),
+            log=StartLogStore(dynamodb(), settings.table_name),
+            bus=bus,
+            incidents=IncidentStore(dynamodb().Table(settings.table_name)),
+        ),
     )
 
 
@@ -54,11 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     ScheduledTickEvent.model_validate(event)
     p = ports()
     policy, _ = current_policy(p.settings.policy_parameter_name, p.bus)
-    report = prewarm.tick(
-        policy,
-        prewarm.PrewarmPorts(desks=p.desks, fleet=p.workspaces, log=p.log, bus=p.bus, incidents=p.incidents),
-        clock.now(),
-    )
+    report = prewarm.tick(policy, p.ports, clock.now())
     result = summarise(report)
     metrics.add_metric(name="DesksPrewarmed", unit=MetricUnit.Count, value=len(report.started))
     metrics.add_metric(name="PrewarmStartsRefused", unit=MetricUnit.Count, value=len(report.start_failed))

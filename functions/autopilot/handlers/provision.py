@@ -1,5 +1,5 @@
 """provision: ProvisioningQueue batches (up to 25) -> reconcile, one CreateWorkspaces, follow desks to READY,
-welcome e-mail (domain/provisioning.py, docs/onboarding.md). Partial batch responses: only the failed
+welcome e-mail (domain/hr/provisioning.py, docs/onboarding.md). Partial batch responses: only the failed
 messages come back."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from autopilot import clock
 from autopilot.adapters.aws import cached, client
@@ -26,44 +26,25 @@ from autopilot.adapters.timers import timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import Settings
 from autopilot.contracts.timers import TimerFiredEvent
-from autopilot.domain import provisioning
-from autopilot.domain.errors import TransientAwsError
-from autopilot.domain.onboarding import BatchResult
-from autopilot.domain.ports import DryRunMarking, QueueRequeue
-from autopilot.domain.roster import describe_errors
-from autopilot.handlers.common import account_of, current_policy
+from autopilot.domain.hr import provisioning
+from autopilot.domain.hr.plan import ProvisionWork
+from autopilot.domain.hr.ports import ProvisionPorts
+from autopilot.domain.hr.roster import describe_errors
+from autopilot.domain.kernel.outbox import DryRunMarking
+from autopilot.domain.kernel.timers import QueueRequeue
+from autopilot.handlers.common import TRANSIENT, SqsBatch, SqsRecord, account_of, current_policy, report
 from autopilot.observability import logger, metrics, tracer
-
-# Whole-call failures that SQS redelivery absorbs (botocore has already retried throttling with backoff). The
-# adapters translate botocore's errors (adapters.aws.translated): only TransientAwsError is worth a redelivery;
-# an AwsRefused is reported once by the domain (provisioning, lifecycle and remediation alike).
-TRANSIENT: tuple[type[Exception], ...] = (TransientAwsError,)
 
 
 class ProvisionSettings(Settings):
     provisioning_queue_url: str = Field(alias="PROVISIONING_QUEUE_URL", min_length=1)
 
 
-class SqsRecord(BaseModel):
-    """What we read of an SQS record (the rest of the record is SQS's)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    message_id: str = Field(alias="messageId")
-    body: str
-
-
-class SqsBatch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    Records: list[SqsRecord]
-
-
 @dataclass(frozen=True)
 class Composition:
     settings: ProvisionSettings
     bus: EventBus
-    ports: provisioning.ProvisionPorts
+    ports: ProvisionPorts
 
 
 @cached
@@ -75,7 +56,7 @@ def ports(account: str) -> Composition:
     return Composition(
         settings=settings,
         bus=bus,
-        ports=provisioning.ProvisionPorts(
+        ports=ProvisionPorts(
             desks=DeskStore(table),
             fleet=WorkSpaces(workspaces),
             bus=bus,
@@ -92,25 +73,13 @@ def ports(account: str) -> Composition:
     )
 
 
-def parse_work(record: SqsRecord) -> provisioning.ProvisionWork:
+def parse_work(record: SqsRecord) -> ProvisionWork:
     try:
-        timer = TimerFiredEvent.model_validate_json(record.body).detail
+        # SQS delivers the body as a str (Powertools' model also allows an already parsed body).
+        timer = TimerFiredEvent.model_validate_json(str(record.body)).detail
     except ValidationError as exc:
-        return provisioning.ProvisionWork(record.message_id, None, "; ".join(describe_errors(exc)))
-    return provisioning.ProvisionWork(record.message_id, timer)
-
-
-def report(result: BatchResult, function: str) -> None:
-    """Every decision, ids only, and a count per action."""
-    counts: dict[str, int] = {}
-    for decision in result.decisions:
-        counts[decision.action] = counts.get(decision.action, 0) + 1
-        logger.info(
-            f"{function}: {decision.action}",
-            extra={"employee_id": decision.employee_id, "action": decision.action, **decision.detail},
-        )
-    for action, count in counts.items():
-        metrics.add_metric(name=f"{function}.{action}", unit=MetricUnit.Count, value=count)
+        return ProvisionWork(record.messageId, None, "; ".join(describe_errors(exc)))
+    return ProvisionWork(record.messageId, timer)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -1,12 +1,11 @@
 """remediate: ConnectionFailure alarm state changes, desks fleet_watch saw go UNHEALTHY/ERROR, and the
-runbook's own re-check timers -> incidents and guarded runbook steps (domain/remediation.py,
+runbook's own re-check timers -> incidents and guarded runbook steps (domain/incidents/remediation.py,
 docs/remediation.md). The alarm event is AWS's: read tolerantly, and one naming no directory or desk we can act
 on is dropped and counted (aws_events.py). Timers and autopilot-bus events are ours and stay strict."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,20 +19,19 @@ from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.adapters.metrics_query import ConnectionMetrics
+from autopilot.adapters.runbook_fleet import RunbookFleet
 from autopilot.adapters.tagging import Tagging
 from autopilot.adapters.timers import Timers
-from autopilot.adapters.workspaces import ConnectionInfo, WorkspaceInfo, WorkSpaces, WorkSpacesError
+from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.aws import AlarmStateChangeEvent
 from autopilot.contracts.outputs import AutopilotEvent, WorkSpaceStateChanged
 from autopilot.contracts.timers import TimerFiredEvent
-from autopilot.domain import remediation
-from autopilot.domain.errors import InvalidInput
-from autopilot.domain.remediation import Action, ActionFailure
-from autopilot.domain.triage import alarm_subject, alarm_window
+from autopilot.domain.incidents import remediation
+from autopilot.domain.incidents.triage import alarm_subject, alarm_window
+from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers import aws_events
-from autopilot.handlers.common import account_of, current_policy
-from autopilot.handlers.provision import TRANSIENT
+from autopilot.handlers.common import TRANSIENT, account_of, current_policy
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -43,43 +41,6 @@ class RemediateSettings(TimerSettings):
     @property
     def alarm_prefix(self) -> str:
         return self.connection_failure_alarm_prefix or f"workspaces-autopilot-{self.stage}-connection-failure-"
-
-
-class RunbookFleet:
-    """The WorkSpaces adapter seen as the runbook's Fleet port: refusals as values, per desk."""
-
-    def __init__(self, workspaces: WorkSpaces) -> None:
-        self._workspaces = workspaces
-
-    def in_directory(self, directory_id: str) -> Iterable[WorkspaceInfo]:
-        return self._workspaces.in_directory(directory_id)
-
-    def describe(self, workspace_ids: Sequence[str]) -> Sequence[WorkspaceInfo]:
-        return self._workspaces.describe(workspace_ids)
-
-    def connection_status(self, workspace_ids: Sequence[str]) -> Mapping[str, ConnectionInfo]:
-        return self._workspaces.connection_status(workspace_ids)
-
-    def act_many(self, action: Action, workspace_ids: Sequence[str]) -> dict[str, ActionFailure]:
-        """Reboots 25 a call (the adapter batches them); rebuild and restore take one desk a call."""
-        if action == "reboot":
-            return {f.key: ActionFailure(f.code) for f in self._workspaces.reboot(workspace_ids)}
-        refused: dict[str, ActionFailure] = {}
-        for workspace_id in workspace_ids:
-            failure = self._act_on_one(action, workspace_id)
-            if failure is not None:
-                refused[workspace_id] = failure
-        return refused
-
-    def _act_on_one(self, action: Action, workspace_id: str) -> ActionFailure | None:
-        if action == "rebuild":
-            failure = self._workspaces.rebuild(workspace_id)
-            return ActionFailure(failure.code) if failure else None
-        try:
-            self._workspaces.restore(workspace_id)
-        except WorkSpacesError as exc:
-            return ActionFailure(exc.code)
-        return None
 
 
 @dataclass(frozen=True)

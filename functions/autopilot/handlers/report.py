@@ -18,14 +18,13 @@ from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.observation_store import ObservationStore, dynamodb
 from autopilot.adapters.report_store import ReportStore, scan_state, signing_s3
+from autopilot.adapters.state_snapshot import REPORT_KINDS
 from autopilot.config import Settings
 from autopilot.contracts.aws import ScheduledTickEvent
-from autopilot.domain import unused
-from autopilot.domain.fleet_watch import summarise
-from autopilot.handlers.common import current_policy
+from autopilot.domain.fleet import unused
+from autopilot.handlers.common import current_policy, summarise
 from autopilot.observability import logger, metrics, tracer
 from autopilot.reporting import weekly
-from autopilot.reporting.records import REPORT_KINDS
 
 
 class ReportSettings(Settings):
@@ -35,26 +34,29 @@ class ReportSettings(Settings):
 
 
 @dataclass(frozen=True)
-class Ports:
+class Composition:
     settings: ReportSettings
     bus: EventBus
-    desks: DeskStore
-    observations: ObservationStore
-    table: Any
-    pages: ReportStore
+    table: Any  # scanned whole for the fleet report
+    unused: unused.UnusedPorts
+    weekly: weekly.WeeklyPorts
 
 
 @cached
-def ports() -> Ports:
+def ports() -> Composition:
     settings = ReportSettings.from_env()
     table = dynamodb().Table(settings.table_name)
-    return Ports(
+    bus = EventBus(client("events"), settings.event_bus_name)
+    return Composition(
         settings=settings,
-        bus=EventBus(client("events"), settings.event_bus_name),
-        desks=DeskStore(table),
-        observations=ObservationStore(dynamodb(), settings.table_name),
+        bus=bus,
         table=table,
-        pages=ReportStore(signing_s3(), settings.report_bucket_name, settings.report_kms_key_id or None),
+        unused=unused.UnusedPorts(
+            desks=DeskStore(table), observations=ObservationStore(dynamodb(), settings.table_name), bus=bus
+        ),
+        weekly=weekly.WeeklyPorts(
+            pages=ReportStore(signing_s3(), settings.report_bucket_name, settings.report_kms_key_id or None), bus=bus
+        ),
     )
 
 
@@ -66,16 +68,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     p = ports()
     policy, _ = current_policy(p.settings.policy_parameter_name, p.bus)
     now = clock.now()
-    report = unused.weekly_report(
-        policy, unused.UnusedPorts(desks=p.desks, observations=p.observations, bus=p.bus), now
-    )
+    report = unused.weekly_report(policy, p.unused, now)
     result = summarise(report)
     metrics.add_metric(name="UnusedDesks", unit=MetricUnit.Count, value=len(report.unused))
     logger.info("unused desks", extra=result)
     published = weekly.publish_weekly(
         policy,
         scan_state(p.table, REPORT_KINDS),
-        weekly.WeeklyPorts(pages=p.pages, bus=p.bus),
+        p.weekly,
         now=now,
         source=f"stage {p.settings.stage}",
     )

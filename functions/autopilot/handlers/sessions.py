@@ -1,6 +1,7 @@
 """sessions: a successful login (WorkSpaces Access) -> the desk's last login (read by the unused-desk report)
-and the resolution of the desk's open incident (domain/sessions.py, docs/remediation.md). AWS owns the event: it
-is read tolerantly, and one without a usable desk id or login time is dropped and counted (aws_events.py)."""
+and the resolution of the desk's open incident (domain/incidents/sessions.py,
+docs/remediation.md). AWS owns the event: it is read tolerantly, and one without a usable desk id or login time
+is dropped and counted (aws_events.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.config import Settings
 from autopilot.contracts.aws import WorkSpacesAccessEvent
-from autopilot.domain import sessions
+from autopilot.domain.incidents import sessions
 from autopilot.handlers import aws_events
 from autopilot.observability import logger, metrics, tracer
 

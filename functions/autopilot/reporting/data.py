@@ -9,11 +9,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.incidents import Incident
-from autopilot.domain.unused import find_unused
-from autopilot.domain.usage import month_of
-from autopilot.reporting.records import HistoryEntry, Snapshot
+from autopilot.adapters.state_snapshot import HistoryEntry, Snapshot
+from autopilot.domain.cost.usage import month_of
+from autopilot.domain.fleet.unused import find_unused
+from autopilot.domain.incidents.incidents import Incident
+from autopilot.domain.kernel.desks import Desk, Lifecycle
 
 SAMPLES = 40
 DRAWN_STATES = ("SCHEDULED", "PROVISIONING", "READY", "LEAVING", "STOPPED", "FAILED")

@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol
 
-from autopilot.domain.desks import Desk, Lifecycle
-from autopilot.domain.policy import Policy
+from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot.domain.kernel.policy import Policy
 
 # Every desk record that is not over: the same "live desks" as the fleet report's profile table.
 LIVE = tuple(state for state in Lifecycle if state not in (Lifecycle.TERMINATED, Lifecycle.CANCELLED))

@@ -8,11 +8,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from autopilot.adapters.state_snapshot import Snapshot
 from autopilot.contracts.outputs import FleetReportPublished
-from autopilot.domain.policy import Policy
-from autopilot.domain.ports import DomainEventPublisher
+from autopilot.domain.kernel.outbox import DomainEventPublisher
+from autopilot.domain.kernel.policy import Policy
 from autopilot.reporting import data, page
-from autopilot.reporting.records import Snapshot
 
 PERIOD_DAYS = 30  # the CLI's default period: a month of trend, published every week
 

@@ -1,0 +1,1 @@
+"""Cost: usage metering and the running-modes optimiser."""
