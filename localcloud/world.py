@@ -46,7 +46,7 @@ from moto.sqs.models import sqs_backends
 
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.kernel.policy import Policy, parse_policy, policy_document_json
-from localcloud import alarms, bus_policy, iam_world, lambdas, patches, shapes
+from localcloud import alarms, bus_policy, iam_delivery, iam_world, lambdas, patches, shapes
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver, TemplateError
 from localcloud.meter import Meter
@@ -231,6 +231,7 @@ class LocalCloud:
         # IAM enforced on the functions' calls (localcloud.iam_world); off only to debug a scenario.
         self.iam_enforced = iam
         self._enforcer: iam_world.Enforcer | None = None
+        self._deliveries: iam_delivery.Deliveries | None = None
         self._stack = contextlib.ExitStack()
         self._started = False
         # filled by start()
@@ -299,7 +300,9 @@ class LocalCloud:
             self.emulator = Emulator(region=self.region, account_id=self.account_id)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
-            self._enforcer = iam_world.enforcer_for(self) if self.iam_enforced else None
+            if self.iam_enforced:
+                self._enforcer = iam_world.enforcer_for(self)
+                self._deliveries = iam_delivery.Deliveries(self.resolver, iam_world.encryption_keys(self.resolver))
             self._started = True
         except BaseException:
             self._teardown()
@@ -1217,6 +1220,9 @@ class LocalCloud:
         arn = str(target["Arn"])
         payload = shapes.target_input(target, envelope)
         trigger = f"rule:{rule.logical_id}"
+        refusal = self._refused_delivery("events.amazonaws.com", arn, self.resolver.get_att(rule.logical_id, "Arn"))
+        if refusal is not None:
+            return self._rule_delivery_refused(rule, target, envelope, refusal)
         if ":lambda:" in arn:
             spec = self._function_by_any(arn)
             self._queue_async(spec.logical_id, payload, trigger)
@@ -1229,6 +1235,32 @@ class LocalCloud:
             return f"bus:{self._bus_name(arn)}"
         self.note("delivery_failed", rule=rule.logical_id, target=arn, reason="target type not modelled")
         return f"unmodelled:{arn}"
+
+    def _refused_delivery(self, service: str, target: str, source_arn: str) -> iam_delivery.Refusal | None:
+        """What IAM says of an AWS service's delivery to a target (None: allowed, or IAM is not enforced)."""
+        if self._deliveries is None:
+            return None
+        action = "lambda:InvokeFunction" if ":lambda:" in target else "sns:Publish" if ":sns:" in target else None
+        if ":sqs:" in target:
+            action = "sqs:SendMessage"
+        if action is None:
+            return None
+        return self._deliveries.by_service(service, action, target, source_arn)
+
+    def _rule_delivery_refused(
+        self, rule: Rule, target: Mapping[str, Any], envelope: dict[str, Any], refusal: iam_delivery.Refusal
+    ) -> str:
+        """EventBridge does not retry a target it may not reach; the event goes to the target's dead-letter
+        queue if that delivery is allowed (EventBridge user guide, "Using dead-letter queues to process
+        undelivered events": permission errors are not retried), else it is lost."""
+        dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+        rule_arn = self.resolver.get_att(rule.logical_id, "Arn")
+        self.note("delivery_refused", rule=rule.logical_id, target=str(target["Arn"]), reason=refusal.describe())
+        if dead_letter and self._refused_delivery("events.amazonaws.com", dead_letter, rule_arn) is None:
+            attributes = {"ERROR_CODE": "NO_PERMISSIONS", "RULE_ARN": rule_arn, "TARGET_ARN": str(target["Arn"])}
+            self._send_to_queue(dead_letter, envelope, attributes=attributes)
+            return f"refused:{self._queue_label(dead_letter)}"
+        return f"refused:{target['Arn']}"
 
     def _queue_label(self, arn: str) -> str:
         queue = self._queue_by_arn(arn)
@@ -1522,6 +1554,7 @@ class LocalCloud:
         trigger = f"{'timer' if attempt.one_time else 'schedule'}:{attempt.name}"
         arn = str(target.get("Arn", ""))
         try:
+            self._authorize_schedule_target(target)
             if ":lambda:" in arn:
                 spec = self._function_by_any(arn)
                 self._queue_async(spec.logical_id, json.loads(payload), trigger)
@@ -1536,6 +1569,17 @@ class LocalCloud:
             return
         if attempt.one_time or ":lambda:" not in arn:
             self.note("timer" if attempt.one_time else "schedule", name=attempt.name, group=attempt.group, target=label)
+
+    def _authorize_schedule_target(self, target: Mapping[str, Any]) -> None:
+        """Scheduler reaches its target as the schedule's role (Target.RoleArn): refused, the attempt fails as
+        any other failed invocation does (retried by the RetryPolicy, then dead-lettered)."""
+        if self._deliveries is None:
+            return
+        arn = str(target.get("Arn", ""))
+        action = "lambda:InvokeFunction" if ":lambda:" in arn else "sqs:SendMessage"
+        refusal = self._deliveries.by_role(str(target.get("RoleArn", "")), action, arn)
+        if refusal is not None:
+            raise LocalCloudError(f"AccessDenied: {refusal.describe()}")
 
     def _schedule_target_failed(self, attempt: _SchedulerAttempt, payload: str, reason: str) -> None:
         self.note("delivery_failed", schedule=attempt.name, reason=reason, attempt=attempt.attempt)
@@ -1635,6 +1679,10 @@ class LocalCloud:
             }
             self._events.append(("default", self._complete_envelope(envelope)))
             for topic in change.actions():
+                refusal = self._refused_delivery("cloudwatch.amazonaws.com", topic, change.alarm.alarm_arn)
+                if refusal is not None:  # CloudWatch records the failed action in the alarm's history only
+                    self.note("alarm_action_refused", alarm=change.alarm.name, reason=refusal.describe())
+                    continue
                 subject, message = change.notification(self.account_id, region_name)
                 self.client("sns").publish(TopicArn=topic, Subject=subject, Message=message)
         self._collect()
