@@ -1349,6 +1349,17 @@ class LocalCloud:
         if not invocation.ok:
             record["responseContext"]["functionError"] = "Unhandled"
             record["responsePayload"] = invocation.result
+        if self._deliveries is not None:
+            # Lambda sends the record as the function's execution role (Lambda developer guide, "Capturing
+            # records of asynchronous invocations": the role needs sqs:SendMessage, sns:Publish or
+            # lambda:InvokeFunction on the destination); a refused record is lost.
+            service = destination.split(":")[2] if destination.count(":") >= 5 else ""
+            action = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "lambda:InvokeFunction"}.get(service)
+            role = self._enforcer.roles[spec.logical_id].arn if self._enforcer is not None else ""
+            refusal = self._deliveries.by_role(role, action, destination) if action else None
+            if refusal is not None:
+                self.note("destination_refused", function=spec.logical_id, reason=refusal.describe())
+                return
         if ":sqs:" in destination:
             self._send_to_queue(destination, record)
         elif ":sns:" in destination:
