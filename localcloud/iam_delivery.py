@@ -162,6 +162,20 @@ class Deliveries:
         return None
 
 
+def mapping_refusals(deliveries: Deliveries, role_arn: str, queue_arn: str) -> tuple[Refusal | None, Refusal | None]:
+    """An SQS event source mapping reads its queue as the function's role. (at creation, at polling):
+    CreateEventSourceMapping refuses a role without sqs:ReceiveMessage, sqs:DeleteMessage or
+    sqs:GetQueueAttributes ("The provided execution role does not have permissions to call ReceiveMessage on SQS",
+    InvalidParameterValueException, as reported in aws/aws-cdk#6770 and
+    functionalone/serverless-iam-roles-per-function#21), so the stack does not deploy; a queue encrypted with a
+    key the role may not decrypt with is accepted, and then every receive fails (messages stay in the queue)."""
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        refusal = deliveries.by_role(role_arn, action, queue_arn, kms=())
+        if refusal is not None:
+            return refusal, None
+    return None, deliveries.by_role(role_arn, "sqs:ReceiveMessage", queue_arn, kms=("kms:Decrypt",))
+
+
 def _names_role(statements: Sequence[Mapping[str, Any]], role_arn: str, request: iam.Request) -> bool:
     """Some applicable Allow names the role itself (not only its account)."""
     for statement in statements:

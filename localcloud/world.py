@@ -303,6 +303,7 @@ class LocalCloud:
             if self.iam_enforced:
                 self._enforcer = iam_world.enforcer_for(self)
                 self._deliveries = iam_delivery.Deliveries(self.resolver, iam_world.encryption_keys(self.resolver))
+                self._authorize_mappings()
             self._started = True
         except BaseException:
             self._teardown()
@@ -565,6 +566,19 @@ class LocalCloud:
                     enabled=bool(props.get("Enabled", True)),
                 )
             )
+
+    def _authorize_mappings(self) -> None:
+        """Each SQS event source mapping as its function's role (localcloud.iam_delivery.mapping_refusals)."""
+        assert self._deliveries is not None
+        assert self._enforcer is not None
+        for mapping in self.mappings:
+            role = self._enforcer.roles[mapping.function].arn
+            at_creation, at_polling = iam_delivery.mapping_refusals(self._deliveries, role, mapping.queue_arn)
+            if at_creation is not None:
+                raise TemplateError(f"{mapping.logical_id}: InvalidParameterValueException: {at_creation.describe()}")
+            if at_polling is not None:
+                mapping.enabled = False
+                self.note("mapping_refused", mapping=mapping.logical_id, reason=at_polling.describe())
 
     def _create_schedule(self, logical_id: str) -> None:
         props = self.resolver.properties(logical_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.iam_delivery import Deliveries, principal_matches
+from localcloud.iam_delivery import Deliveries, mapping_refusals, principal_matches
 from localcloud.iam_world import encryption_keys
 from localcloud.intrinsics import Resolver
 from localcloud.world import expanded_template
@@ -130,3 +130,17 @@ def test_a_role_not_in_the_template_is_refused(template: dict[str, Any]) -> None
 )
 def test_principal_matching(element: Any, principal: str, service: bool, matches: bool) -> None:
     assert principal_matches(element, principal, service=service, account=ACCOUNT) is matches
+
+
+def test_an_event_source_mapping_needs_its_role_to_read_the_queue(template: dict[str, Any]) -> None:
+    deliveries, r = _deliveries(template)
+    role, queue = r.get_att("ProvisionFunctionRole", "Arn"), r.get_att("ProvisioningQueue", "Arn")
+    assert mapping_refusals(deliveries, role, queue) == (None, None)
+
+    changed = copy.deepcopy(template)
+    props = changed["Resources"]["ProvisionFunctionRole"]["Properties"]
+    props["ManagedPolicyArns"] = [a for a in props["ManagedPolicyArns"] if "SQSQueueExecution" not in str(a)]
+    deliveries, _ = _deliveries(changed)
+    at_creation, _ = mapping_refusals(deliveries, role, queue)
+    assert at_creation is not None
+    assert at_creation.action == "sqs:ReceiveMessage"
