@@ -119,3 +119,43 @@ def test_the_switch_turns_enforcement_off_for_debugging() -> None:
         directory = cloud.directories["paris-hq"]
         unmanaged = cloud.emulator.seed_workspace(directory, "someone", next(iter(cloud.bundles.values())), tags={})
         assert cloud.invoke("LifecycleFunction", {"workspace_id": unmanaged}).result == {"failed": 0}
+
+
+UNROUTED = {
+    "name": "an HR event nobody routes",
+    "start": "2026-12-01T05:00:00Z",
+    "steps": [
+        {
+            "publish": {
+                "event": {
+                    "source": "hr.feed",
+                    "detail-type": "Employee Promoted",
+                    "detail": {"schema_version": 1, "employee_id": "E10234"},
+                },
+                "bus": "HrEventBus",
+            }
+        },
+        {"advance": "10m"},
+    ],
+}
+QUEUE_GRANT = "              ArnEquals: {aws:SourceArn: !GetAtt UnroutedHrEventsRule.Arn}\n"
+
+
+def test_a_queue_policy_naming_another_rule_refuses_the_delivery_and_the_event_is_dead_lettered(
+    tmp_path: Path,
+) -> None:
+    # Given the unrouted-events queue's policy admits another rule than the one that targets it
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert text.count(QUEUE_GRANT) == 1, "the queue policy moved: update this test"
+    copy = tmp_path / "template.yaml"
+    copy.write_text(text.replace(QUEUE_GRANT, QUEUE_GRANT.replace("UnroutedHrEventsRule", "FeedBucket")))
+
+    with open_world(UNROUTED, template=copy) as cloud:
+        report = cloud.report()
+
+    # Then EventBridge may not deliver: nothing reaches the queue, and the event goes to the target's DLQ
+    [refused] = [e for e in report["timeline"] if e["kind"] == "delivery_refused"]
+    assert refused["rule"] == "UnroutedHrEventsRule"
+    assert "sqs:SendMessage" in refused["reason"]
+    assert [d["queue"] for d in report["dead_letters"]] == ["EventDeliveryDLQ"]
+    assert "Employee Promoted" in report["dead_letters"][0]["body"]
