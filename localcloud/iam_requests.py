@@ -49,6 +49,9 @@ class Facts(Protocol):
 # prefix" of each page: Resource Groups Tagging API is `tag`).
 _PREFIXES = {"resourcegroupstaggingapi": "tag", "sesv2": "ses", "monitoring": "cloudwatch"}
 
+# Several reference pages share the `ses` prefix: the botocore client says which API is called.
+_PAGES = {"ses": "Amazon SES", "sesv2": "Amazon Simple Email Service v2"}
+
 # (service, operation) -> IAM action(s) where the operation's name is not an action of the reference.
 _ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # SQS batch calls are authorised as their single action (SQS API reference, SendMessageBatch: "permission
@@ -86,10 +89,12 @@ class ResourceType:
 
 
 @functools.lru_cache(maxsize=1024)
-def resource_types(action: str) -> tuple[ResourceType, ...] | None:
-    """The resource types the reference lists for `prefix:Action` (None: no such action)."""
+def resource_types(action: str, page: str | None = None) -> tuple[ResourceType, ...] | None:
+    """The resource types the reference lists for `prefix:Action` (None: no such action), from the reference
+    page `page` when several share the prefix."""
     prefix, _, name = action.partition(":")
-    for service in _database().get(prefix, []):
+    pages = _database().get(prefix, [])
+    for service in [p for p in pages if p["service_name"] == page] or pages:
         formats = {r["resource"]: r["arn"] for r in service["resources"]}
         for privilege in service["privileges"]:
             if privilege["privilege"].lower() != name.lower():
@@ -220,6 +225,11 @@ def _identity(params: Mapping[str, Any]) -> Variables:
     return [{"IdentityName": str(source)}] if source else []
 
 
+def _configuration_set(params: Mapping[str, Any]) -> Variables:
+    name = params.get("ConfigurationSetName")
+    return [{"ConfigurationSetName": str(name)}] if name else []
+
+
 def _object(params: Mapping[str, Any]) -> Variables:
     return [{"BucketName": str(params["Bucket"]), "ObjectName": str(params["Key"])}] if "Key" in params else []
 
@@ -249,6 +259,7 @@ _VARIABLES: dict[tuple[str, str], Callable[[Mapping[str, Any]], Variables]] = {
     ("ssm", "parameter"): _parameter,
     ("cloudwatch", "alarm"): _alarms,
     ("ses", "identity"): _identity,
+    ("ses", "configuration-set"): _configuration_set,
     ("s3", "object"): _object,
     ("s3", "bucket"): _bucket,
     ("lambda", "function"): _function,
@@ -270,8 +281,10 @@ def arn_of(arn_format: str, values: Mapping[str, str], facts: Facts) -> str:
     return _VARIABLE.sub(fill, arn_format)
 
 
-def _resources(prefix: str, action: str, operation: str, params: Mapping[str, Any], facts: Facts) -> list[Resource]:
-    types = resource_types(action) or ()
+def _resources(
+    prefix: str, action: str, operation: str, params: Mapping[str, Any], facts: Facts, page: str | None = None
+) -> list[Resource]:
+    types = resource_types(action, page) or ()
     found: list[Resource] = []
     for kind in types:
         extract = _VARIABLES.get((prefix, kind.name))
@@ -338,7 +351,7 @@ def requests_for(service: str, operation: str, params: Mapping[str, Any], facts:
     found: list[Request] = []
     context = context_of(params)
     for action in iam_actions(service, operation):
-        resources = _resources(prefix, action, operation, params, facts)
+        resources = _resources(prefix, action, operation, params, facts, _PAGES.get(service))
         found.append(Request(action, tuple(resources), context))
     return found + dependent_requests(prefix, operation, params, facts)
 

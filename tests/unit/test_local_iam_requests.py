@@ -211,3 +211,12 @@ def test_sending_to_an_encrypted_queue_needs_the_key() -> None:
 def test_a_required_resource_the_request_does_not_name_is_refused_loudly() -> None:
     with pytest.raises(UnmodelledCall):
         requests_for("workspaces", "RebootWorkspaces", {}, Facts())
+
+
+def test_an_optional_resource_is_authorised_when_the_request_names_it() -> None:
+    params = {"FromEmailAddress": "it@example.com", "ConfigurationSetName": "tracking"}
+    _, arns = _only("sesv2", "SendEmail", params)
+    assert arns == [
+        f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/it@example.com",
+        f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/tracking",
+    ]
