@@ -31,7 +31,8 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from localcloud.scenario import ScenarioError, _apply, _parse_step, open_world, parse_duration
+from localcloud.scenario import ScenarioError, _apply, open_world, parse_duration
+from localcloud.scenario_loading import _parse_step
 from localcloud.world import LocalCloud, LocalCloudError, iso
 
 CONTROL = "/_localcloud/"

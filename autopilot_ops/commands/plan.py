@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -16,6 +17,53 @@ from autopilot_ops.commands.session import current_session
 from autopilot_ops.errors import BadInput
 from autopilot_ops.policy_check import read_policy
 from autopilot_ops.pricing import DEFAULT_AUTOSTOP_HOURS
+
+# The plan's tables: (key in the plan, heading, (column heading, key in a row)...); a missing value prints empty.
+SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "hires",
+        "Hires",
+        (
+            ("employee", "employee_id"),
+            ("site", "site"),
+            ("profile", "profile"),
+            ("bundle", "bundle"),
+            ("mode", "running_mode"),
+            ("provision on", "provision_on"),
+            ("$/month", "monthly"),
+            ("action", "action"),
+        ),
+    ),
+    (
+        "departures",
+        "Departures",
+        (
+            ("employee", "employee_id"),
+            ("workspace", "workspace_id"),
+            ("state", "lifecycle"),
+            ("stop on", "stop_on"),
+            ("terminate on", "terminate_on"),
+            ("$/month saved", "monthly_saving"),
+            ("action", "action"),
+        ),
+    ),
+    (
+        "transfers",
+        "Transfers",
+        (
+            ("employee", "employee_id"),
+            ("workspace", "workspace_id"),
+            ("from", "from_profile"),
+            ("to", "to_profile"),
+            ("$/month", "monthly_delta"),
+            ("action", "action"),
+        ),
+    ),
+)
+
+
+def _cells(row: dict[str, Any], columns: tuple[tuple[str, str], ...]) -> tuple[Any, ...]:
+    return tuple(row.get(key, "") for _, key in columns)
 
 
 @click.command()
@@ -72,60 +120,9 @@ def plan(roster_file: Path, policy_file: Path | None, hours: int, feed_date: dt.
                 f"[bold red]This file would be HELD[/bold red]: {data['held_because']}. None of the rows below "
                 "would be applied until an operator releases it (`autopilot feed release ID`)."
             )
-        out.print(
-            table(
-                f"Hires: {len(data['hires'])}",
-                ["employee", "site", "profile", "bundle", "mode", "provision on", "$/month", "action"],
-                [
-                    (
-                        h["employee_id"],
-                        h["site"],
-                        h.get("profile", ""),
-                        h.get("bundle", ""),
-                        h.get("running_mode", ""),
-                        h.get("provision_on", ""),
-                        h.get("monthly", ""),
-                        h["action"],
-                    )
-                    for h in data["hires"]
-                ],
-            )
-        )
-        out.print(
-            table(
-                f"Departures: {len(data['departures'])}",
-                ["employee", "workspace", "state", "stop on", "terminate on", "$/month saved", "action"],
-                [
-                    (
-                        d["employee_id"],
-                        d.get("workspace_id", ""),
-                        d.get("lifecycle", ""),
-                        d.get("stop_on", ""),
-                        d.get("terminate_on", ""),
-                        d.get("monthly_saving", ""),
-                        d["action"],
-                    )
-                    for d in data["departures"]
-                ],
-            )
-        )
-        out.print(
-            table(
-                f"Transfers: {len(data['transfers'])}",
-                ["employee", "workspace", "from", "to", "$/month", "action"],
-                [
-                    (
-                        t["employee_id"],
-                        t.get("workspace_id", ""),
-                        t.get("from_profile", ""),
-                        t.get("to_profile", ""),
-                        t.get("monthly_delta", ""),
-                        t["action"],
-                    )
-                    for t in data["transfers"]
-                ],
-            )
-        )
+        for section, title, columns in SECTIONS:
+            rows = data[section]
+            out.print(table(f"{title}: {len(rows)}", [h for h, _ in columns], [_cells(r, columns) for r in rows]))
         for row in data["rejected_rows"]:
             out.print(
                 f"[red]line {row['line']} rejected[/red] ({escape(str(row['employee_id']))}): "

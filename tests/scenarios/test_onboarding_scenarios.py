@@ -17,6 +17,8 @@ import yaml
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.policy_source import packaged_policy_text
 from autopilot.domain.kernel.desks import Desk, Lifecycle
+from autopilot_ops import feeds
+from autopilot_ops.backend import world_backend
 from localcloud.scenario import run_scenario
 from localcloud.world import LocalCloud
 
@@ -223,7 +225,7 @@ def _held_feed(cloud: LocalCloud) -> str:
     return feed_id
 
 
-def test_a_mass_departure_is_held_then_released_by_an_operator(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_mass_departure_is_held_then_released_by_an_operator() -> None:
     with LocalCloud(start="2026-12-01T05:00:00Z") as cloud:
         cloud.put_object("rosters/staff.csv", (ROSTERS / "onboarding_staff_30.csv").read_bytes())
         cloud.advance(dt.timedelta(hours=1))
@@ -236,12 +238,8 @@ def test_a_mass_departure_is_held_then_released_by_an_operator(monkeypatch: pyte
         assert {desk.lifecycle for desk in _desks(cloud)} == {Lifecycle.READY}
         assert calls(held, "StopWorkspaces") == calls(held, "TerminateWorkspaces") == 0
 
-        # The operator CLI calls the same function with the function's configuration.
-        for name, value in cloud.function("HrFeedIngestFunction").environment.items():
-            monkeypatch.setenv(name, str(value))
-        from autopilot.handlers import hr_feed_ingest
-
-        outcome = hr_feed_ingest.release(_held_feed(cloud))
+        # The operator's `autopilot feed release ID`, against this world.
+        outcome = feeds.release(world_backend(cloud), _held_feed(cloud))
         cloud.settle()
         cloud.advance(dt.timedelta(hours=1))
 

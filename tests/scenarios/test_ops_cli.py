@@ -298,7 +298,11 @@ def test_plan_shows_desks_given_stopped_resized_and_the_monthly_cost(cli: Any, f
     assert data["held"] is False
     cost = data["cost"]
     assert cost["after_monthly"] == pytest.approx(cost["current_monthly"] + cost["delta_monthly"])
-    assert "Monthly cost" in cli("plan", str(roster)).stdout
+    human = cli("plan", str(roster)).stdout
+    assert "Monthly cost" in human
+    for key, heading in (("hires", "Hires"), ("departures", "Departures"), ("transfers", "Transfers")):
+        assert f"{heading}: {len(data[key])}" in human
+    assert any("E50010" in line and "amiens-cc" in line and "2026-12-13" in line for line in human.splitlines())
 
 
 def test_plan_of_a_file_that_would_be_held_says_which_rows_it_would_not_apply(cli: Any, folder: Path) -> None:

@@ -8,9 +8,10 @@ so we read only what we act on, check the ids we use loosely, and ignore the res
 from __future__ import annotations
 
 from typing import Annotated, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # Ids only: these are what logs, alerts and idempotency records may carry.
 EmployeeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -25,6 +26,20 @@ AwsWorkspaceId = Annotated[str, StringConstraints(pattern=r"^ws-[0-9A-Za-z]{1,63
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
 # A label chosen by HR (department, role, site): lower-case words, never a raw AWS id.
 Label = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9 _-]{0,63}$", to_lower=True)]
+
+
+def _known_timezone(value: str) -> str:
+    # Checked against the zone database the functions use (zoneinfo), not a spelling: Europe/Pariss would fail
+    # every hire, shift and stop time at that site with ZoneInfoNotFoundError.
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+# An IANA time zone name that zoneinfo knows (a shift's zone, a site's zone in the policy).
+TimeZoneName = Annotated[str, AfterValidator(_known_timezone)]
 
 
 class StrictModel(BaseModel):

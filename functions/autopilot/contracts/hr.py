@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from autopilot.contracts.common import EmployeeId, Envelope, Label, StrictModel, Username
+from autopilot.contracts.common import EmployeeId, Envelope, Label, StrictModel, TimeZoneName, Username
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FULL_DAY_NAMES = {
@@ -42,7 +41,7 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 class Shift(StrictModel):
     """When a shift worker works, in the site's local time."""
 
-    timezone: str
+    timezone: TimeZoneName
     days: list[Weekday] = Field(
         min_length=1,
         max_length=7,
@@ -50,15 +49,6 @@ class Shift(StrictModel):
     )
     start: dt.time
     end: dt.time
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
 
 
 class EmployeeHired(StrictModel):

@@ -5,19 +5,26 @@ the decision log of a batch, and a report dataclass as a handler result."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser.models import SqsModel, SqsRecordModel
 
+from autopilot.adapters.aws import client
 from autopilot.adapters.bus import EventBus
 from autopilot.adapters.policy_source import load_policy
+from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
+from autopilot.config import TimerSettings
 from autopilot.contracts.outputs import PolicyRejected
+from autopilot.contracts.timers import TimerKind
 from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.errors import PolicyError, TransientAwsError
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution, resolve
+from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
 from autopilot.observability import logger, metrics
 
 _resolutions: dict[int, tuple[Policy, Resolution]] = {}
@@ -88,3 +95,24 @@ def report(result: BatchResult, function: str) -> None:
         )
     for action, count in counts.items():
         metrics.add_metric(name=f"{function}.{action}", unit=MetricUnit.Count, value=count)
+
+
+def scheduler_timers(settings: TimerSettings, account: str) -> Timers:
+    """The function's one-time timers on EventBridge Scheduler (its group, role and dead-letter queue)."""
+    return Timers(
+        client("scheduler"),
+        group=settings.timer_group_name,
+        role_arn=settings.timer_role_arn,
+        dlq_arn=settings.timer_dlq_arn,
+        account=account,
+        region=settings.region,
+    )
+
+
+def queue_or_timers(settings: TimerSettings, account: str, targets: Mapping[TimerKind, QueueTarget]) -> QueueOrTimer:
+    """Timers by kind: a near one is a delayed message on its kind's queue, a far one a Scheduler timer."""
+    return QueueOrTimer(
+        timers=scheduler_timers(settings, account),
+        targets=targets,
+        envelope=functools.partial(timer_envelope, account=account, region=settings.region),
+    )

@@ -7,7 +7,6 @@ back with other values is flagged (`Provisioning Failed`, error_code ChangedPayl
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,7 +23,6 @@ from autopilot.adapters.bus import EventBus
 from autopilot.adapters.desk_store import DeskStore
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import state_table
-from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.hr import EmployeeDepartedEvent, EmployeeHiredEvent, HrEvent
@@ -34,8 +32,8 @@ from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.domain.kernel.outbox import DryRunMarking
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution
-from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
-from autopilot.handlers.common import account_of, current_policy
+from autopilot.domain.kernel.timers import QueueTarget
+from autopilot.handlers.common import account_of, current_policy, queue_or_timers
 from autopilot.observability import logger, metrics, tracer
 
 # A stable key prefix: renaming this module must not make every in-flight event run again.
@@ -66,22 +64,12 @@ def ports(account: str) -> Composition:
     table = state_table(settings.table_name)
     bus = EventBus(client("events"), settings.event_bus_name)
     sqs = client("sqs")
-    timers = QueueOrTimer(
-        timers=Timers(
-            client("scheduler"),
-            group=settings.timer_group_name,
-            role_arn=settings.timer_role_arn,
-            dlq_arn=settings.timer_dlq_arn,
-            account=account,
-            region=settings.region,
-        ),
-        targets={
-            "provision": QueueTarget(Queue(sqs, settings.provisioning_queue_url), settings.provisioning_queue_arn),
-            "stop": QueueTarget(Queue(sqs, settings.lifecycle_queue_url), settings.lifecycle_queue_arn),
-            "terminate": QueueTarget(Queue(sqs, settings.lifecycle_queue_url), settings.lifecycle_queue_arn),
-            "transfer": QueueTarget(Queue(sqs, settings.lifecycle_queue_url), settings.lifecycle_queue_arn),
-        },
-        envelope=functools.partial(timer_envelope, account=account, region=settings.region),
+    lifecycle = QueueTarget(Queue(sqs, settings.lifecycle_queue_url), settings.lifecycle_queue_arn)
+    provisioning = QueueTarget(Queue(sqs, settings.provisioning_queue_url), settings.provisioning_queue_arn)
+    timers = queue_or_timers(
+        settings,
+        account,
+        {"provision": provisioning, "stop": lifecycle, "terminate": lifecycle, "transfer": lifecycle},
     )
     return Composition(
         settings=settings,

@@ -91,15 +91,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = feed_hold.ingest_feed(source, policy=policy, ports=composition.ports, now=clock.now())
     logger.info("roster feed", extra=outcome.as_response())
     return outcome.as_response()
-
-
-def release(feed_id: str) -> dict[str, Any]:
-    """Operator command: accept a held feed (its events are published, its roster becomes the accepted one)."""
-    composition = ports()
-    policy, _ = current_policy(composition.settings.policy_parameter_name, composition.bus)
-    return feed_hold.release_feed(feed_id, policy=policy, ports=composition.ports, now=clock.now()).as_response()
-
-
-def discard(feed_id: str) -> dict[str, Any]:
-    """Operator command: throw a held feed away (nothing is published; the roster stays as it was)."""
-    return feed_hold.discard_feed(feed_id, ports=ports().ports, now=clock.now()).as_response()

@@ -5,7 +5,6 @@ docs/onboarding.md). Only desks the automation manages; partial batch responses.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from autopilot.adapters.mailer import WorkSpacesLookups
 from autopilot.adapters.queue import Queue
 from autopilot.adapters.roster_store import state_table
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.timers import Timers, timer_envelope
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.timers import TimerFiredEvent
@@ -28,8 +26,16 @@ from autopilot.domain.hr import offboarding
 from autopilot.domain.hr.ports import LifecyclePorts
 from autopilot.domain.hr.roster import describe_errors
 from autopilot.domain.kernel.outbox import DryRunMarking
-from autopilot.domain.kernel.timers import QueueOrTimer, QueueTarget
-from autopilot.handlers.common import TRANSIENT, SqsBatch, SqsRecord, account_of, current_policy, report
+from autopilot.domain.kernel.timers import QueueTarget
+from autopilot.handlers.common import (
+    TRANSIENT,
+    SqsBatch,
+    SqsRecord,
+    account_of,
+    current_policy,
+    queue_or_timers,
+    report,
+)
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -51,17 +57,8 @@ def ports(account: str) -> Composition:
     table = state_table(settings.table_name)
     bus = EventBus(client("events"), settings.event_bus_name)
     lifecycle_queue = QueueTarget(Queue(client("sqs"), settings.lifecycle_queue_url), settings.lifecycle_queue_arn)
-    timers = QueueOrTimer(
-        timers=Timers(
-            client("scheduler"),
-            group=settings.timer_group_name,
-            role_arn=settings.timer_role_arn,
-            dlq_arn=settings.timer_dlq_arn,
-            account=account,
-            region=settings.region,
-        ),
-        targets={"stop": lifecycle_queue, "terminate": lifecycle_queue, "transfer": lifecycle_queue},
-        envelope=functools.partial(timer_envelope, account=account, region=settings.region),
+    timers = queue_or_timers(
+        settings, account, {"stop": lifecycle_queue, "terminate": lifecycle_queue, "transfer": lifecycle_queue}
     )
     return Composition(
         settings=settings,

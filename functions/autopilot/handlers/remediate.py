@@ -21,7 +21,6 @@ from autopilot.adapters.incident_store import IncidentStore, state_table
 from autopilot.adapters.metrics_query import ConnectionMetrics
 from autopilot.adapters.runbook_fleet import RunbookFleet
 from autopilot.adapters.tagging import Tagging
-from autopilot.adapters.timers import Timers
 from autopilot.adapters.workspaces import WorkSpaces
 from autopilot.config import TimerSettings
 from autopilot.contracts.aws import AlarmStateChangeEvent
@@ -31,7 +30,7 @@ from autopilot.domain.incidents import remediation
 from autopilot.domain.incidents.triage import alarm_subject, alarm_window
 from autopilot.domain.kernel.errors import InvalidInput
 from autopilot.handlers import aws_events
-from autopilot.handlers.common import TRANSIENT, account_of, current_policy
+from autopilot.handlers.common import TRANSIENT, account_of, current_policy, scheduler_timers
 from autopilot.observability import logger, metrics, tracer
 
 
@@ -57,14 +56,7 @@ def ports(account: str) -> Composition:
     table = state_table(settings.table_name)
     bus = EventBus(client("events"), settings.event_bus_name)
     incidents = IncidentStore(table)
-    timers = Timers(
-        client("scheduler"),
-        group=settings.timer_group_name,
-        role_arn=settings.timer_role_arn,
-        dlq_arn=settings.timer_dlq_arn,
-        account=account,
-        region=settings.region,
-    )
+    timers = scheduler_timers(settings, account)
     return Composition(
         settings=settings,
         bus=bus,
