@@ -240,3 +240,32 @@ def evaluate(statements: Sequence[Mapping[str, Any]], request: Request) -> Verdi
 
 def statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
+def principal_matches(element: Any, principal: str, *, service: bool, account: str) -> bool:
+    """Whether a resource-policy statement's Principal names this principal (a service principal when `service`):
+    `*`, `{"Service": ...}`, or an account (its id or `:root` ARN: every IAM principal of the account, not service
+    principals) or the principal's own ARN (IAM User Guide, "AWS JSON policy elements: Principal")."""
+    if element == "*":
+        return True
+    if not isinstance(element, Mapping):
+        raise UnsupportedPolicy(f"Principal {element!r}")
+    if service:
+        return principal in [str(v) for v in _as_list(element.get("Service"))]
+    for value in _as_list(element.get("AWS")):
+        text = str(value)
+        if text in ("*", principal) or text in (account, f"arn:aws:iam::{account}:root"):
+            return True
+    return False
+
+
+def applicable(
+    statements: Sequence[Mapping[str, Any]], principal: str, *, service: bool, account: str
+) -> list[Mapping[str, Any]]:
+    found = []
+    for statement in statements:
+        if "NotPrincipal" in statement:
+            raise UnsupportedPolicy("NotPrincipal")
+        if principal_matches(statement.get("Principal"), principal, service=service, account=account):
+            found.append(statement)
+    return found

@@ -53,33 +53,6 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def principal_matches(element: Any, principal: str, *, service: bool, account: str) -> bool:
-    """Whether a statement's Principal names this principal (a service principal when `service`)."""
-    if element == "*":
-        return True
-    if not isinstance(element, Mapping):
-        raise iam.UnsupportedPolicy(f"Principal {element!r}")
-    if service:
-        return principal in [str(v) for v in _as_list(element.get("Service"))]
-    for value in _as_list(element.get("AWS")):
-        text = str(value)
-        if text in ("*", principal) or text in (account, f"arn:aws:iam::{account}:root"):
-            return True
-    return False
-
-
-def _applicable(
-    statements: Sequence[Mapping[str, Any]], principal: str, *, service: bool, account: str
-) -> list[Mapping[str, Any]]:
-    found = []
-    for statement in statements:
-        if "NotPrincipal" in statement:
-            raise iam.UnsupportedPolicy("NotPrincipal")
-        if principal_matches(statement.get("Principal"), principal, service=service, account=account):
-            found.append(statement)
-    return found
-
-
 class Deliveries:
     """The template's resource and key policies, and its roles, for the deliveries the world makes."""
 
@@ -117,12 +90,14 @@ class Deliveries:
     def by_service(self, service: str, action: str, resource: str, source_arn: str) -> Refusal | None:
         """A service principal delivering to `resource` on behalf of `source_arn` (a rule, an alarm)."""
         context = self._context(source_arn)
-        statements = _applicable(self.resource_policies.get(resource, []), service, service=True, account=self.account)
+        statements = iam.applicable(
+            self.resource_policies.get(resource, []), service, service=True, account=self.account
+        )
         if not iam.evaluate(statements, iam.Request(action, (iam.Resource(resource),), context)).allowed:
             return Refusal(service, action, resource, "resource policy")
         key = self.keys.get(resource)
         if key is not None:
-            statements = _applicable(self.key_policies.get(key, []), service, service=True, account=self.account)
+            statements = iam.applicable(self.key_policies.get(key, []), service, service=True, account=self.account)
             for kms_action in _KMS_FOR_SENDING:
                 request = iam.Request(kms_action, (iam.Resource(key),), context)
                 if not iam.evaluate(statements, request).allowed:
@@ -140,7 +115,7 @@ class Deliveries:
         context = self._context(None)
         request = iam.Request(action, (iam.Resource(resource),), context)
         identity = iam.evaluate(role.statements, request).decision
-        applicable = _applicable(
+        applicable = iam.applicable(
             self.resource_policies.get(resource, []), role_arn, service=False, account=self.account
         )
         by_resource = iam.evaluate(applicable, request).decision
@@ -150,7 +125,7 @@ class Deliveries:
         if key is None:
             return None
         key_statements = self.key_policies.get(key, [])
-        direct = _applicable(key_statements, role_arn, service=False, account=self.account)
+        direct = iam.applicable(key_statements, role_arn, service=False, account=self.account)
         for kms_action in kms:
             kms_request = iam.Request(kms_action, (iam.Resource(key),), context)
             # A statement naming the account root delegates to IAM: the role's own policy must then allow it.

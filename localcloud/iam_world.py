@@ -208,23 +208,44 @@ class Enforcer:
         facts: iam_requests.Facts,
         *,
         function_names: Mapping[str, str] | None = None,
+        resource_policies: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.roles = function_roles(resolver)
         self.facts = facts
         self._names = dict(function_names or {})
+        self._resource_policies = dict(resource_policies or {})
 
     def principal(self, function: str) -> str:
         return session_arn(self.roles[function].arn, self._names.get(function, function))
 
     def check(self, function: str, service: str, operation: str, params: Mapping[str, Any]) -> Denial | None:
-        """None if the role allows the call, else the first refused authorisation."""
-        statements: Sequence[Mapping[str, Any]] = self.roles[function].statements
-        for request in iam_requests.requests_for(service, operation, params, self.facts):
-            verdict = iam.evaluate(statements, request)
-            if not verdict.allowed:
-                code, status = DENIED.get(service, DEFAULT_DENIED)
-                return Denial(request.action, verdict.resource or "*", verdict.decision, code, status)
+        """None if the call is allowed, else the first refused authorisation. Same account: a resource's policy
+        (queue, topic, Lambda permission) can allow what the role's does not, and an explicit deny in either wins
+        (IAM User Guide, "Policy evaluation logic": "Identity-based policies and resource-based policies")."""
+        role = self.roles[function]
+        code, status = DENIED.get(service, DEFAULT_DENIED)
+        for found in iam_requests.requests_for(service, operation, params, self.facts):
+            # The SDK calls over HTTPS: aws:SecureTransport is true for every call a function makes.
+            request = iam.Request(found.action, found.resources, {"aws:SecureTransport": "true", **found.context})
+            refused: str | None = None
+            for resource in request.resources:
+                one = iam.Request(request.action, (resource,), request.context)
+                by_role = iam.evaluate(role.statements, one).decision
+                by_resource = self._by_resource_policy(role.arn, one)
+                if iam.Decision.EXPLICIT_DENY in (by_role, by_resource):
+                    return Denial(request.action, resource.arn, iam.Decision.EXPLICIT_DENY, code, status)
+                if iam.Decision.ALLOW not in (by_role, by_resource) and refused is None:
+                    refused = resource.arn
+            if refused is not None:
+                return Denial(request.action, refused, iam.Decision.IMPLICIT_DENY, code, status)
         return None
+
+    def _by_resource_policy(self, role_arn: str, request: iam.Request) -> iam.Decision:
+        statements = self._resource_policies.get(request.resources[0].arn)
+        if not statements:
+            return iam.Decision.IMPLICIT_DENY
+        mine = iam.applicable(statements, role_arn, service=False, account=self.facts.account_id)
+        return iam.evaluate(mine, request).decision
 
 
 @dataclass
@@ -281,7 +302,7 @@ def emulator_tags(fleet: Any, arn: str) -> Mapping[str, str] | None:
     return None
 
 
-def enforcer_for(world: Any) -> Enforcer:
+def enforcer_for(world: Any, resource_policies: Mapping[str, Sequence[Mapping[str, Any]]]) -> Enforcer:
     """The enforcer of a started LocalCloud: its template's roles, its emulator's and moto's tags."""
     account, region = world.account_id, world.region
 
@@ -296,4 +317,4 @@ def enforcer_for(world: Any) -> Enforcer:
 
     facts = WorldFacts(account, region, tags, bundle_owner, encryption_keys(world.resolver))
     names = {logical_id: spec.name for logical_id, spec in world.functions.items()}
-    return Enforcer(world.resolver, facts, function_names=names)
+    return Enforcer(world.resolver, facts, function_names=names, resource_policies=resource_policies)

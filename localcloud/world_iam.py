@@ -25,8 +25,8 @@ class WorldIam(WorldParts):
         """After the world is built: the roles, policies and tags are known."""
         if not self.iam_enforced:
             return
-        self._enforcer = iam_world.enforcer_for(self)
         self._deliveries = iam_delivery.Deliveries(self.resolver, iam_world.encryption_keys(self.resolver))
+        self._enforcer = iam_world.enforcer_for(self, self._deliveries.resource_policies)
         self._authorize_mappings()
 
     def authorize_api_call(self, service: str, operation: str, params: Mapping[str, Any]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from localcloud.iam_delivery import Deliveries, mapping_refusals, principal_matches
+from localcloud.iam import principal_matches
+from localcloud.iam_delivery import Deliveries, mapping_refusals
 from localcloud.iam_world import encryption_keys
 from localcloud.intrinsics import Resolver
 from localcloud.world import expanded_template

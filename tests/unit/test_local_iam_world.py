@@ -126,3 +126,38 @@ def test_every_resource_of_a_request_is_checked_with_its_own_tags() -> None:
     assert evaluate(statements, Request("workspaces:MigrateWorkspace", (desk, bundle))).decision is (
         Decision.IMPLICIT_DENY
     )
+
+
+def test_a_resource_policy_can_allow_in_the_same_account_and_its_deny_wins(template: dict[str, Any]) -> None:
+    resolver = Resolver(template)
+    queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:other"
+    send = {"QueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/other", "MessageBody": "x"}
+    role = function_roles(resolver)["SessionsFunction"].arn
+    assert Enforcer(resolver, _facts()).check("SessionsFunction", "sqs", "SendMessage", send) is not None
+
+    allow = [{"Effect": "Allow", "Principal": {"AWS": role}, "Action": "sqs:SendMessage", "Resource": queue}]
+    allowed = Enforcer(resolver, _facts(), resource_policies={queue: allow})
+    assert allowed.check("SessionsFunction", "sqs", "SendMessage", send) is None
+
+    deny = [{"Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": queue}]
+    denied = Enforcer(resolver, _facts(), resource_policies={queue: allow + deny})
+    refusal = denied.check("SessionsFunction", "sqs", "SendMessage", send)
+    assert refusal is not None
+    assert refusal.decision is Decision.EXPLICIT_DENY
+    assert refusal.code == "AccessDenied"
+
+
+def test_calls_are_made_over_tls_so_a_deny_on_insecure_transport_does_not_apply(template: dict[str, Any]) -> None:
+    resolver = Resolver(template)
+    topic = str(resolver.get_att("AlertsTopic", "TopicArn"))
+    insecure = [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    enforcer = Enforcer(resolver, _facts(), resource_policies={topic: insecure})
+    assert enforcer.check("NotifyFunction", "sns", "Publish", {"TopicArn": topic, "Message": "m"}) is None
