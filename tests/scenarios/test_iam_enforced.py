@@ -159,3 +159,26 @@ def test_a_queue_policy_naming_another_rule_refuses_the_delivery_and_the_event_i
     assert "sqs:SendMessage" in refused["reason"]
     assert [d["queue"] for d in report["dead_letters"]] == ["EventDeliveryDLQ"]
     assert "Employee Promoted" in report["dead_letters"][0]["body"]
+
+
+@pytest.mark.parametrize(("flags", "enforced"), [((), True), (("--no-iam",), False)])
+def test_autopilot_local_run_enforces_iam_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flags: tuple[str, ...], enforced: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from localcloud import cli
+
+    seen: list[bool] = []
+    real = cli.open_world
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["iam"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "open_world", spy)
+    scenario = tmp_path / "empty.yaml"
+    scenario.write_text("name: nothing\nstart: 2026-12-01T05:00:00Z\nsteps:\n  - advance: 1m\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.main, ["run", str(scenario), "--json", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen == [enforced]
