@@ -70,9 +70,14 @@ def main() -> None:
     metavar="SEED",
     help="Hostile mode: duplicated, unordered, delayed deliveries and WorkSpaces throttling, replayable from SEED.",
 )
-def run(scenario: Path, as_json: bool, verbose: bool, hostile: int | None) -> None:
+@click.option(
+    "--no-iam",
+    is_flag=True,
+    help="Debugging only: do not authorise the functions' calls as their roles (IAM is enforced by default).",
+)
+def run(scenario: Path, as_json: bool, verbose: bool, hostile: int | None, no_iam: bool) -> None:
     """Run a scenario file and print its timeline (or its report with --json)."""
-    _run(scenario, as_json=as_json, verbose=verbose, hostile=hostile)
+    _run(scenario, as_json=as_json, verbose=verbose, hostile=hostile, iam=not no_iam)
 
 
 @main.command()
@@ -259,12 +264,14 @@ def serve(port: int, scenario: Path | None, clock: str) -> None:
     click.echo("autopilot-local: stopped", err=True)
 
 
-def _run(path: Path, *, as_json: bool, verbose: bool, story: bool = False, hostile: int | None = None) -> None:
+def _run(
+    path: Path, *, as_json: bool, verbose: bool, story: bool = False, hostile: int | None = None, iam: bool = True
+) -> None:
     progress = Console(stderr=True, highlight=False)
     try:
         scenario = load_scenario(path)
         say = lambda line: progress.print(escape(line), style="dim")  # noqa: E731
-        with open_world(scenario, progress=say, hostile=hostile) as cloud:
+        with open_world(scenario, progress=say, hostile=hostile, iam=iam) as cloud:
             report = cloud.report()
             if story:
                 report["logins"] = login_waits(report["timeline"])

@@ -1,6 +1,7 @@
 """The few places where the local cloud hooks into botocore and moto, installed while a world is running.
 
-- every API call a function makes is counted (and a crash can be injected right after one succeeds);
+- every API call a function makes is counted, authorised as the function's role (localcloud.iam_world), and
+  a crash can be injected right after one succeeds;
 - botocore's retry back-off does not sleep for real (virtual time stands still during an invocation);
 - PutEvents accepted by moto are handed to the world for delivery by the template's rules (moto cannot
   invoke Lambda targets, so the world's rules carry no targets inside moto);
@@ -35,6 +36,8 @@ class World(Protocol):
 
     def before_api_call(self, service: str, operation: str) -> bool: ...
 
+    def authorize_api_call(self, service: str, operation: str, params: dict[str, Any]) -> None: ...
+
     def after_api_call(self, service: str, operation: str, result: Any) -> None: ...
 
     def accept_put_events(self, events: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None: ...
@@ -58,6 +61,8 @@ def _make_api_call(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(client, operation_name, api_params)
         service = client.meta.service_model.service_name
         counted = world.before_api_call(service, operation_name)
+        if counted:  # a function's call: IAM decides before the service sees it
+            world.authorize_api_call(service, operation_name, api_params)
         result = original(client, operation_name, api_params)
         if counted:
             world.after_api_call(service, operation_name, result)

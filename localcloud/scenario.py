@@ -127,6 +127,7 @@ def open_world(
     template: Path | None = None,
     parameters: Mapping[str, str] | None = None,
     hostile: int | None = None,
+    iam: bool = True,
 ) -> Iterator[LocalCloud]:
     """Run a scenario in a fresh local cloud and yield the world as the scenario leaves it (closed on exit):
     for callers that want to look around afterwards (an operator CLI, a test reading the state table,
@@ -142,7 +143,7 @@ def open_world(
             extra["template"] = template
         if hostile is not None:
             extra["hostile"] = hostile
-        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, **extra)
+        cloud = LocalCloud(start=document.start, policy=scenario.policy_path, iam=iam, **extra)
     except PolicyError as exc:  # checked at load already; kept for a policy changed in between
         raise ScenarioError(f"{scenario.policy_path}: {'; '.join(exc.errors)}") from exc
     try:
@@ -182,7 +183,9 @@ def run_scenario(
     *,
     progress: Progress | None = None,
     hostile: int | None = None,
+    iam: bool = True,
 ) -> dict[str, Any]:
-    """Run a scenario in a fresh local cloud and return its report (`hostile=SEED`: in hostile mode)."""
-    with open_world(source, progress=progress, hostile=hostile) as cloud:
+    """Run a scenario in a fresh local cloud and return its report (`hostile=SEED`: in hostile mode; `iam=False`:
+    debugging only)."""
+    with open_world(source, progress=progress, hostile=hostile, iam=iam) as cloud:
         return cloud.report()

@@ -16,7 +16,8 @@ in-process when the template says they run:
 Time is virtual (localcloud.clock): `advance()` moves it and everything due happens in order, deterministically.
 
 The class is assembled from parts, one responsibility each (localcloud.world_build, world_bus, world_lambdas,
-world_scheduler, world_desks, world_faults, world_report); this module keeps the lifecycle and the work loop.
+world_scheduler, world_desks, world_faults, world_iam, world_report); this module keeps the lifecycle and the work
+loop. IAM is enforced on every call a function makes and on the deliveries AWS makes (localcloud.world_iam).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from localcloud.world_build import WorldBuilder
 from localcloud.world_bus import WorldBus
 from localcloud.world_desks import WorldDesks
 from localcloud.world_faults import WorldFaults
+from localcloud.world_iam import WorldIam
 from localcloud.world_lambdas import WorldLambdas
 from localcloud.world_report import WorldReport
 from localcloud.world_scheduler import WorldScheduler
@@ -89,7 +91,7 @@ __all__ = [
 ]
 
 
-class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesks, WorldFaults, WorldReport):
+class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesks, WorldFaults, WorldIam, WorldReport):
     """The template's world in moto, with a virtual clock. Use as a context manager (or start()/close())."""
 
     account_id = ACCOUNT_ID
@@ -105,6 +107,7 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
         handlers: Mapping[str, lambdas.Handler] | None = None,
         seed: int = 0,
         hostile: int | None = None,
+        iam: bool = True,
     ) -> None:
         self.template_path = Path(template)
         self.policy_path = Path(policy) if policy is not None else None
@@ -116,6 +119,10 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
         self._seed = seed
         # Hostile mode (localcloud.hostile): at-least-once, unordered, delayed delivery and WorkSpaces throttling.
         self.hostile = None if hostile is None else hostile_mode.Hostile(hostile)
+        # IAM enforced on the functions' calls and the deliveries (localcloud.world_iam); off only to debug.
+        self.iam_enforced = iam
+        self._enforcer = None
+        self._deliveries = None
         self._stack = contextlib.ExitStack()
         self._started = False
         # filled by start()
@@ -187,6 +194,7 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
                 hostile_mode.install_throttling(self.hostile, self.emulator.fleet, self._function_running)
             self.meter = Meter(self, dict(self.policy.optimizer.prices), self._put_workspaces_metrics)
             self._build()
+            self._start_iam()
             self._started = True
         except BaseException:
             self._teardown()

@@ -216,6 +216,9 @@ class WorldBus(WorldParts):
         arn = str(target["Arn"])
         payload = shapes.target_input(target, envelope)
         trigger = f"rule:{rule.logical_id}"
+        refused = self._rule_delivery_refused(rule, target, envelope)  # IAM (localcloud.world_iam)
+        if refused is not None:
+            return refused
         copies = 1 if self.hostile is None else self.hostile.copies("rule_target")
         if ":lambda:" in arn:
             spec = self._function_by_any(arn)

@@ -96,6 +96,8 @@ class WorldLambdas(WorldParts):
         if not invocation.ok:
             record["responseContext"]["functionError"] = "Unhandled"
             record["responsePayload"] = invocation.result
+        if self._destination_refused(spec.logical_id, destination):  # IAM (localcloud.world_iam)
+            return
         if ":sqs:" in destination:
             self._send_to_queue(destination, record)
         elif ":sns:" in destination:

@@ -64,6 +64,8 @@ class WorldReport(WorldParts):
             }
             self._events.append(("default", self._complete_envelope(envelope)))
             for topic in change.actions():
+                if self._alarm_action_refused(change.alarm.name, change.alarm.alarm_arn, topic):
+                    continue
                 subject, message = change.notification(self.account_id, region_name)
                 self.client("sns").publish(TopicArn=topic, Subject=subject, Message=message)
         self._collect()

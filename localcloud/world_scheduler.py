@@ -129,6 +129,7 @@ class WorldScheduler(WorldParts):
         trigger = f"{'timer' if attempt.one_time else 'schedule'}:{attempt.name}"
         arn = str(target.get("Arn", ""))
         try:
+            self._authorize_schedule_target(target)  # as the schedule's role (localcloud.world_iam)
             if ":lambda:" in arn:
                 spec = self._function_by_any(arn)
                 self._queue_async(spec.logical_id, json.loads(payload), trigger)

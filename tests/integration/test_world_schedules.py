@@ -23,6 +23,10 @@ def cloud() -> Iterator[LocalCloud]:
     yield from world_from_test_template()
 
 
+# TimersRole of the test template: Scheduler reaches a target as the schedule's role (IAM is enforced).
+TIMERS_ROLE = "arn:aws:iam::123456789012:role/world-test-timers"
+
+
 def _timer(cloud: LocalCloud, name: str, at: dt.datetime, target_arn: str, payload: dict[str, object]) -> None:
     boto3.client("scheduler").create_schedule(
         Name=name,
@@ -31,7 +35,7 @@ def _timer(cloud: LocalCloud, name: str, at: dt.datetime, target_arn: str, paylo
         ScheduleExpressionTimezone="UTC",
         FlexibleTimeWindow={"Mode": "OFF"},
         ActionAfterCompletion="DELETE",
-        Target={"Arn": target_arn, "RoleArn": "arn:aws:iam::123456789012:role/timers", "Input": json.dumps(payload)},
+        Target={"Arn": target_arn, "RoleArn": TIMERS_ROLE, "Input": json.dumps(payload)},
     )
 
 
@@ -140,7 +144,7 @@ def _retrying_timer(cloud: LocalCloud, name: str, target_arn: str, retries: int,
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={
             "Arn": target_arn,
-            "RoleArn": "arn:aws:iam::123456789012:role/timers",
+            "RoleArn": TIMERS_ROLE,
             "Input": json.dumps({"k": "<aws.scheduler.attempt-number>"}),
             "RetryPolicy": {"MaximumRetryAttempts": retries, "MaximumEventAgeInSeconds": max_age_s},
             "DeadLetterConfig": {"Arn": cloud.physical("WorkDLQ", "Arn")},
