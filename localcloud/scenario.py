@@ -27,8 +27,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from autopilot.domain.fleet.adoption import EMPLOYEE_TAG
 from autopilot.domain.kernel.errors import PolicyError
+from autopilot.domain.kernel.workspace import EMPLOYEE_TAG
 from localcloud.intrinsics import TemplateError
 from localcloud.scenario_format import (
     FleetBulk,

@@ -70,15 +70,13 @@ from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.policy import Policy
 from autopilot.domain.kernel.resolution import Resolution
 from autopilot.domain.kernel.running_mode_policy import Price
+from autopilot.domain.kernel.workspace import EMPLOYEE_TAG, PROFILE_TAG
 
 SWITCHES: dict[str, str] = {"to_always_on": "ALWAYS_ON", "to_auto_stop": "AUTO_STOP"}
 MODIFIABLE_STATES = frozenset({"AVAILABLE", "STOPPED"})
 # Desk records that can have a WorkSpace (the others never reached CreateWorkspaces or are gone).
 LIVE_LIFECYCLES = (Lifecycle.PROVISIONING, Lifecycle.READY, Lifecycle.LEAVING, Lifecycle.STOPPED)
 MAX_IDS_IN_EVENT = 100
-# Tags provisioning puts on every desk it creates (and adoption reads): who it is for, and which profile.
-EMPLOYEE_TAG = "AutopilotEmployeeId"
-PROFILE_TAG = "AutopilotProfile"
 
 
 def _billed_at(record: UsageRecord, timeout: int) -> set[dt.datetime]:

@@ -32,9 +32,8 @@ from typing import Literal, Protocol
 
 from autopilot.domain.kernel.desks import Desk, Lifecycle
 from autopilot.domain.kernel.policy import Policy
+from autopilot.domain.kernel.workspace import EMPLOYEE_TAG, PROFILE_TAG
 
-EMPLOYEE_TAG = "AutopilotEmployeeId"
-PROFILE_TAG = "AutopilotProfile"
 RECHECK_UNMANAGED = dt.timedelta(days=1)
 NOT_YET = frozenset({"PENDING", "TERMINATING", "TERMINATED"})
 _EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

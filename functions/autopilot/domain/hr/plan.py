@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.kernel.desks import Desk
 from autopilot.domain.kernel.policy import Policy
-from autopilot.domain.kernel.workspace import DeskSpec
+from autopilot.domain.kernel.workspace import EMPLOYEE_TAG, PROFILE_TAG, DeskSpec
 
 BACKOFF_BASE = 60
 BACKOFF_MAX = 900
 # A SCHEDULED desk with one of these origins has had a CreateWorkspaces attempted (the lease records "created"
 # before the call) or had a WorkSpace before a failure: it is reconciled against AWS before any new create.
 OUR_ORIGINS = frozenset({"created", "adopted"})
-# The tag our CreateWorkspaces sets on a new desk (in the same request): what tells a desk of ours from the user's own.
-EMPLOYEE_TAG = "AutopilotEmployeeId"
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ def desk_spec(desk: Desk, policy: Policy) -> DeskSpec:
         compute=desk.compute,
         root_volume_gb=desk.root_volume_gb,
         user_volume_gb=desk.user_volume_gb,
-        tags={**policy.tags, EMPLOYEE_TAG: desk.employee_id, "AutopilotProfile": desk.profile},
+        tags={**policy.tags, EMPLOYEE_TAG: desk.employee_id, PROFILE_TAG: desk.profile},
     )
 
 

@@ -39,7 +39,6 @@ from typing import Any
 from autopilot.contracts.timers import TimerFired
 from autopilot.domain.hr.plan import (
     BACKOFF_BASE,
-    EMPLOYEE_TAG,
     ProvisionWork,
     backoff_seconds,
     create_attempted,
@@ -62,7 +61,7 @@ from autopilot.domain.kernel.batch import BatchResult
 from autopilot.domain.kernel.desks import Desk, Lifecycle, is_unnamed_adoption
 from autopilot.domain.kernel.errors import AwsRefused, StaleUpdate
 from autopilot.domain.kernel.policy import Policy
-from autopilot.domain.kernel.workspace import ItemFailure, WorkspaceInfo
+from autopilot.domain.kernel.workspace import EMPLOYEE_TAG, ItemFailure, WorkspaceInfo
 
 
 class _Pass(Following):

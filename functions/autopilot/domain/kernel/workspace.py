@@ -10,6 +10,11 @@ from typing import Any
 
 from autopilot.domain.kernel.errors import AwsRefused
 
+# Tags provisioning puts on every desk it creates, in the CreateWorkspaces request itself: who it is for and which
+# profile. Adoption reads them; a desk without them is the user's own (never "created" by us).
+EMPLOYEE_TAG = "AutopilotEmployeeId"
+PROFILE_TAG = "AutopilotProfile"
+
 
 @dataclass(frozen=True)
 class DeskSpec:
