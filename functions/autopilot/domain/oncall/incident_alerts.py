@@ -35,29 +35,17 @@ def _incident_opened(event: IncidentOpened, incident: Incident | None, links: Li
         "No action needed yet: the automation runs the runbook (reboot, re-check, rebuild…) and escalates "
         "if it cannot fix the desk."
     )
-    return Alert(
-        kind="connection_failure",
-        severity=SEVERITY["connection_failure"],
+    return _desk_thread_alert(
+        event,
+        "connection_failure",
+        links,
         title=f"Users cannot connect to desk {event.workspace_id} ({_who(event.employee_id, event.workspace_id)})",
         description=description,
-        next_steps=[first, *_desk_links("connection_failure", event.workspace_id, event.directory_id, links)],
-        thread_id=event.incident_id,
+        first_steps=[first],
         key="opened",
-        event_type=event.DETAIL_TYPE,
-        workspace_id=event.workspace_id,
-        employee_id=_hr_id(event.employee_id, event.workspace_id),
-        incident_id=event.incident_id,
-        directory_id=event.directory_id,
-        related_resources=_resources(event.workspace_id, event.directory_id, links),
-        context=_context(
-            incident_id=event.incident_id,
-            workspace_id=event.workspace_id,
-            employee_id=_hr_id(event.employee_id, event.workspace_id),
-            directory_id=event.directory_id,
-            cause=event.cause,
-            failures=event.failures,
-            opened_at=event.opened_at,
-        ),
+        cause=event.cause,
+        failures=event.failures,
+        opened_at=event.opened_at,
     )
 
 
@@ -120,33 +108,18 @@ def _remediation_step(event: RemediationStep, incident: Incident | None, links: 
         )
         if part
     )
-    return Alert(
-        kind="remediation_step",
-        severity=SEVERITY["remediation_step"],
+    return _desk_thread_alert(
+        event,
+        "remediation_step",
+        links,
         title=title,
         description=description,
-        next_steps=[
-            "Nothing to do unless the incident escalates.",
-            *_desk_links("remediation_step", event.workspace_id, event.directory_id, links),
-        ],
-        thread_id=event.incident_id,
+        first_steps=["Nothing to do unless the incident escalates."],
         key=f"step:{step.action}:{step.outcome}:{step.at.isoformat()}",
-        event_type=event.DETAIL_TYPE,
-        workspace_id=event.workspace_id,
-        employee_id=_hr_id(event.employee_id, event.workspace_id),
-        incident_id=event.incident_id,
-        directory_id=event.directory_id,
-        related_resources=_resources(event.workspace_id, event.directory_id, links),
-        context=_context(
-            incident_id=event.incident_id,
-            workspace_id=event.workspace_id,
-            employee_id=_hr_id(event.employee_id, event.workspace_id),
-            directory_id=event.directory_id,
-            action=step.action,
-            outcome=step.outcome,
-            at=step.at,
-            next_check_at=event.next_check_at,
-        ),
+        action=step.action,
+        outcome=step.outcome,
+        at=step.at,
+        next_check_at=event.next_check_at,
     )
 
 
@@ -171,33 +144,20 @@ def _escalation(event: IncidentEscalated, incident: Incident | None, links: Link
             _tried(steps),
         )
     )
-    return Alert(
-        kind="escalation",
-        severity=SEVERITY["escalation"],
+    return _desk_thread_alert(
+        event,
+        "escalation",
+        links,
         title=f"Escalated: desk {event.workspace_id or event.directory_id} needs a human "
         f"({_who(event.employee_id, event.workspace_id)})",
         description=description,
-        next_steps=[
+        first_steps=[
             "Open the desk in the console, look at its state and recent changes; contact the employee by id "
             "through the service desk if needed.",
             _after_escalation(event.incident_id),
-            *_desk_links("escalation", event.workspace_id, event.directory_id, links),
         ],
-        thread_id=event.incident_id,
         key="escalated",
-        event_type=event.DETAIL_TYPE,
-        workspace_id=event.workspace_id,
-        employee_id=_hr_id(event.employee_id, event.workspace_id),
-        incident_id=event.incident_id,
-        directory_id=event.directory_id,
-        related_resources=_resources(event.workspace_id, event.directory_id, links),
-        context=_context(
-            incident_id=event.incident_id,
-            workspace_id=event.workspace_id,
-            employee_id=_hr_id(event.employee_id, event.workspace_id),
-            directory_id=event.directory_id,
-            reason=event.reason,
-        ),
+        reason=event.reason,
     )
 
 
@@ -217,28 +177,53 @@ def _resolved(event: IncidentResolved, links: Links) -> Alert:
             _tried(event.steps),
         )
     )
-    return Alert(
-        kind="incident_resolved",
-        severity=SEVERITY["incident_resolved"],
+    return _desk_thread_alert(
+        event,
+        "incident_resolved",
+        links,
         title=f"Resolved: {subject}",
         description=description,
-        next_steps=["Nothing to do.", *_desk_links("incident_resolved", event.workspace_id, event.directory_id, links)],
-        thread_id=event.incident_id,
+        first_steps=["Nothing to do."],
         key="resolved",
+        resolved_by=event.resolved_by,
+        opened_at=event.opened_at,
+        resolved_at=event.resolved_at,
+    )
+
+
+def _desk_thread_alert(
+    event: IncidentOpened | RemediationStep | IncidentEscalated | IncidentResolved,
+    kind: Kind,
+    links: Links,
+    *,
+    title: str,
+    description: str,
+    first_steps: list[str],
+    key: str,
+    **context: object,
+) -> Alert:
+    """An alert in a desk incident's thread: the desk's ids, links and context are the same for every event of it."""
+    employee_id = _hr_id(event.employee_id, event.workspace_id)
+    return Alert(
+        kind=kind,
+        severity=SEVERITY[kind],
+        title=title,
+        description=description,
+        next_steps=[*first_steps, *_desk_links(kind, event.workspace_id, event.directory_id, links)],
+        thread_id=event.incident_id,
+        key=key,
         event_type=event.DETAIL_TYPE,
         workspace_id=event.workspace_id,
-        employee_id=_hr_id(event.employee_id, event.workspace_id),
+        employee_id=employee_id,
         incident_id=event.incident_id,
         directory_id=event.directory_id,
         related_resources=_resources(event.workspace_id, event.directory_id, links),
         context=_context(
             incident_id=event.incident_id,
             workspace_id=event.workspace_id,
-            employee_id=_hr_id(event.employee_id, event.workspace_id),
+            employee_id=employee_id,
             directory_id=event.directory_id,
-            resolved_by=event.resolved_by,
-            opened_at=event.opened_at,
-            resolved_at=event.resolved_at,
+            **context,
         ),
     )
 
