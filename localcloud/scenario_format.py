@@ -12,29 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from localcloud.clock import parse_instant
+from localcloud.emulator.model import STATES as WORKSPACE_STATES
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-WORKSPACE_STATES = (
-    "PENDING",
-    "AVAILABLE",
-    "IMPAIRED",
-    "UNHEALTHY",
-    "REBOOTING",
-    "STARTING",
-    "REBUILDING",
-    "RESTORING",
-    "MAINTENANCE",
-    "ADMIN_MAINTENANCE",
-    "TERMINATING",
-    "TERMINATED",
-    "SUSPENDED",
-    "UPDATING",
-    "STOPPING",
-    "STOPPED",
-    "ERROR",
-)
 
 
 Progress = Callable[[str], None]

@@ -48,27 +48,27 @@ VOLUME_INTERVAL = timedelta(hours=6)
 # ago, so the "no larger compute within 6 hours of launch" rule does not catch a fleet adopted at start.
 SEEDED_DESK_AGE = timedelta(days=30)
 
-ALL_STATES = frozenset(
-    {
-        "PENDING",
-        "AVAILABLE",
-        "IMPAIRED",
-        "UNHEALTHY",
-        "REBOOTING",
-        "STARTING",
-        "REBUILDING",
-        "RESTORING",
-        "MAINTENANCE",
-        "ADMIN_MAINTENANCE",
-        "TERMINATING",
-        "TERMINATED",
-        "SUSPENDED",
-        "UPDATING",
-        "STOPPING",
-        "STOPPED",
-        "ERROR",
-    }
+# Every WorkSpace state botocore's WorkspaceState enum lists, in its order (the scenario format accepts them too).
+STATES = (
+    "PENDING",
+    "AVAILABLE",
+    "IMPAIRED",
+    "UNHEALTHY",
+    "REBOOTING",
+    "STARTING",
+    "REBUILDING",
+    "RESTORING",
+    "MAINTENANCE",
+    "ADMIN_MAINTENANCE",
+    "TERMINATING",
+    "TERMINATED",
+    "SUSPENDED",
+    "UPDATING",
+    "STOPPING",
+    "STOPPED",
+    "ERROR",
 )
+ALL_STATES = frozenset(STATES)
 RUNNING_MODES = frozenset({"AUTO_STOP", "ALWAYS_ON", "MANUAL"})
 
 # Allowed source states, verbatim from the API reference (section 1.3 of the project reference).

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 from autopilot.contracts.outputs import Severity
@@ -30,21 +30,7 @@ Kind = Literal[
 ]
 
 
-KINDS: tuple[Kind, ...] = (
-    "connection_failure",
-    "remediation_step",
-    "escalation",
-    "systemic_outage",
-    "incident_resolved",
-    "provisioning_failed",
-    "policy_error",
-    "feed_held",
-    "feed_rejected",
-    "unused_desks",
-    "fleet_report",
-    "running_modes",
-    "automation_failure",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 SEVERITY: dict[Kind, Severity] = {
