@@ -268,33 +268,52 @@ class _SharedErrorLookupFactory(moto_errors.ErrorLookupFactory):
         self._error_lut_cache = _shared_error_tables
 
 
-_lock = threading.Lock()
-_installed = 0
+def counted_patch(
+    install: Callable[[], None], uninstall: Callable[[], None]
+) -> Callable[[], contextlib.AbstractContextManager[bool]]:
+    """A context manager that keeps `install`'s patches on while any block using it runs (nested and concurrent
+    uses are counted; the last one out calls `uninstall`), and yields whether the fast path is on at all."""
+    lock = threading.Lock()
+    depth = 0
+
+    @contextlib.contextmanager
+    def installed() -> Iterator[bool]:
+        nonlocal depth
+        if not enabled():
+            yield False
+            return
+        with lock:
+            if depth == 0:
+                install()
+            depth += 1
+        try:
+            yield True
+        finally:
+            with lock:
+                depth -= 1
+                if depth == 0:
+                    uninstall()
+
+    return installed
+
+
 _originals: dict[str, Any] = {}
 
 
-@contextlib.contextmanager
-def installed() -> Iterator[bool]:
-    """The fast path while the block runs (nested uses are counted); yields whether it is on."""
-    global _installed
-    if not enabled():
-        yield False
-        return
-    with _lock:
-        if _installed == 0:
-            _originals["serializer"] = moto_responses.get_serializer_class
-            _originals["factory"] = moto_errors.ErrorLookupFactory
-            moto_responses.get_serializer_class = _get_serializer_class
-            moto_errors.ErrorLookupFactory = _SharedErrorLookupFactory  # type: ignore[misc]
-        _installed += 1
-    try:
-        yield True
-    finally:
-        with _lock:
-            _installed -= 1
-            if _installed == 0:
-                moto_responses.get_serializer_class = _originals.pop("serializer")
-                moto_errors.ErrorLookupFactory = _originals.pop("factory")  # type: ignore[misc]
+def _install() -> None:
+    _originals["serializer"] = moto_responses.get_serializer_class
+    _originals["factory"] = moto_errors.ErrorLookupFactory
+    moto_responses.get_serializer_class = _get_serializer_class
+    moto_errors.ErrorLookupFactory = _SharedErrorLookupFactory  # type: ignore[misc]
+
+
+def _uninstall() -> None:
+    moto_responses.get_serializer_class = _originals.pop("serializer")
+    moto_errors.ErrorLookupFactory = _originals.pop("factory")  # type: ignore[misc]
+
+
+# The fast path while the block runs (nested uses are counted); yields whether it is on.
+installed = counted_patch(_install, _uninstall)
 
 
 def serialize_with_plan(operation: OperationModel, result: Any) -> Any:

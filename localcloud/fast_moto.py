@@ -19,10 +19,8 @@ tests/integration/test_fast_moto.py checks both against moto's own code. `LOCALC
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import moto.backend_index as backend_index
@@ -149,35 +147,23 @@ def _batch_get_item(self: DynamoHandler) -> Any:
         _call.sizes = None
 
 
-_lock = threading.Lock()
-_installed = 0
+def _install() -> None:
+    _method_names.clear()  # a class patched between two worlds is listed again
+    _handlers.clear()
+    moto_responses.method_names_from_class = _cached_method_names
+    botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
+    Item.size = _item_size  # type: ignore[method-assign]
+    Item.__init__ = _item_init  # type: ignore[method-assign]
+    DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
 
 
-@contextlib.contextmanager
-def installed() -> Iterator[bool]:
-    """The shortcuts while the block runs (nested uses are counted); yields whether they are on."""
-    global _installed
-    if not fast_json.enabled():
-        yield False
-        return
-    with _lock:
-        if _installed == 0:
-            _method_names.clear()  # a class patched between two worlds is listed again
-            _handlers.clear()
-            moto_responses.method_names_from_class = _cached_method_names
-            botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
-            Item.size = _item_size  # type: ignore[method-assign]
-            Item.__init__ = _item_init  # type: ignore[method-assign]
-            DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
-        _installed += 1
-    try:
-        yield True
-    finally:
-        with _lock:
-            _installed -= 1
-            if _installed == 0:
-                moto_responses.method_names_from_class = _original_method_names
-                botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
-                Item.size = _original_item_size  # type: ignore[method-assign]
-                Item.__init__ = _original_item_init  # type: ignore[method-assign]
-                DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]
+def _uninstall() -> None:
+    moto_responses.method_names_from_class = _original_method_names
+    botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
+    Item.size = _original_item_size  # type: ignore[method-assign]
+    Item.__init__ = _original_item_init  # type: ignore[method-assign]
+    DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]
+
+
+# The shortcuts while the block runs (nested uses are counted); yields whether they are on.
+installed = fast_json.counted_patch(_install, _uninstall)

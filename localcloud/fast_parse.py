@@ -20,9 +20,8 @@ Installed with the world's other hooks; `LOCALCLOUD_FAST=0` keeps botocore's own
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from botocore import parsers as botocore_parsers
@@ -168,25 +167,13 @@ def parse_with_plan(parser: Any, shape: Shape, raw_body: bytes) -> Any:
     return plan_for(shape)(parser, parser._parse_body_as_json(raw_body))
 
 
-_lock = threading.Lock()
-_installed = 0
+def _install() -> None:
+    _JSONParser._handle_json_body = _handle_json_body
 
 
-@contextlib.contextmanager
-def installed() -> Iterator[bool]:
-    """The compiled parser while the block runs (nested uses are counted); yields whether it is on."""
-    global _installed
-    if not fast_json.enabled():
-        yield False
-        return
-    with _lock:
-        if _installed == 0:
-            _JSONParser._handle_json_body = _handle_json_body
-        _installed += 1
-    try:
-        yield True
-    finally:
-        with _lock:
-            _installed -= 1
-            if _installed == 0:
-                _JSONParser._handle_json_body = _original_handle_json_body
+def _uninstall() -> None:
+    _JSONParser._handle_json_body = _original_handle_json_body
+
+
+# The compiled parser while the block runs (nested uses are counted); yields whether it is on.
+installed = fast_json.counted_patch(_install, _uninstall)
