@@ -208,8 +208,14 @@ class Resolver:
             name = self.physical_name(logical_id)
             return {"Ref": name, "Name": name, "Arn": _ref_default_arn("events", region, account, f"event-bus/{name}")}
         if kind == "AWS::Events::Rule":
+            # A rule on a custom bus is rule/<bus>/<rule> (the Service Authorization Reference's
+            # rule-on-custom-event-bus resource type, in parliament's iam_definition.json); on the default bus,
+            # rule/<rule>.
             name = self.physical_name(logical_id)
-            return {"Ref": name, "Arn": _ref_default_arn("events", region, account, f"rule/{name}")}
+            bus = str(self.resolve(self.resources[logical_id].get("Properties", {}).get("EventBusName", "default")))
+            bus = bus.rpartition(":event-bus/")[2] if bus.startswith("arn:") else bus
+            path = f"rule/{name}" if bus == "default" else f"rule/{bus}/{name}"
+            return {"Ref": name, "Arn": _ref_default_arn("events", region, account, path)}
         if kind == "AWS::S3::Bucket":
             name = self.physical_name(logical_id)
             return {

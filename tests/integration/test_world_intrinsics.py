@@ -100,3 +100,25 @@ def test_names_and_arns_come_from_the_one_description() -> None:
     assert resolver.arn("Key") == f"arn:aws:kms:eu-west-1:123456789012:key/{resolver.resolve({'Ref': 'Key'})}"
     with pytest.raises(TemplateError, match="Nowhere"):
         resolver.arn("Nowhere")
+
+
+def test_a_rule_on_a_custom_bus_has_the_bus_in_its_arn() -> None:
+    # The Service Authorization Reference's EventBridge resource types (parliament's iam_definition.json):
+    # rule-on-default-event-bus is rule/${RuleName}, rule-on-custom-event-bus is rule/${EventBusName}/${RuleName}.
+    # A policy written for the short form would pass locally and never match on AWS.
+    resolver = _resolver(
+        {
+            "OnDefault": {"Type": "AWS::Events::Rule", "Properties": {"Name": "d"}},
+            "OnNamedDefault": {"Type": "AWS::Events::Rule", "Properties": {"Name": "n", "EventBusName": "default"}},
+            "OnCustom": {"Type": "AWS::Events::Rule", "Properties": {"Name": "c", "EventBusName": {"Ref": "Bus"}}},
+            "OnCustomByArn": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"Name": "a", "EventBusName": {"Fn::GetAtt": ["Bus", "Arn"]}},
+            },
+        }
+    )
+    prefix = "arn:aws:events:eu-west-1:123456789012:rule/"
+    assert resolver.resolve({"Fn::GetAtt": ["OnDefault", "Arn"]}) == prefix + "d"
+    assert resolver.resolve({"Fn::GetAtt": ["OnNamedDefault", "Arn"]}) == prefix + "n"
+    assert resolver.resolve({"Fn::GetAtt": ["OnCustom", "Arn"]}) == prefix + "b/c"
+    assert resolver.resolve({"Fn::GetAtt": ["OnCustomByArn", "Arn"]}) == prefix + "b/a"

@@ -45,6 +45,27 @@ def test_the_unrouted_rule_may_park_events_in_its_queue_and_no_other_rule_may(te
     assert refusal.policy == "resource policy"
 
 
+def test_a_queue_policy_naming_a_custom_bus_rule_without_its_bus_is_refused(template: dict[str, Any]) -> None:
+    # On AWS the rule's ARN is rule/<hr bus>/<rule>: a condition written as rule/<rule> never matches.
+    changed = copy.deepcopy(template)
+    statement = changed["Resources"]["UnroutedHrEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    statement["Condition"] = {
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/{_rule_name(changed)}"}
+    }
+    deliveries, r = _deliveries(changed)
+    rule = r.get_att("UnroutedHrEventsRule", "Arn")
+    assert rule.endswith(f":rule/{r.resolve({'Ref': 'HrEventBus'})}/{_rule_name(changed)}")
+    refusal = deliveries.by_service(
+        "events.amazonaws.com", "sqs:SendMessage", r.get_att("UnroutedHrEventsQueue", "Arn"), rule
+    )
+    assert refusal is not None
+    assert refusal.policy == "resource policy"
+
+
+def _rule_name(template: dict[str, Any]) -> str:
+    return str(Resolver(template).physical_name("UnroutedHrEventsRule"))
+
+
 def test_a_service_the_queue_policy_does_not_name_is_refused(template: dict[str, Any]) -> None:
     deliveries, r = _deliveries(template)
     queue = r.get_att("UnroutedHrEventsQueue", "Arn")
