@@ -144,6 +144,11 @@ class _OptionNargs(click.Option):
 )
 @click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), help="Policy file for the SSM parameter.")
 @click.option("--at", "at", help="Virtual time of the invocation (ISO 8601); default: the event's time.")
+@click.option(
+    "--no-iam",
+    is_flag=True,
+    help="Debugging only: do not authorise the function's calls as its role (IAM is enforced by default).",
+)
 def invoke(
     function: str | None,
     event_file: str | None,
@@ -156,6 +161,7 @@ def invoke(
     put_object: Path | None,
     policy: Path | None,
     at: str | None,
+    no_iam: bool,
 ) -> None:
     """Invoke one function once, like `sam local invoke`, without Docker.
 
@@ -175,6 +181,7 @@ def invoke(
             policy=policy,
             at=at,
             put_object=put_object,
+            iam=not no_iam,
         )
         invocation = invoke_once(request, stdin=sys.stdin)
     except InvokeError as exc:

@@ -41,6 +41,7 @@ class InvokeRequest:
     policy: Path | None = None
     at: str | None = None
     put_object: Path | None = None  # an Object Created event: put this file at the key it names first
+    iam: bool = True  # authorise the function's calls as its role (False: debugging only)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,11 +92,11 @@ def _world(request: InvokeRequest, scenario: str | Path | None, start: dt.dateti
             if request.policy is not None:
                 raise InvokeError("--policy with --scenario: name the policy in the scenario file")
             path = Path(scenario) if Path(scenario).is_file() else ROOT / scenario
-            with open_world(path, template=template, parameters=parameters) as cloud:
+            with open_world(path, template=template, parameters=parameters, iam=request.iam) as cloud:
                 yield cloud
             return
         extra: dict[str, Any] = {} if template is None else {"template": template}
-        with LocalCloud(start=start, policy=request.policy, parameters=parameters, **extra) as cloud:
+        with LocalCloud(start=start, policy=request.policy, parameters=parameters, iam=request.iam, **extra) as cloud:
             yield cloud
     except PolicyError as exc:
         raise InvokeError(f"{request.policy}: {'; '.join(exc.errors)}") from exc

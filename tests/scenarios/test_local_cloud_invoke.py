@@ -172,3 +172,22 @@ def test_env_vars_in_the_wrong_shape_is_exit_status_1(tmp_path: Path) -> None:
 
 def test_unknown_option_is_a_usage_error_exit_status_2() -> None:
     assert CliRunner().invoke(main, ["invoke", "FleetWatchFunction", "--teleport"]).exit_code == 2
+
+
+@pytest.mark.parametrize(("flags", "enforced"), [((), True), (("--no-iam",), False)])
+def test_invoke_enforces_iam_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch, flags: tuple[str, ...], enforced: bool
+) -> None:
+    from localcloud import invoking
+
+    seen: list[bool] = []
+    real = invoking.LocalCloud
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["iam"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(invoking, "LocalCloud", spy)
+    result = CliRunner().invoke(main, ["invoke", "FleetWatchFunction", "-e", str(TICK), *flags])
+    assert result.exit_code == 0, result.output
+    assert seen == [enforced]
