@@ -39,9 +39,12 @@ SMOKE = (
 
 
 def _seeds() -> list[int]:
-    text = os.environ.get("HOSTILE_SEEDS", "1")
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
+    """HOSTILE_SEEDS: a seed (`3`), a range (`1-20`) or both separated by commas (`1,7-9`)."""
+    seeds: list[int] = []
+    for part in os.environ.get("HOSTILE_SEEDS", "1").split(","):
+        first, _, last = part.strip().partition("-")
+        seeds.extend(seed for seed in range(int(first), int(last or first) + 1) if seed not in seeds)
+    return seeds
 
 
 def _scenarios() -> list[str]:
