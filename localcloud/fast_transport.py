@@ -133,17 +133,22 @@ class DirectRequest:
         from moto.moto_api import recorder
 
         request = Request(self._environ())
+        request._cached_data = self.body  # what werkzeug's get_data would read from wsgi.input and keep
+        raw_url = _raw_urls.get(self.url)
+        if raw_url is None:
+            raw_url = _raw_urls[self.url] = request.raw_url  # werkzeug derives it from the URL's environ keys
         try:
             recorder._record_request(request)
-            status, headers, body = self._handler(request, request.raw_url, request.headers)
+            status, headers, body = self._handler(request, raw_url, request.headers)
         except HTTPException as e:
             status = e.code
             headers = e.get_headers()
             body = e.get_body()
-        return AWSResponse(self.url, status, headers, botocore_stubber.MockRawResponse(body))  # type: ignore[arg-type]
+        return AWSResponse(self.url, status, headers, botocore_stubber.MockRawResponse(body))
 
 
 _url_environs: dict[tuple[str, str], dict[str, Any]] = {}
+_raw_urls: dict[str, str] = {}
 _URLS_KEPT = 1024
 
 
@@ -161,6 +166,7 @@ def _url_environ(method: str, url: str) -> dict[str, Any]:
         }
         if len(_url_environs) >= _URLS_KEPT:
             _url_environs.clear()
+            _raw_urls.clear()
         _url_environs[key] = environ
     return environ
 
@@ -183,7 +189,7 @@ def _direct(request_dict: dict[str, Any], operation_model: Any) -> DirectRequest
         operation_model.name not in COVERED.get(key[0], ())
         or service_model.resolved_protocol != "json"
         or not _stubber.enabled
-        or moto_settings.INITIAL_NO_AUTH_ACTION_COUNT != math.inf  # moto would check the signature
+        or not math.isinf(moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)  # moto would check the signature
         or operation_model.has_streaming_input
         or not isinstance(request_dict.get("body"), (bytes, str))
     ):
@@ -245,6 +251,7 @@ def _install() -> None:
 
     _stubber = stubber
     _url_environs.clear()
+    _raw_urls.clear()
     for owner, name, wrap in _HOOKS:
         original = owner.__dict__[name]
         _originals[name] = original

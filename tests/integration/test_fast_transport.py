@@ -144,10 +144,18 @@ CASES: tuple[Case, ...] = (
     Case(
         "dynamodb",
         "GetItem",
-        lambda _ctx: boto3.resource("dynamodb", region_name=REGION).Table("t").get_item(Key={"pk": "DESK", "sk": "ws-2"}),
+        lambda _ctx: (
+            boto3.resource("dynamodb", region_name=REGION).Table("t").get_item(Key={"pk": "DESK", "sk": "ws-2"})
+        ),
         _table,
     ),
-    Case("dynamodb", "GetItem", _dynamodb("get_item", TableName="absent", Key=_KEY), _table, error="ResourceNotFoundException"),
+    Case(
+        "dynamodb",
+        "GetItem",
+        _dynamodb("get_item", TableName="absent", Key=_KEY),
+        _table,
+        error="ResourceNotFoundException",
+    ),
     Case(
         "dynamodb",
         "Query",
@@ -163,17 +171,26 @@ CASES: tuple[Case, ...] = (
     Case(
         "dynamodb",
         "Query",
-        _dynamodb("query", TableName="t", KeyConditionExpression="nope = :p", ExpressionAttributeValues={":p": {"S": "x"}}),
+        _dynamodb(
+            "query", TableName="t", KeyConditionExpression="nope = :p", ExpressionAttributeValues={":p": {"S": "x"}}
+        ),
         _table,
         error="ValidationException",
     ),
-    Case("dynamodb", "Scan", _dynamodb("scan", TableName="t", FilterExpression="n > :z", ExpressionAttributeValues={":z": {"N": "1"}}), _table),
+    Case(
+        "dynamodb",
+        "Scan",
+        _dynamodb("scan", TableName="t", FilterExpression="n > :z", ExpressionAttributeValues={":z": {"N": "1"}}),
+        _table,
+    ),
     Case(
         "dynamodb",
         "BatchGetItem",
         _dynamodb(
             "batch_get_item",
-            RequestItems={"t": {"Keys": [_KEY, {"pk": {"S": "DESK"}, "sk": {"S": "ws-9"}}], "ProjectionExpression": "sk, m"}},
+            RequestItems={
+                "t": {"Keys": [_KEY, {"pk": {"S": "DESK"}, "sk": {"S": "ws-9"}}], "ProjectionExpression": "sk, m"}
+            },
         ),
         _table,
     ),
@@ -212,7 +229,13 @@ CASES: tuple[Case, ...] = (
         _table,
         writes=True,
     ),
-    Case("dynamodb", "DeleteItem", _dynamodb("delete_item", TableName="t", Key=_KEY, ReturnValues="ALL_OLD"), _table, writes=True),
+    Case(
+        "dynamodb",
+        "DeleteItem",
+        _dynamodb("delete_item", TableName="t", Key=_KEY, ReturnValues="ALL_OLD"),
+        _table,
+        writes=True,
+    ),
     Case(
         "dynamodb",
         "TransactWriteItems",
@@ -228,7 +251,12 @@ CASES: tuple[Case, ...] = (
         error="TransactionCanceledException",
     ),
     # WorkSpaces: the emulator's pages, its injected throttling (retried) and refusals
-    Case("workspaces", "DescribeWorkspaces", _workspaces(lambda c, ctx: c.describe_workspaces(DirectoryId=ctx["directory"])), _desks),
+    Case(
+        "workspaces",
+        "DescribeWorkspaces",
+        _workspaces(lambda c, ctx: c.describe_workspaces(DirectoryId=ctx["directory"])),
+        _desks,
+    ),
     Case("workspaces", "DescribeWorkspaces", _throttled, _desks, writes=True),
     Case("workspaces", "DescribeWorkspaces", _refused, _desks, writes=True, error="AccessDeniedException"),
     Case(
@@ -258,12 +286,19 @@ CASES: tuple[Case, ...] = (
     Case(
         "workspaces",
         "StopWorkspaces",
-        _workspaces(lambda c, ctx: c.stop_workspaces(StopWorkspaceRequests=[{"WorkspaceId": w} for w in ctx["running"]])),
+        _workspaces(
+            lambda c, ctx: c.stop_workspaces(StopWorkspaceRequests=[{"WorkspaceId": w} for w in ctx["running"]])
+        ),
         _desks,
         writes=True,
     ),
     # Resource Groups Tagging API
-    Case("resourcegroupstaggingapi", "GetResources", lambda _ctx: _client("resourcegroupstaggingapi").get_resources(), _queue),
+    Case(
+        "resourcegroupstaggingapi",
+        "GetResources",
+        lambda _ctx: _client("resourcegroupstaggingapi").get_resources(),
+        _queue,
+    ),
     Case(
         "resourcegroupstaggingapi",
         "GetResources",
@@ -278,7 +313,10 @@ CASES: tuple[Case, ...] = (
         "GetMetricData",
         lambda _ctx: _client("cloudwatch").get_metric_data(
             MetricDataQueries=[
-                {"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}, "Period": 300, "Stat": "Sum"}}
+                {
+                    "Id": "m",
+                    "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "M"}, "Period": 300, "Stat": "Sum"},
+                }
             ],
             StartTime=0,
             EndTime=3600,
@@ -289,8 +327,14 @@ CASES: tuple[Case, ...] = (
         "cloudwatch",
         "PutMetricAlarm",
         lambda _ctx: _client("cloudwatch").put_metric_alarm(
-            AlarmName="b", Namespace="N", MetricName="M", Statistic="Sum", Period=300, EvaluationPeriods=1,
-            Threshold=2.0, ComparisonOperator="LessThanThreshold",
+            AlarmName="b",
+            Namespace="N",
+            MetricName="M",
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=2.0,
+            ComparisonOperator="LessThanThreshold",
         ),
         _alarm,
         writes=True,
@@ -299,8 +343,14 @@ CASES: tuple[Case, ...] = (
         "cloudwatch",
         "PutMetricAlarm",
         lambda _ctx: _client("cloudwatch").put_metric_alarm(
-            AlarmName="b", Namespace="N", MetricName="M", ExtendedStatistic="x1", Period=300, EvaluationPeriods=1,
-            Threshold=2.0, ComparisonOperator="LessThanThreshold",
+            AlarmName="b",
+            Namespace="N",
+            MetricName="M",
+            ExtendedStatistic="x1",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=2.0,
+            ComparisonOperator="LessThanThreshold",
         ),
         _alarm,
         writes=True,
@@ -308,7 +358,13 @@ CASES: tuple[Case, ...] = (
     ),
     # SSM, EventBridge, SQS
     Case("ssm", "GetParameter", lambda _ctx: _client("ssm").get_parameter(Name="/p"), _parameter),
-    Case("ssm", "GetParameter", lambda _ctx: _client("ssm").get_parameter(Name="/absent"), _parameter, error="ParameterNotFound"),
+    Case(
+        "ssm",
+        "GetParameter",
+        lambda _ctx: _client("ssm").get_parameter(Name="/absent"),
+        _parameter,
+        error="ParameterNotFound",
+    ),
     Case(
         "events",
         "PutEvents",
@@ -328,7 +384,13 @@ CASES: tuple[Case, ...] = (
         writes=True,
         error="ResourceNotFoundException",
     ),
-    Case("sqs", "SendMessage", lambda ctx: _client("sqs").send_message(QueueUrl=ctx["url"], MessageBody="m"), _queue, writes=True),
+    Case(
+        "sqs",
+        "SendMessage",
+        lambda ctx: _client("sqs").send_message(QueueUrl=ctx["url"], MessageBody="m"),
+        _queue,
+        writes=True,
+    ),
     Case(
         "sqs",
         "SendMessage",
@@ -347,7 +409,13 @@ CASES: tuple[Case, ...] = (
 def _world() -> Iterator[None]:
     mock_random.seed(17)  # the same ids in both worlds of a write
     # time stands still, as in the local cloud (its virtual clock): timestamps answered are the same both ways
-    with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False), mock_aws(), fast_json.installed(), fast_parse.installed(), fast_moto.installed():
+    with (
+        time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC), tick=False),
+        mock_aws(),
+        fast_json.installed(),
+        fast_parse.installed(),
+        fast_moto.installed(),
+    ):
         yield
 
 
@@ -396,7 +464,9 @@ def test_the_transport_answers_as_the_normal_path(case: Case, monkeypatch: pytes
 
 
 def test_every_covered_operation_has_a_case_and_every_service_an_error_case() -> None:
-    covered = {(service, operation) for service, operations in fast_transport.COVERED.items() for operation in operations}
+    covered = {
+        (service, operation) for service, operations in fast_transport.COVERED.items() for operation in operations
+    }
     assert covered == {(case.service, case.operation) for case in CASES}
     assert set(fast_transport.COVERED) == {case.service for case in CASES if case.error is not None}
 
