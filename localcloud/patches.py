@@ -8,8 +8,10 @@
 - S3 object-created notifications to EventBridge are handed to the world in AWS's detail shape;
 - CreateSchedule and UpdateSchedule validate the schedule expression as EventBridge Scheduler does;
 - moto's JSON-protocol answers come from compiled plans (localcloud.fast_json: the same bodies, faster), the
-  functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), and moto
-  does its per-class and per-call work once (localcloud.fast_moto).
+  functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), moto
+  does its per-class and per-call work once (localcloud.fast_moto), and a covered JSON-protocol call reaches
+  moto's handler without an HTTP request, a signature or werkzeug's request builder (localcloud.fast_transport,
+  beneath every hook above: validation, the events, retries and botocore's errors are kept).
 """
 
 from __future__ import annotations
