@@ -148,7 +148,8 @@ class DirectRequest:
 
 
 _url_environs: dict[tuple[str, str], dict[str, Any]] = {}
-_raw_urls: dict[str, str] = {}
+_raw_urls: dict[str, str] = {}  # URL -> werkzeug's raw_url for it
+_clean_urls: dict[str, str] = {}  # URL -> moto's routing key for it (get_equivalent_url_in_aws_domain)
 _URLS_KEPT = 1024
 
 
@@ -167,6 +168,7 @@ def _url_environ(method: str, url: str) -> dict[str, Any]:
         if len(_url_environs) >= _URLS_KEPT:
             _url_environs.clear()
             _raw_urls.clear()
+            _clean_urls.clear()
         _url_environs[key] = environ
     return environ
 
@@ -174,8 +176,12 @@ def _url_environ(method: str, url: str) -> dict[str, Any]:
 def _handler(url: str) -> Callable[..., Any] | None:
     """The handler moto's router gives this URL (fast_moto's per-URL table), or None where moto's own code must
     decide (not mocked, passed through, not whitelisted, no route)."""
-    parsed, _ = botocore_stubber.get_equivalent_url_in_aws_domain(url)
-    clean_url = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    clean_url = _clean_urls.get(url)
+    if clean_url is None:
+        if len(_clean_urls) >= _URLS_KEPT:
+            _clean_urls.clear()
+        parsed, _ = botocore_stubber.get_equivalent_url_in_aws_domain(url)
+        clean_url = _clean_urls[url] = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
     if botocore_stubber.passthrough_url(clean_url):
         return None
     handler = fast_moto.routed(clean_url)
@@ -252,6 +258,7 @@ def _install() -> None:
     _stubber = stubber
     _url_environs.clear()
     _raw_urls.clear()
+    _clean_urls.clear()
     for owner, name, wrap in _HOOKS:
         original = owner.__dict__[name]
         _originals[name] = original
