@@ -4,7 +4,7 @@ In the local cloud every API call a function makes goes through botocore's whole
 server side, though both halves live in one process: botocore builds an `AWSRequest`, signs it with SigV4 (the
 `request-created` event) and prepares it; moto's stubber (on `before-send`) normalises the URL, finds the service
 by trying URL patterns, and rebuilds the request as a werkzeug `Request` through werkzeug's `EnvironBuilder`. In
-the 60-desk six-hour sweep profile that plumbing was about a sixth of the time of an API call
+the 60-desk six-hour sweep profile that plumbing was about a fifth of the time of an API call
 (docs/performance.md, "Third pass").
 
 This module skips exactly that, for the (service, operation) pairs of `COVERED` (JSON-protocol services only):
