@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from moto.moto_api._internal import mock_random
 
 from localcloud import fast_json, fast_moto, fast_parse, fast_transport
 from localcloud.emulator.facade import Emulator
+from localcloud.world import LocalCloud
 
 REGION = "eu-west-1"
 QUEUE = "q"
@@ -500,3 +502,28 @@ def test_the_switch_keeps_the_normal_path(monkeypatch: pytest.MonkeyPatch) -> No
     with fast_transport.installed() as on:
         assert on is False
         assert botocore.endpoint.Endpoint.create_request is original
+
+
+def test_in_the_local_cloud_the_functions_calls_take_the_transport_beneath_the_world_s_hooks() -> None:
+    # Given a small fleet with the template's schedules live (the world installs the transport with its hooks)
+    start = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
+    before = Counter(fast_transport.taken)
+    with LocalCloud(start=start) as cloud:
+        users = [f"agent{index:02d}" for index in range(4)]
+        cloud.seed_desks(users, site="amiens-cc", profile="agent")
+        cloud.advance(dt.timedelta(minutes=10))  # two sweeps: the first adopts the desks
+        cloud.login(users[0])
+        cloud.advance(dt.timedelta(minutes=5))
+        assert all(invocation.ok for invocation in cloud.invocations)
+        counted = dict(cloud.api_calls)
+    taken = Counter(fast_transport.taken)
+    taken.subtract(before)
+    # Then the sweep's reads went through the transport, and every covered call a function made was still counted
+    # by the world's _make_api_call hook above it (the transport also answers the world's own calls: >=)
+    assert taken[("workspaces", "DescribeWorkspaces")] > 0
+    assert taken[("dynamodb", "BatchGetItem")] > 0
+    assert counted["workspaces:DescribeWorkspaces"] > 0
+    for name, count in counted.items():
+        service, operation = name.split(":")
+        if operation in fast_transport.COVERED.get(service, ()):
+            assert taken[(service, operation)] >= count, name
