@@ -7,6 +7,8 @@ depends on the state it changes). The parsed answers must be equal, ResponseMeta
 status code and retry count; an error must be the same `ClientError` subclass with the same response (code,
 message, modeled fields) and status. The transport's own counters must show which path each call took.
 `COVERED` (the transport's one table) must have a case for every pair and an error case for every service.
+In a small local cloud, the functions' covered calls must take the transport and still be counted by the world's
+`_make_api_call` hook, which sits above it.
 """
 
 from __future__ import annotations
