@@ -8,8 +8,8 @@ AUTO_STOP, 4 hours), existing desks the first sweep adopts. The template runs as
 logging in starts a stopped desk, AutoStop stops it after the idle timeout, the sessions function records each
 login. Nobody works at the weekend.
 
-Run twice, each in its own process: with the local cloud's fast path (localcloud.fast_json, fast_parse,
-fast_moto), and with LOCALCLOUD_FAST=0, moto's and botocore's own code (the baseline). The baseline is the
+Run twice, each in its own process: with the local cloud's fast path (localcloud.fast_json, fast_parse, fast_moto,
+fast_transport), and with LOCALCLOUD_FAST=0, moto's and botocore's own code (the baseline). The baseline is the
 slower by several times, so `make bench` runs it on the week's first day only (`slice_hours`), and the fast run
 reports that first day apart as well: the ratio compares the same simulated hours. Measured: the simulation
 only (the world is built and the fleet seeded first), wall and CPU seconds, and the process's peak resident

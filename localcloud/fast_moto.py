@@ -85,19 +85,28 @@ def _handler_for(clean_url: str) -> Any:
     return None  # moto's own code answers 404 or lets the request through
 
 
+def routed(clean_url: str) -> Any:
+    """The handler moto's router gives `clean_url` (kept per URL), `_NOT_MOCKED`, or None where moto's own code
+    must decide (localcloud.fast_transport uses it too)."""
+    handler = _handlers.get(clean_url)
+    if handler is None:
+        handler = _handler_for(clean_url)
+        if handler is None:
+            return None
+        if len(_handlers) >= _HANDLERS_KEPT:
+            _handlers.clear()
+        _handlers[clean_url] = handler
+    return handler
+
+
 def _process_request(self: Any, request: Any) -> Any:
     parsed_url, _ = botocore_stubber.get_equivalent_url_in_aws_domain(request.url)
     clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
     if botocore_stubber.passthrough_url(clean_url):
         return None
-    handler = _handlers.get(clean_url)
+    handler = routed(clean_url)
     if handler is None:
-        handler = _handler_for(clean_url)
-        if handler is None:
-            return _original_process_request(self, request)
-        if len(_handlers) >= _HANDLERS_KEPT:
-            _handlers.clear()
-        _handlers[clean_url] = handler
+        return _original_process_request(self, request)
     if handler is _NOT_MOCKED:
         return None
     from moto.moto_api import recorder

@@ -8,8 +8,10 @@
 - S3 object-created notifications to EventBridge are handed to the world in AWS's detail shape;
 - CreateSchedule and UpdateSchedule validate the schedule expression as EventBridge Scheduler does;
 - moto's JSON-protocol answers come from compiled plans (localcloud.fast_json: the same bodies, faster), the
-  functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), and moto
-  does its per-class and per-call work once (localcloud.fast_moto).
+  functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), moto
+  does its per-class and per-call work once (localcloud.fast_moto), and a covered JSON-protocol call reaches
+  moto's handler without an HTTP request, a signature or werkzeug's request builder (localcloud.fast_transport,
+  beneath every hook above: validation, the events, retries and botocore's errors are kept).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_json, fast_moto, fast_parse
+from localcloud import fast_json, fast_moto, fast_parse, fast_transport
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -148,7 +150,7 @@ def installed(world: World) -> Iterator[None]:
         setattr(owner, name, wrap(getattr(owner, name)))
     _world = world
     try:
-        with fast_json.installed(), fast_parse.installed(), fast_moto.installed():
+        with fast_json.installed(), fast_parse.installed(), fast_moto.installed(), fast_transport.installed():
             yield
     finally:
         _world = None
