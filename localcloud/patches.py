@@ -26,7 +26,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_json, fast_moto, fast_parse
+from localcloud import fast_cloudwatch, fast_json, fast_moto, fast_parse
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -148,7 +148,7 @@ def installed(world: World) -> Iterator[None]:
         setattr(owner, name, wrap(getattr(owner, name)))
     _world = world
     try:
-        with fast_json.installed(), fast_parse.installed(), fast_moto.installed():
+        with fast_json.installed(), fast_parse.installed(), fast_moto.installed(), fast_cloudwatch.installed():
             yield
     finally:
         _world = None
