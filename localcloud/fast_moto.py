@@ -22,28 +22,42 @@
   `hasattr` on every node of every item (a third of a BatchGetItem of 100 items): plain dicts, lists, scalars and
   `DynamoType` values are converted by the same rules with one type test each; anything else is moto's function.
 
+- moto keeps every model object it ever made (`BaseModel.__new__` appends it to its class's `instances_tracked`,
+  for the moto server's `/moto-api/data.json` dashboard and S3's reset): the copies DynamoDB's Query, Scan and
+  GetItem make of every item they answer, every replaced item, every deleted SQS message stay in memory for the
+  life of the process, the largest part of the local cloud's growth per simulated day. While the local cloud
+  runs, that list holds its instances weakly (`_LiveInstances`: the same instances, in the same order, for as
+  long as anything else holds them); S3's keys and multipart uploads stay held as moto holds them (its reset
+  disposes of their buffers through that list).
+
 tests/integration/test_fast_moto.py checks each against moto's own code. `LOCALCLOUD_FAST=0` keeps moto's.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import threading
+import weakref
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import moto.backend_index as backend_index
 from moto.core import botocore_stubber
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
+from moto.core.common_models import BaseModel
 from moto.core.exceptions import HTTPException
+from moto.core.model_instances import model_data
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize, dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.models import FakeKey, FakeMultipart
 
 from localcloud import fast_json
 
@@ -196,6 +210,51 @@ def _dynamo_to_dict(obj: Any) -> Any:
     return _original_dynamo_to_dict(obj)  # datetimes, model objects with to_json, subclasses: moto's own
 
 
+class _LiveInstances:
+    """A class's `instances_tracked` that does not keep its instances alive (iterated in the order they were made)."""
+
+    def __init__(self, instances: Any = ()) -> None:
+        self._refs: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._held: dict[int, Any] = {}  # instances of a class without weak references, held as moto holds them
+        self._numbers = itertools.count()
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        if type(instance).__weakrefoffset__:
+            self._refs[next(self._numbers)] = instance
+        else:
+            self._held[next(self._numbers)] = instance
+
+    def __iter__(self) -> Iterator[Any]:
+        numbered = [*self._refs.items(), *self._held.items()]
+        return iter([instance for _, instance in sorted(numbered, key=lambda pair: pair[0])])
+
+    def __len__(self) -> int:
+        return len(self._refs) + len(self._held)
+
+
+_original_base_model_new = BaseModel.__dict__["__new__"]
+_HELD = (FakeKey, FakeMultipart)  # S3's reset disposes of these through the list: held as moto holds them
+
+
+def _base_model_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    instance = super(BaseModel, cls).__new__(cls)  # moto's BaseModel.__new__, moto 5.2.5
+    tracked = cls.instances_tracked
+    if not isinstance(tracked, _LiveInstances) and not issubclass(cls, _HELD):
+        tracked = cls.instances_tracked = _LiveInstances(tracked)  # moto's list (new, or emptied by a reset)
+    tracked.append(instance)
+    return instance
+
+
+def _hold_instances_again() -> None:
+    for models in model_data.values():
+        for model in models.values():
+            tracked = getattr(model, "instances_tracked", None)
+            if isinstance(tracked, _LiveInstances):
+                model.instances_tracked = list(tracked)  # type: ignore[attr-defined]
+
+
 def _install() -> None:
     _method_names.clear()  # a class patched between two worlds is listed again
     _handlers.clear()
@@ -206,6 +265,7 @@ def _install() -> None:
     DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
     ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
     dynamodb_responses.dynamo_to_dict = _dynamo_to_dict
+    BaseModel.__new__ = staticmethod(_base_model_new)  # type: ignore[method-assign]
 
 
 def _uninstall() -> None:
@@ -217,6 +277,8 @@ def _uninstall() -> None:
     ConditionExpressionParser._lex_condition_expression = _original_lex  # type: ignore[method-assign]
     dynamodb_responses.dynamo_to_dict = _original_dynamo_to_dict
     _lexed.clear()
+    BaseModel.__new__ = _original_base_model_new  # type: ignore[method-assign]
+    _hold_instances_again()
 
 
 # The shortcuts while the block runs (nested uses are counted); yields whether they are on.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from typing import Any
 
 import boto3
@@ -11,9 +12,11 @@ from moto.core import responses as moto_responses
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.models import FakeKey
 from moto.sqs.responses import SQSResponse
 
 from localcloud import fast_json, fast_moto
@@ -278,3 +281,41 @@ def test_an_answer_is_converted_as_moto_converts_it(value: Any) -> None:
         assert dynamodb_responses.dynamo_to_dict is fast_moto._dynamo_to_dict
     assert fast == slow
     assert repr(fast) == repr(slow)  # the same types too (bytes stay bytes, datetimes stay datetimes)
+
+
+def _tracked(model: Any) -> list[Any]:
+    gc.collect()
+    return list(model.instances_tracked)
+
+
+def test_the_copies_dynamodb_makes_of_its_answers_are_not_kept_alive(aws: None) -> None:
+    # Given a table of 10 items, with the local cloud's shortcuts on
+    table = _table()
+    client = boto3.client("dynamodb")
+    with fast_moto.installed():
+        for index in range(10):
+            table.put_item(Item={"pk": f"k{index}", "n": index})
+        stored = list(dynamodb_backends["123456789012"]["eu-west-1"].get_table("t").all_items())
+        alive = len(_tracked(Item))
+        # When the table is read 5 times (moto answers each read with a copy of every item)
+        for _ in range(5):
+            assert len(client.scan(TableName="t")["Items"]) == 10
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "k1"}}, {"pk": {"S": "k2"}}]}})
+        # Then no copy is kept once answered, and the stored items are still listed, in the order they were made
+        tracked = _tracked(Item)
+        assert len(tracked) == alive
+        positions = [next(i for i, seen in enumerate(tracked) if seen is item) for item in stored]
+        assert positions == sorted(positions)
+    # And moto's own lists come back when the local cloud stops
+    assert type(Item.instances_tracked) is list
+    assert len(_tracked(Item)) == alive
+
+
+def test_s3_keys_stay_held_as_moto_holds_them(aws: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="held-keys", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with fast_moto.installed():
+        s3.put_object(Bucket="held-keys", Key="k", Body=b"one")
+        s3.put_object(Bucket="held-keys", Key="k", Body=b"two")  # the first version is no longer in the bucket
+        assert type(FakeKey.instances_tracked) is list
+        assert sum(1 for key in _tracked(FakeKey) if key.name == "k") == 2
