@@ -76,6 +76,8 @@ _original_lex = ConditionExpressionParser._lex_condition_expression
 _lexed: dict[str, tuple[Any, ...]] = {}  # expression -> moto's tokens
 _LEXED_KEPT = 4096
 _original_dynamo_to_dict = dynamo_to_dict
+_original_parse = ConditionExpressionParser.parse
+_original_put_item = DynamoHandler.put_item
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -192,6 +194,30 @@ def _lex_condition_expression(self: ConditionExpressionParser) -> deque[Any]:
     return deque(tokens)
 
 
+def _parse(self: ConditionExpressionParser) -> Any:
+    memo = getattr(_call, "parsed", None)
+    if memo is None:  # not inside a PutItem: moto's own
+        return _original_parse(self)
+    names, values = self.expression_attribute_names, self.expression_attribute_values
+    if memo and memo[0] == self.condition_expression and memo[1] is names and memo[2] is values:
+        _call.parsed = ()  # one tree, handed on once
+        self.expr_attr_names_found.extend(memo[4])
+        self.expr_attr_values_found.extend(memo[5])
+        return memo[3]
+    op = _original_parse(self)
+    found = (list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+    _call.parsed = (self.condition_expression, names, values, op, *found)
+    return op
+
+
+def _put_item(self: DynamoHandler) -> Any:
+    _call.parsed = ()
+    try:
+        return _original_put_item(self)
+    finally:
+        _call.parsed = None
+
+
 def _dynamo_to_dict(obj: Any) -> Any:
     """moto's `dynamo_to_dict` (moto/dynamodb/models/utilities.py) for the types a DynamoDB answer is made of."""
     kind = type(obj)
@@ -265,6 +291,8 @@ def _install() -> None:
     DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
     ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
     dynamodb_responses.dynamo_to_dict = _dynamo_to_dict
+    ConditionExpressionParser.parse = _parse  # type: ignore[method-assign]
+    DynamoHandler.put_item = _put_item  # type: ignore[method-assign]
     BaseModel.__new__ = staticmethod(_base_model_new)  # type: ignore[method-assign]
 
 
@@ -276,6 +304,8 @@ def _uninstall() -> None:
     DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]
     ConditionExpressionParser._lex_condition_expression = _original_lex  # type: ignore[method-assign]
     dynamodb_responses.dynamo_to_dict = _original_dynamo_to_dict
+    ConditionExpressionParser.parse = _original_parse  # type: ignore[method-assign]
+    DynamoHandler.put_item = _original_put_item  # type: ignore[method-assign]
     _lexed.clear()
     BaseModel.__new__ = _original_base_model_new  # type: ignore[method-assign]
     _hold_instances_again()

@@ -248,13 +248,29 @@ def _conditional_writes() -> list[Any]:
     return answers
 
 
-def test_conditional_writes_store_and_refuse_as_moto_does(aws: None) -> None:
+def test_conditional_writes_store_and_refuse_as_moto_does_parsing_each_put_s_condition_once(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _table()
-    slow = _conditional_writes()
+    parses: list[str] = []
+    original = fast_moto._original_parse
+
+    def counted(self: ConditionExpressionParser) -> Any:
+        parses.append(str(self.condition_expression))
+        return original(self)
+
+    # Given the same calls answered by moto's code (its parser counted) and with the shortcuts
+    with monkeypatch.context() as patched:
+        patched.setattr(ConditionExpressionParser, "parse", counted)
+        slow = _conditional_writes()
+    slow_parses = len(parses)
+    parses.clear()
     boto3.client("dynamodb").delete_item(TableName="t", Key={"pk": {"S": "k"}})
+    monkeypatch.setattr(fast_moto, "_original_parse", counted)
     with fast_moto.installed():
         fast = _conditional_writes()
         assert fast_moto._lexed  # the tokens were kept
+    # Then the same items are stored and the same calls refused, with the same errors
     assert fast == slow
     assert [answer.get("Code") for answer in slow[:5]] == [
         None,
@@ -263,6 +279,8 @@ def test_conditional_writes_store_and_refuse_as_moto_does(aws: None) -> None:
         "ConditionalCheckFailedException",
         "ValidationException",
     ]
+    # And each of the four PutItem calls that reached the table parsed its condition once instead of twice
+    assert slow_parses - len(parses) == 4
 
 
 VALUES: list[Any] = [
