@@ -19,8 +19,9 @@
   string only, so they are kept per string (bounded; an expression that does not lex is lexed, and refused, each
   time). The parse itself (names and values substituted into the tree) is moto's, at every call.
 - Every DynamoDB answer goes through `dynamo_to_dict`, which re-imports `DynamoType` and tries `isinstance` and
-  `hasattr` on every node of every item (a third of a BatchGetItem of 100 items): plain dicts, lists, scalars and
-  `DynamoType` values are converted by the same rules with one type test each; anything else is moto's function.
+  `hasattr` on every node of every item (a third of a BatchGetItem of 100 items): plain dicts, an item's
+  attribute dict, lists, scalars and `DynamoType` values are converted by the same rules with one type test each;
+  anything else is moto's function.
 
 - moto keeps every model object it ever made (`BaseModel.__new__` appends it to its class's `instances_tracked`,
   for the moto server's `/moto-api/data.json` dashboard and S3's reset): the copies DynamoDB's Query, Scan and
@@ -221,7 +222,7 @@ def _put_item(self: DynamoHandler) -> Any:
 def _dynamo_to_dict(obj: Any) -> Any:
     """moto's `dynamo_to_dict` (moto/dynamodb/models/utilities.py) for the types a DynamoDB answer is made of."""
     kind = type(obj)
-    if kind is dict:
+    if kind is dict or kind is LimitedSizeDict:  # an item's attributes: a dict without to_json, as moto reads it
         return {key: _dynamo_to_dict(value) for key, value in obj.items()}
     if kind is list:
         return [_dynamo_to_dict(item) for item in obj]

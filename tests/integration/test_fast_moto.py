@@ -288,6 +288,7 @@ VALUES: list[Any] = [
     {"Items": [DynamoType({"M": {"l": {"L": [{"N": "1"}, {"S": "x"}, {"NULL": True}]}, "n": {"NS": ["1", "2"]}}})]},
     {"Table": {"CreationDateTime": dt.datetime(2026, 12, 7), "Count": 3, "Ratio": 0.5, "On": True, "None": None}},
     {"Attributes": Item(DynamoType({"S": "k"}), None, {"pk": {"S": "k"}, "m": {"M": {"a": {"BOOL": False}}}})},
+    {"Responses": {"t": [Item(DynamoType({"S": "k"}), None, {"pk": {"S": "k"}, "b": {"B": b"\x01"}}).attrs]}},
 ]
 
 
