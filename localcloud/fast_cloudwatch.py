@@ -10,6 +10,8 @@ call), by the metric's identity: namespace, name and the exact set of dimensions
 between StartTime and EndTime and groups it by period; each period's value is computed by moto's own
 `Statistics` from the same data in moto's order (the order they were put), so the values are moto's to the bit,
 and so are the timestamps (StartTime + k x Period), labels, ScanBy, Unit filter, ReturnData and errors.
+The alarm evaluator (localcloud/alarms.py) reads the same index of the backend, in both modes: it is the local
+cloud's own code, not moto's.
 
 Where moto is kinder than CloudWatch, this follows CloudWatch (GetMetricData API reference; a metric is its
 namespace, name and dimensions, "each unique combination of dimensions is a separate metric"; docs/local-cloud.md
