@@ -13,7 +13,6 @@ exactly, metric-math alarms and anomaly-detection thresholds are not evaluated, 
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import math
@@ -21,6 +20,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from localcloud.fast_cloudwatch import MetricDataIndex, index_of
 
 _COMPARISONS = {
     "GreaterThanOrEqualToThreshold": (lambda value, threshold: value >= threshold, "greater than or equal to"),
@@ -73,43 +74,40 @@ class Sample:
 
 
 class MetricIndex:
-    """Moto's metric data indexed by exact (namespace, name, dimension set), kept sorted by time.
+    """Moto's metric data by exact (namespace, name, dimension set), sorted by time: a view of the backend's
+    index that GetMetricData reads too (localcloud.fast_cloudwatch), so the data are indexed once and no sample is
+    kept per datum; samples are made from moto's data when a window is read."""
 
-    moto appends to one list; the index reads only what was appended since the last sync."""
+    def __init__(self, index: MetricDataIndex | None = None) -> None:
+        self._index = index if index is not None else MetricDataIndex()
 
-    def __init__(self) -> None:
-        self._series: dict[MetricKey, list[tuple[float, int, Sample]]] = {}
-        self._cursor = 0
-        self._source: list[Any] | None = None
-        self._seq = 0
+    @classmethod
+    def of(cls, backend: Any) -> MetricIndex:
+        """The backend's shared index, brought up to date (moto only appends to its metric data)."""
+        return cls(index_of(backend))
 
     def sync(self, metric_data: list[Any]) -> None:
-        if metric_data is not self._source or len(metric_data) < self._cursor:
-            self._series.clear()
-            self._cursor = 0
-            self._source = metric_data
-        for datum in metric_data[self._cursor :]:
-            at = epoch(datum.timestamp)
-            if hasattr(datum, "value"):
-                value = float(datum.value)
-                sample = Sample(at, 1.0, value, value, value, [value])
-            else:
-                sample = Sample(at, float(datum.sample_count), float(datum.sum), float(datum.min), float(datum.max))
-            self._seq += 1
-            series = self._series.setdefault(metric_key(datum.namespace, datum.name, datum.dimensions), [])
-            bisect.insort(series, (at, self._seq, sample))
-        self._cursor = len(metric_data)
+        self._index.sync(metric_data)
 
     def between(self, key: MetricKey, start: float, end: float) -> list[Sample]:
         """Samples with start <= time < end (a period includes its first instant, as CloudWatch's do)."""
-        series = self._series.get(key, [])
-        low = bisect.bisect_left(series, (start, -math.inf))
-        high = bisect.bisect_left(series, (end, -math.inf))
-        return [sample for _, _, sample in series[low:high]]
+        series = self._index.series.get(key)
+        if series is None:
+            return []
+        _, data = series.between(math.ceil(start * 1_000_000), math.ceil(end * 1_000_000))
+        return [_sample(datum) for _, datum in data]
 
     def latest(self, key: MetricKey) -> float | None:
-        series = self._series.get(key)
-        return series[-1][0] if series else None
+        series = self._index.series.get(key)
+        return epoch(series.data[-1][1].timestamp) if series is not None and series.data else None
+
+
+def _sample(datum: Any) -> Sample:
+    at = epoch(datum.timestamp)
+    if hasattr(datum, "value"):
+        value = float(datum.value)
+        return Sample(at, 1.0, value, value, value, [value])
+    return Sample(at, float(datum.sample_count), float(datum.sum), float(datum.min), float(datum.max))
 
 
 def statistic(samples: list[Sample], stat: str) -> float:
@@ -341,7 +339,7 @@ class AlarmWatcher:
 
     def settle(self, backend: Any, now: float) -> None:
         """Evaluate the existing alarms silently: they have been running long before now."""
-        self.index.sync(backend.metric_data)
+        self.index = MetricIndex.of(backend)
         for alarm in backend.alarms.values():
             spec = spec_of(alarm)
             if spec is not None:
@@ -350,7 +348,7 @@ class AlarmWatcher:
             self._remember(alarm)
 
     def evaluate(self, backend: Any, now: float) -> list[Change]:
-        self.index.sync(backend.metric_data)
+        self.index = MetricIndex.of(backend)
         for gone in set(self._memory) - set(backend.alarms):
             del self._memory[gone]
         changes = []
@@ -393,7 +391,7 @@ class AlarmWatcher:
         """True while an alarm may change at one of the next minutes: it has never been evaluated, it is in ALARM,
         or a datum is in its window or has not yet left it (CloudWatch evaluates every minute, so the clock must
         stop every minute then, whatever the length of one `advance`)."""
-        self.index.sync(backend.metric_data)  # data put since the last evaluation counts
+        self.index = MetricIndex.of(backend)  # data put since the last evaluation count
         for name, alarm in backend.alarms.items():
             spec = spec_of(alarm)
             if spec is None:

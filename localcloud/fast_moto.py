@@ -13,25 +13,52 @@
 - DynamoDB's BatchGetItem computes each item's size twice (once for its 16 MB rule, once to add it up), a walk
   of every attribute of every item: within one BatchGetItem call an item cannot change, so its size is computed
   once for that call.
+- DynamoDB's condition parser (`ConditionExpressionParser`, used for ConditionExpression, FilterExpression and
+  KeyConditionExpression) lexes the expression string at every parse, twice per conditional PutItem (once to
+  validate the names, once to evaluate), one regular-expression list rebuilt per token: the tokens depend on the
+  string only, so they are kept per string (bounded; an expression that does not lex is lexed, and refused, each
+  time). The parse itself (names and values substituted into the tree) is moto's, at every call.
+- Every DynamoDB answer goes through `dynamo_to_dict`, which re-imports `DynamoType` and tries `isinstance` and
+  `hasattr` on every node of every item (a third of a BatchGetItem of 100 items): plain dicts, an item's
+  attribute dict, lists, scalars and `DynamoType` values are converted by the same rules with one type test each;
+  anything else is moto's function.
 
-tests/integration/test_fast_moto.py checks both against moto's own code. `LOCALCLOUD_FAST=0` keeps moto's.
+- moto keeps every model object it ever made (`BaseModel.__new__` appends it to its class's `instances_tracked`,
+  for the moto server's `/moto-api/data.json` dashboard and S3's reset): the copies DynamoDB's Query, Scan and
+  GetItem make of every item they answer, every replaced item, every deleted SQS message stay in memory for the
+  life of the process, the largest part of the local cloud's growth per simulated day. While the local cloud
+  runs, that list holds its instances weakly (`_LiveInstances`: the same instances, in the same order, for as
+  long as anything else holds them); S3's keys and multipart uploads stay held as moto holds them (its reset
+  disposes of their buffers through that list).
+
+tests/integration/test_fast_moto.py checks each against moto's own code. `LOCALCLOUD_FAST=0` keeps moto's.
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
 import re
 import threading
+import weakref
+from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import moto.backend_index as backend_index
 from moto.core import botocore_stubber
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
+from moto.core.common_models import BaseModel
 from moto.core.exceptions import HTTPException
+from moto.core.model_instances import model_data
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.models.utilities import bytesize, dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.models import FakeKey, FakeMultipart
 
 from localcloud import fast_json
 
@@ -46,6 +73,13 @@ _handlers: dict[str, Any] = {}  # clean URL -> moto's handler for it, or _NOT_MO
 _NOT_MOCKED = object()
 _HANDLERS_KEPT = 4096  # S3 object URLs are many: the table is emptied when it is full
 _call = threading.local()  # the sizes of the BatchGetItem call running on this thread
+_original_lex = ConditionExpressionParser._lex_condition_expression
+_lexed: dict[str, tuple[Any, ...]] = {}  # expression -> moto's tokens
+_LEXED_KEPT = 4096
+_original_dynamo_to_dict = dynamo_to_dict
+_original_parse = ConditionExpressionParser.parse
+_original_put_item = DynamoHandler.put_item
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _cached_method_names(clazz: Any) -> list[str]:
@@ -156,6 +190,107 @@ def _batch_get_item(self: DynamoHandler) -> Any:
         _call.sizes = None
 
 
+def _lex_condition_expression(self: ConditionExpressionParser) -> deque[Any]:
+    expression = self.condition_expression
+    tokens = _lexed.get(expression) if isinstance(expression, str) else None
+    if tokens is None:
+        tokens = tuple(_original_lex(self))  # raises as moto does; nothing is kept then
+        if isinstance(expression, str):
+            if len(_lexed) >= _LEXED_KEPT:
+                _lexed.clear()
+            _lexed[expression] = tokens
+    # A new deque each time (the parser pops from it); the tokens are namedtuples whose `children` lists no stage
+    # of moto's parser changes (moto 5.2.5, moto/dynamodb/comparisons.py).
+    return deque(tokens)
+
+
+def _parse(self: ConditionExpressionParser) -> Any:
+    memo = getattr(_call, "parsed", None)
+    if memo is None:  # not inside a PutItem: moto's own
+        return _original_parse(self)
+    names, values = self.expression_attribute_names, self.expression_attribute_values
+    if memo and memo[0] == self.condition_expression and memo[1] is names and memo[2] is values:
+        _call.parsed = ()  # one tree, handed on once
+        self.expr_attr_names_found.extend(memo[4])
+        self.expr_attr_values_found.extend(memo[5])
+        return memo[3]
+    op = _original_parse(self)
+    found = (list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+    _call.parsed = (self.condition_expression, names, values, op, *found)
+    return op
+
+
+def _put_item(self: DynamoHandler) -> Any:
+    _call.parsed = ()
+    try:
+        return _original_put_item(self)
+    finally:
+        _call.parsed = None
+
+
+def _dynamo_to_dict(obj: Any) -> Any:
+    """moto's `dynamo_to_dict` (moto/dynamodb/models/utilities.py) for the types a DynamoDB answer is made of."""
+    kind = type(obj)
+    if kind is dict or kind is LimitedSizeDict:  # an item's attributes: a dict without to_json, as moto reads it
+        return {key: _dynamo_to_dict(value) for key, value in obj.items()}
+    if kind is list:
+        return [_dynamo_to_dict(item) for item in obj]
+    if kind in _SCALARS:  # none of them is a datetime, a DynamoType or has to_json
+        return obj
+    if kind is DynamoType:
+        if obj.type == "B":
+            return {"B": obj.value if isinstance(obj.value, bytes) else base64.b64decode(obj.value)}
+        if obj.type == "BS":
+            return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in obj.value]}
+        return {obj.type: _dynamo_to_dict(obj.value)}
+    return _original_dynamo_to_dict(obj)  # datetimes, model objects with to_json, subclasses: moto's own
+
+
+class _LiveInstances:
+    """A class's `instances_tracked` that does not keep its instances alive (iterated in the order they were made)."""
+
+    def __init__(self, instances: Any = ()) -> None:
+        self._refs: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._held: dict[int, Any] = {}  # instances of a class without weak references, held as moto holds them
+        self._numbers = itertools.count()
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        if type(instance).__weakrefoffset__:
+            self._refs[next(self._numbers)] = instance
+        else:
+            self._held[next(self._numbers)] = instance
+
+    def __iter__(self) -> Iterator[Any]:
+        numbered = [*self._refs.items(), *self._held.items()]
+        return iter([instance for _, instance in sorted(numbered, key=lambda pair: pair[0])])
+
+    def __len__(self) -> int:
+        return len(self._refs) + len(self._held)
+
+
+_original_base_model_new = BaseModel.__dict__["__new__"]
+_HELD = (FakeKey, FakeMultipart)  # S3's reset disposes of these through the list: held as moto holds them
+
+
+def _base_model_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    instance = super(BaseModel, cls).__new__(cls)  # moto's BaseModel.__new__, moto 5.2.5
+    tracked = cls.instances_tracked
+    if not isinstance(tracked, _LiveInstances) and not issubclass(cls, _HELD):
+        tracked = cls.instances_tracked = _LiveInstances(tracked)  # moto's list (new, or emptied by a reset)
+    tracked.append(instance)
+    return instance
+
+
+def _hold_instances_again() -> None:
+    for models in model_data.values():
+        for model in models.values():
+            tracked = getattr(model, "instances_tracked", None)
+            if isinstance(tracked, _LiveInstances):
+                model.instances_tracked = list(tracked)  # type: ignore[attr-defined]
+
+
 def _install() -> None:
     _method_names.clear()  # a class patched between two worlds is listed again
     _handlers.clear()
@@ -164,6 +299,11 @@ def _install() -> None:
     Item.size = _item_size  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+    dynamodb_responses.dynamo_to_dict = _dynamo_to_dict
+    ConditionExpressionParser.parse = _parse  # type: ignore[method-assign]
+    DynamoHandler.put_item = _put_item  # type: ignore[method-assign]
+    BaseModel.__new__ = staticmethod(_base_model_new)  # type: ignore[method-assign]
 
 
 def _uninstall() -> None:
@@ -172,6 +312,13 @@ def _uninstall() -> None:
     Item.size = _original_item_size  # type: ignore[method-assign]
     Item.__init__ = _original_item_init  # type: ignore[method-assign]
     DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]
+    ConditionExpressionParser._lex_condition_expression = _original_lex  # type: ignore[method-assign]
+    dynamodb_responses.dynamo_to_dict = _original_dynamo_to_dict
+    ConditionExpressionParser.parse = _original_parse  # type: ignore[method-assign]
+    DynamoHandler.put_item = _original_put_item  # type: ignore[method-assign]
+    _lexed.clear()
+    BaseModel.__new__ = _original_base_model_new  # type: ignore[method-assign]
+    _hold_instances_again()
 
 
 # The shortcuts while the block runs (nested uses are counted); yields whether they are on.

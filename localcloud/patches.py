@@ -28,7 +28,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_json, fast_moto, fast_parse, fast_transport
+from localcloud import fast_cloudwatch, fast_json, fast_moto, fast_parse, fast_transport
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -150,7 +150,13 @@ def installed(world: World) -> Iterator[None]:
         setattr(owner, name, wrap(getattr(owner, name)))
     _world = world
     try:
-        with fast_json.installed(), fast_parse.installed(), fast_moto.installed(), fast_transport.installed():
+        with (
+            fast_json.installed(),
+            fast_parse.installed(),
+            fast_moto.installed(),
+            fast_transport.installed(),
+            fast_cloudwatch.installed(),
+        ):
             yield
     finally:
         _world = None

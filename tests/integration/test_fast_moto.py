@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import gc
 from typing import Any
 
 import boto3
 import pytest
 from moto.core import responses as moto_responses
+from moto.dynamodb import responses as dynamodb_responses
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.models import FakeKey
 from moto.sqs.responses import SQSResponse
 
 from localcloud import fast_json, fast_moto
@@ -157,3 +164,177 @@ def test_an_item_over_moto_s_limit_is_refused_as_moto_refuses_it(over: int) -> N
     with fast_moto.installed(), pytest.raises(ItemSizeTooLarge) as fast:
         Item({"S": "k"}, None, attributes)  # type: ignore[arg-type]
     assert fast.value.get_body() == slow.value.get_body()
+
+
+EXPRESSIONS = [
+    "attribute_not_exists(#n0) OR #n1 < :v0",
+    "(attribute_not_exists(pk) OR version = :previous) AND size(#l[0].x) >= :v",
+    "#a BETWEEN :lo AND :hi AND NOT contains(#b, :c) AND #d IN (:e, :f)",
+    "a.b.c <> :v",
+    "#a = :v AND",  # lexes, then refused by the parser
+    "#a ! :v",  # does not lex
+    "",
+]
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_a_condition_is_lexed_as_moto_lexes_it_and_each_parse_owns_its_tokens(expression: str) -> None:
+    def lexed() -> Any:
+        parser = ConditionExpressionParser(expression, {}, {})
+        try:
+            return list(parser._lex_condition_expression())
+        except ValueError as exc:
+            return str(exc)
+
+    slow = lexed()
+    with fast_moto.installed():
+        if isinstance(slow, list):  # the parser pops its tokens: the next parse must still get them all
+            ConditionExpressionParser(expression, {}, {})._lex_condition_expression().clear()
+        fast = [lexed(), lexed()]
+    assert fast == [slow, slow]
+
+
+def _conditional_writes() -> list[Any]:
+    """Conditional PutItem, UpdateItem and Query calls, including refused ones, and what the table holds after."""
+    client = boto3.client("dynamodb")
+    answers: list[Any] = []
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for version in (1, 2, 2, 1):
+        calls.append(
+            (
+                "put_item",
+                {
+                    "Item": {"pk": {"S": "k"}, "n": {"N": str(version)}},
+                    "ConditionExpression": "attribute_not_exists(#p) OR #n < :v",
+                    "ExpressionAttributeNames": {"#p": "pk", "#n": "n"},
+                    "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                },
+            )
+        )
+    unused_name = {"ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeNames": {"#u": "u"}}
+    calls.append(("put_item", {"Item": {"pk": {"S": "k"}}, **unused_name}))
+    calls.append(
+        (
+            "update_item",
+            {
+                "Key": {"pk": {"S": "k"}},
+                "UpdateExpression": "SET #n = #n + :one",
+                "ConditionExpression": "#n BETWEEN :lo AND :hi",
+                "ExpressionAttributeNames": {"#n": "n"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":lo": {"N": "0"}, ":hi": {"N": "5"}},
+                "ReturnValues": "ALL_NEW",
+            },
+        )
+    )
+    calls.append(
+        (
+            "query",
+            {
+                "KeyConditionExpression": "#p = :k",
+                "FilterExpression": "#n > :z",
+                "ExpressionAttributeNames": {"#p": "pk", "#n": "n"},
+                "ExpressionAttributeValues": {":k": {"S": "k"}, ":z": {"N": "0"}},
+            },
+        )
+    )
+    for operation, params in calls:
+        try:
+            response = getattr(client, operation)(TableName="t", **params)
+            response.pop("ResponseMetadata")
+            answers.append(response)
+        except client.exceptions.ClientError as exc:
+            answers.append(exc.response["Error"])
+    answers.append(client.scan(TableName="t")["Items"])
+    return answers
+
+
+def test_conditional_writes_store_and_refuse_as_moto_does_parsing_each_put_s_condition_once(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _table()
+    parses: list[str] = []
+    original = fast_moto._original_parse
+
+    def counted(self: ConditionExpressionParser) -> Any:
+        parses.append(str(self.condition_expression))
+        return original(self)
+
+    # Given the same calls answered by moto's code (its parser counted) and with the shortcuts
+    with monkeypatch.context() as patched:
+        patched.setattr(ConditionExpressionParser, "parse", counted)
+        slow = _conditional_writes()
+    slow_parses = len(parses)
+    parses.clear()
+    boto3.client("dynamodb").delete_item(TableName="t", Key={"pk": {"S": "k"}})
+    monkeypatch.setattr(fast_moto, "_original_parse", counted)
+    with fast_moto.installed():
+        fast = _conditional_writes()
+        assert fast_moto._lexed  # the tokens were kept
+    # Then the same items are stored and the same calls refused, with the same errors
+    assert fast == slow
+    assert [answer.get("Code") for answer in slow[:5]] == [
+        None,
+        None,
+        "ConditionalCheckFailedException",
+        "ConditionalCheckFailedException",
+        "ValidationException",
+    ]
+    # And each of the four PutItem calls that reached the table parsed its condition once instead of twice
+    assert slow_parses - len(parses) == 4
+
+
+VALUES: list[Any] = [
+    {"Item": {"b": DynamoType({"B": "AP8="}), "raw": DynamoType({"B": b"\x00"}), "bs": DynamoType({"BS": ["AP8="]})}},
+    {"Items": [DynamoType({"M": {"l": {"L": [{"N": "1"}, {"S": "x"}, {"NULL": True}]}, "n": {"NS": ["1", "2"]}}})]},
+    {"Table": {"CreationDateTime": dt.datetime(2026, 12, 7), "Count": 3, "Ratio": 0.5, "On": True, "None": None}},
+    {"Attributes": Item(DynamoType({"S": "k"}), None, {"pk": {"S": "k"}, "m": {"M": {"a": {"BOOL": False}}}})},
+    {"Responses": {"t": [Item(DynamoType({"S": "k"}), None, {"pk": {"S": "k"}, "b": {"B": b"\x01"}}).attrs]}},
+]
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_an_answer_is_converted_as_moto_converts_it(value: Any) -> None:
+    slow = dynamo_to_dict(value)
+    with fast_moto.installed():
+        fast = dynamodb_responses.dynamo_to_dict(value)
+        assert dynamodb_responses.dynamo_to_dict is fast_moto._dynamo_to_dict
+    assert fast == slow
+    assert repr(fast) == repr(slow)  # the same types too (bytes stay bytes, datetimes stay datetimes)
+
+
+def _tracked(model: Any) -> list[Any]:
+    gc.collect()
+    return list(model.instances_tracked)
+
+
+def test_the_copies_dynamodb_makes_of_its_answers_are_not_kept_alive(aws: None) -> None:
+    # Given a table of 10 items, with the local cloud's shortcuts on
+    table = _table()
+    client = boto3.client("dynamodb")
+    with fast_moto.installed():
+        for index in range(10):
+            table.put_item(Item={"pk": f"k{index}", "n": index})
+        stored = list(dynamodb_backends["123456789012"]["eu-west-1"].get_table("t").all_items())
+        alive = len(_tracked(Item))
+        # When the table is read 5 times (moto answers each read with a copy of every item)
+        for _ in range(5):
+            assert len(client.scan(TableName="t")["Items"]) == 10
+            client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "k1"}}, {"pk": {"S": "k2"}}]}})
+        # Then no copy is kept once answered, and the stored items are still listed, in the order they were made
+        tracked = _tracked(Item)
+        assert len(tracked) == alive
+        positions = [next(i for i, seen in enumerate(tracked) if seen is item) for item in stored]
+        assert positions == sorted(positions)
+    # And moto's own lists come back when the local cloud stops
+    assert type(Item.instances_tracked) is list
+    assert len(_tracked(Item)) == alive
+
+
+def test_s3_keys_stay_held_as_moto_holds_them(aws: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="held-keys", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with fast_moto.installed():
+        s3.put_object(Bucket="held-keys", Key="k", Body=b"one")
+        s3.put_object(Bucket="held-keys", Key="k", Body=b"two")  # the first version is no longer in the bucket
+        assert type(FakeKey.instances_tracked) is list
+        assert sum(1 for key in _tracked(FakeKey) if key.name == "k") == 2
