@@ -29,10 +29,14 @@ SAM_PINS := aws-sam-cli==1.170.0
 # (moto server-mode tests), never the network.
 PYTEST_FLAGS ?= --allow-hosts=127.0.0.0/8,::1 --allow-unix-socket
 PYTEST_ARGS ?=
-# pytest-xdist: one worker per CPU; a module's (or a class's) tests stay on one worker, so a world built once
-# for a module is built once. Each test owns what it changes, so any order and any split gives the same result.
+# pytest-xdist: one worker per CPU. worksteal: each worker starts on its half of the tests, and one that runs dry takes
+# half of what another has left, so a module of slow scenarios no longer caps the run on one worker (loadscope kept a
+# module on one worker and handed out the modules with the fewest tests, the multi-day scenarios, last; loadgroup
+# ignores its groups on pytest 9.2, pytest-xdist issue 1386). A module split between two workers builds its
+# module-scoped world twice. Each test owns what it changes, so any order and any split gives the same result
+# (PYTEST_ARGS=--reverse runs the tests backwards).
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist loadscope
+PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist worksteal
 # The edit-test loop: the pure tiers, no local cloud (well under a minute). test_gates.py runs checkov and
 # cfn-lint three times on broken templates (a minute or more): `make lint` and `make test` run it.
 FAST_TIERS ?= tests/unit tests/contract --ignore=tests/contract/test_gates.py
