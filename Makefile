@@ -71,8 +71,10 @@ demo: venv ## the seed's day on the Docker-free local cloud: pre-warmed and cold
 
 test: venv tools-venv lint pytest ## THE test command: lint, then every pytest tier (unit, integration, contract, scenarios, fuzz)
 
+# The 20 slowest tests are listed at the end of every run (CI's log included): docs/performance.md, the suite's time.
+PYTEST_DURATIONS ?= --durations=20
 pytest: venv tools-venv ## pytest only, in parallel (PYTEST_ARGS="tests/unit -x" to narrow, PYTEST_WORKERS=0 for one process)
-	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_DURATIONS) $(PYTEST_ARGS)
 
 hostile: venv ## hostile mode: every scenario, seeds 1 to 20, against its calm run (HOSTILE_SEEDS=3-5 HOSTILE_SCENARIOS=a,b to narrow)
 	HOSTILE_SEEDS=$${HOSTILE_SEEDS:-1-20} HOSTILE_SCENARIOS=$${HOSTILE_SCENARIOS:-all} \
