@@ -29,10 +29,14 @@ SAM_PINS := aws-sam-cli==1.170.0
 # (moto server-mode tests), never the network.
 PYTEST_FLAGS ?= --allow-hosts=127.0.0.0/8,::1 --allow-unix-socket
 PYTEST_ARGS ?=
-# pytest-xdist: one worker per CPU; a module's (or a class's) tests stay on one worker, so a world built once
-# for a module is built once. Each test owns what it changes, so any order and any split gives the same result.
+# pytest-xdist: one worker per CPU. worksteal: each worker starts on its half of the tests, and one that runs dry takes
+# half of what another has left, so a module of slow scenarios no longer caps the run on one worker (loadscope kept a
+# module on one worker and handed out the modules with the fewest tests, the multi-day scenarios, last; loadgroup
+# ignores its groups on pytest 9.2, pytest-xdist issue 1386). A module split between two workers builds its
+# module-scoped world twice. Each test owns what it changes, so any order and any split gives the same result
+# (PYTEST_ARGS=--reverse runs the tests backwards).
 PYTEST_WORKERS ?= auto
-PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist loadscope
+PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist worksteal
 # The edit-test loop: the pure tiers, no local cloud (well under a minute). test_gates.py runs checkov and
 # cfn-lint three times on broken templates (a minute or more): `make lint` and `make test` run it.
 FAST_TIERS ?= tests/unit tests/contract --ignore=tests/contract/test_gates.py
@@ -67,8 +71,10 @@ demo: venv ## the seed's day on the Docker-free local cloud: pre-warmed and cold
 
 test: venv tools-venv lint pytest ## THE test command: lint, then every pytest tier (unit, integration, contract, scenarios, fuzz)
 
+# The 20 slowest tests are listed at the end of every run (CI's log included): docs/performance.md, the suite's time.
+PYTEST_DURATIONS ?= --durations=20
 pytest: venv tools-venv ## pytest only, in parallel (PYTEST_ARGS="tests/unit -x" to narrow, PYTEST_WORKERS=0 for one process)
-	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(PYTEST_DURATIONS) $(PYTEST_ARGS)
 
 hostile: venv ## hostile mode: every scenario, seeds 1 to 20, against its calm run (HOSTILE_SEEDS=3-5 HOSTILE_SCENARIOS=a,b to narrow)
 	HOSTILE_SEEDS=$${HOSTILE_SEEDS:-1-20} HOSTILE_SCENARIOS=$${HOSTILE_SCENARIOS:-all} \
@@ -77,15 +83,21 @@ hostile: venv ## hostile mode: every scenario, seeds 1 to 20, against its calm r
 test-fast: venv tools-venv ## the edit-test loop: unit and contract tiers only, in parallel (well under a minute)
 	$(VENV_BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_PARALLEL) $(FAST_TIERS) $(PYTEST_ARGS)
 
-lint: venv tools-venv ## ruff, ruff format, mypy, the import contracts (lint-imports), then the static gates on template.yaml
-	@failed=""; \
+# The static gates (checkov and cfn-lint in their own processes, ~40 s) run in the background beside the Python
+# checks (mypy, ~25 s on one core); their output is printed after them. The same checks and the same exit status.
+lint: venv tools-venv ## ruff, ruff format, mypy, the import contracts (lint-imports), and the static gates on template.yaml
+	@failed=""; gates_log=$$(mktemp); \
 	run() { echo "--- $$*"; "$$@" || failed="$$failed [$$*]"; }; \
+	gates=($(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV)); \
+	"$${gates[@]}" > "$$gates_log" 2>&1 & gates_pid=$$!; \
 	run $(VENV_BIN)/ruff check . ; \
 	run $(VENV_BIN)/ruff format --check . ; \
 	run $(VENV_BIN)/mypy ; \
 	run $(VENV_BIN)/mypy -p tools ; \
 	run $(VENV_BIN)/lint-imports ; \
-	run $(VENV_BIN)/python -m tools.gates template.yaml --out .aws-sam/expanded.json --tools-venv $(TOOLS_VENV) ; \
+	echo "--- $${gates[*]}"; \
+	wait "$$gates_pid" || failed="$$failed [$${gates[*]}]"; \
+	cat "$$gates_log"; rm -f "$$gates_log"; \
 	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed"; exit 1; fi; \
 	echo "lint clean"
 

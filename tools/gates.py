@@ -24,6 +24,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from samtranslator.model.exceptions import InvalidDocumentException
 
@@ -83,14 +84,19 @@ def run_gates(
         pending.append(pool.submit(_run, "cfn-lint (expanded)", [_project_cfn_lint(), str(expanded)]))
         checkov = [str(tools_bin / "checkov"), "-f", str(expanded), "--framework", "cloudformation"]
         pending.append(pool.submit(_run, "checkov (expanded)", [*checkov, "--skip-download", "--quiet", "--compact"]))
-        document = json.loads(expanded.read_text(encoding="utf-8"))
-        findings = template_rules.check(document)
-        lines = [f"{rule}: {item}" for rule, items in findings.items() for item in items]
-        rules = GateResult("template rules", not findings, "\n".join(lines) or "no findings")
-        iam_findings = iam_gate.check(document, iam_dir=iam_dir)
-        iam = GateResult("IAM database (parliament)", not iam_findings, "\n".join(iam_findings) or "no findings")
+        rules, iam = project_gates(json.loads(expanded.read_text(encoding="utf-8")), iam_dir)
         first, serverless, expanded_lint, checkov_result = (future.result() for future in pending)
     return [first, transform, serverless, expanded_lint, checkov_result, rules, iam]
+
+
+def project_gates(document: dict[str, Any], iam_dir: Path = iam_gate.IAM_DIR) -> list[GateResult]:
+    """Gates 6 and 7, the project's own, on the SAM-expanded template (no external tool: no tools venv)."""
+    findings = template_rules.check(document)
+    lines = [f"{rule}: {item}" for rule, items in findings.items() for item in items]
+    rules = GateResult("template rules", not findings, "\n".join(lines) or "no findings")
+    iam_findings = iam_gate.check(document, iam_dir=iam_dir)
+    iam = GateResult("IAM database (parliament)", not iam_findings, "\n".join(iam_findings) or "no findings")
+    return [rules, iam]
 
 
 def main(argv: list[str] | None = None) -> int:

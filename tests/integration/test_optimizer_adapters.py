@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import boto3
@@ -21,7 +23,8 @@ from tests.support.aws import create_table_from_template
 
 UTC = dt.UTC
 DAY_START = dt.datetime(2026, 3, 10, tzinfo=UTC)
-MANAGED = {"ManagedBy": "workspaces-autopilot"}
+# Read-only: a test that popped from it emptied it for every test after it (found running the tests in reverse).
+MANAGED: Mapping[str, str] = MappingProxyType({"ManagedBy": "workspaces-autopilot"})
 
 
 class CallCounter:
@@ -251,7 +254,7 @@ def test_standby_pairs_are_recognised_from_describe_workspaces(emulator: Emulato
 
     client.meta.events.register("after-call.workspaces.DescribeWorkspaces", add_relations)
     adapter = ManagedFleet(client, Tagging(boto3.client("resourcegroupstaggingapi"), account_id="123456789012"))
-    roles = {d.workspace_id: d.pair_role for d in adapter.managed_desks([directory], *MANAGED.popitem())}
+    roles = {d.workspace_id: d.pair_role for d in adapter.managed_desks([directory], "ManagedBy", MANAGED["ManagedBy"])}
     assert roles == {primary: "primary", standby: "standby", single: None}
     assert pair_role({"StandbyWorkspacesProperties": [{"StandbyWorkspaceId": "ws-x"}]}) == "primary"
 

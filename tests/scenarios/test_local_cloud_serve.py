@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -43,8 +44,9 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+@contextmanager
+def _serve() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`autopilot-local serve` on a free loopback port, its clock at the start of the default world."""
     process = subprocess.Popen(
         [sys.executable, "-m", "localcloud.cli", "serve", "--port", "0"],
         cwd=ROOT,
@@ -53,14 +55,38 @@ def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
         text=True,
         env=ENV,
     )
-    assert process.stderr is not None
-    line = process.stderr.readline()  # "autopilot-local: serving http://127.0.0.1:PORT (clock virtual); …"
-    match = re.search(r"http://127\.0\.0\.1:\d+", line)
-    assert match, line
-    yield match.group(0), process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # "autopilot-local: serving http://127.0.0.1:PORT (clock virtual); …"
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, line
+        yield match.group(0), process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+# Each test owns the server it changes (the hire test counts desks from an empty world, the SIGINT test stops
+# its server), so any test passes alone and in any order; the read-only tests share one with the hire built.
+@pytest.fixture
+def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with _serve() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served_with_a_desk() -> Iterator[str]:
+    """A server where HIRE was put on the HR bus and its desk built (22 minutes on the virtual clock)."""
+    with _serve() as (url, _):
+        events = boto3.client(
+            "events", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        entry = {"Source": "hr.feed", "DetailType": "Employee Hired", "Detail": json.dumps(HIRE)}
+        put = events.put_events(Entries=[{**entry, "EventBusName": "workspaces-autopilot-dev-hr"}])
+        assert put["FailedEntryCount"] == 0
+        _control(url, "advance", {"by": "22m"})
+        yield url
 
 
 def _aws(url: str, *args: str) -> object:
@@ -117,8 +143,8 @@ def test_a_hire_put_with_the_aws_cli_becomes_a_desk_seen_by_the_aws_cli_and_boto
     assert described["Workspaces"][0]["State"] == "AVAILABLE"
 
 
-def test_a_scenario_step_through_the_control_api(served: tuple[str, subprocess.Popen[str]]) -> None:
-    url, _ = served
+def test_a_scenario_step_through_the_control_api(served_with_a_desk: str) -> None:
+    url = served_with_a_desk
 
     answer = _control(url, "step", {"login": {"user": "served"}})
 
@@ -139,8 +165,8 @@ def _autopilot(url: str, *args: str) -> object:
     return json.loads(done.stdout)
 
 
-def test_the_operator_cli_answers_against_the_served_cloud(served: tuple[str, subprocess.Popen[str]]) -> None:
-    url, _ = served
+def test_the_operator_cli_answers_against_the_served_cloud(served_with_a_desk: str) -> None:
+    url = served_with_a_desk
 
     desks = _autopilot(url, "desks", "--json")
     status = _autopilot(url, "status", "E555", "--json")
