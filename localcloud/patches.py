@@ -11,9 +11,7 @@
   functions' botocore clients read them with compiled plans (localcloud.fast_parse: the same results), moto
   does its per-class and per-call work once (localcloud.fast_moto), and a covered JSON-protocol call reaches
   moto's handler without an HTTP request, a signature or werkzeug's request builder (localcloud.fast_transport,
-  beneath every hook above: validation, the events, retries and botocore's errors are kept); GetMetricData
-  reads an index of moto's metric data (localcloud.fast_cloudwatch), and every botocore session shares one
-  data loader (localcloud.fast_sessions: each JSON model file parsed once per process, not once per session).
+  beneath every hook above: validation, the events, retries and botocore's errors are kept).
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_cloudwatch, fast_json, fast_moto, fast_parse, fast_sessions, fast_transport
+from localcloud import fast_cloudwatch, fast_json, fast_moto, fast_parse, fast_transport
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -158,7 +156,6 @@ def installed(world: World) -> Iterator[None]:
             fast_moto.installed(),
             fast_transport.installed(),
             fast_cloudwatch.installed(),
-            fast_sessions.installed(),
         ):
             yield
     finally:
