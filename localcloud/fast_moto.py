@@ -10,9 +10,15 @@
 - A DynamoDB item is built attribute by attribute into moto's `LimitedSizeDict`, which sums the size of every
   attribute already there at each one it adds (the 400 KB rule; quadratic in the attributes): the same running sum
   is kept as the item is built, and the same `ItemSizeTooLarge` raised at the same attribute.
-- DynamoDB's BatchGetItem computes each item's size twice (once for its 16 MB rule, once to add it up), a walk
-  of every attribute of every item: within one BatchGetItem call an item cannot change, so its size is computed
+- DynamoDB's BatchGetItem and Query compute each item's size twice (once for the 16 MB or 1 MB rule, once to add
+  it up), a walk of every attribute of every item: within one call an item cannot change, so its size is computed
   once for that call.
+- DynamoDB's Query (`Table.query`) sorts every item of the table by its key (`all_items`, with `DynamoType`
+  comparisons that convert both values at each one), then keeps those of the queried partition: on an index,
+  items whose hash-key attributes equal the query's; on the table, items whose hash key equals it. The candidates
+  it then filters again and sorts are handed to it already narrowed: the table's own partition (moto's dict of
+  items keyed by hash key, the same equality), or on an index the items that can pass moto's own test (same type,
+  and for a string the same value), in moto's order. moto's code still runs every check on them.
 - DynamoDB's condition parser (`ConditionExpressionParser`, used for ConditionExpression, FilterExpression and
   KeyConditionExpression) lexes the expression string at every parse, twice per conditional PutItem (once to
   validate the names, once to evaluate), one regular-expression list rebuilt per token: the tokens depend on the
@@ -56,6 +62,7 @@ from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize, dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
 from moto.s3.models import FakeKey, FakeMultipart
@@ -79,6 +86,8 @@ _LEXED_KEPT = 4096
 _original_dynamo_to_dict = dynamo_to_dict
 _original_parse = ConditionExpressionParser.parse
 _original_put_item = DynamoHandler.put_item
+_original_query = Table.query
+_original_all_items = Table.all_items
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -188,6 +197,84 @@ def _batch_get_item(self: DynamoHandler) -> Any:
         return _original_batch_get_item(self)
     finally:
         _call.sizes = None
+
+
+def _query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    consistent_read: bool = False,
+    filter_expression: Any = None,
+    hash_key_conditions: list[tuple[str, DynamoType]] | None = None,
+    range_key_conditions: list[tuple[str, str, list[DynamoType]]] | None = None,
+    **filter_kwargs: Any,
+) -> Any:  # moto 5.2.5's signature
+    _call.sizes = {}
+    _call.query = (self, hash_key, index_name, hash_key_conditions)
+    try:
+        return _original_query(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            consistent_read,
+            filter_expression,
+            hash_key_conditions=hash_key_conditions,
+            range_key_conditions=range_key_conditions,
+            **filter_kwargs,
+        )
+    finally:
+        _call.sizes = None
+        _call.query = None
+
+
+def _all_items(self: Table) -> list[Item]:
+    query = getattr(_call, "query", None)
+    if query is None or query[0] is not self:
+        return _original_all_items(self)
+    _call.query = None  # Query lists the items once; anything else it calls gets moto's list
+    _, hash_key, index_name, conditions = query
+    if index_name is None:  # moto keeps items whose hash key equals the query's: its partition in self.items
+        partition = self.items.get(hash_key) if hash_key is not None else None
+        if partition is None:
+            candidates: list[Item] = [] if hash_key is not None else list(_every_item(self))
+        else:
+            candidates = list(partition.values()) if self.range_key_attr else [partition]
+    elif conditions:
+        candidates = [item for item in _every_item(self) if _may_match(item, conditions)]
+    else:
+        candidates = list(_every_item(self))
+    return sorted(candidates, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _every_item(table: Table) -> Iterator[Item]:
+    for hash_set in table.items.values():  # moto's all_items order, before its sort
+        if table.range_key_attr:
+            yield from hash_set.values()
+        else:
+            yield hash_set  # type: ignore[misc]
+
+
+def _may_match(item: Item, conditions: list[tuple[str, DynamoType]]) -> bool:
+    """False only where moto's own test (`not value or value != expected`) rejects the item."""
+    for name, expected in conditions:
+        value = item.attrs.get(name)
+        if value is None or value.type != expected.type:
+            return False
+        if expected.type == "S" and value.value != expected.value:  # a string's cast value is the string
+            return False
+    return True
 
 
 def _lex_condition_expression(self: ConditionExpressionParser) -> deque[Any]:
@@ -304,6 +391,8 @@ def _install() -> None:
     ConditionExpressionParser.parse = _parse  # type: ignore[method-assign]
     DynamoHandler.put_item = _put_item  # type: ignore[method-assign]
     BaseModel.__new__ = staticmethod(_base_model_new)  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
 
 
 def _uninstall() -> None:
@@ -318,6 +407,8 @@ def _uninstall() -> None:
     DynamoHandler.put_item = _original_put_item  # type: ignore[method-assign]
     _lexed.clear()
     BaseModel.__new__ = _original_base_model_new  # type: ignore[method-assign]
+    Table.query = _original_query  # type: ignore[method-assign]
+    Table.all_items = _original_all_items  # type: ignore[method-assign]
     _hold_instances_again()
 
 

@@ -338,3 +338,144 @@ def test_s3_keys_stay_held_as_moto_holds_them(aws: None) -> None:
         s3.put_object(Bucket="held-keys", Key="k", Body=b"two")  # the first version is no longer in the bucket
         assert type(FakeKey.instances_tracked) is list
         assert sum(1 for key in _tracked(FakeKey) if key.name == "k") == 2
+
+
+def _query_tables() -> None:
+    """A table with a range key and two indexes (one without a range key), and a table of hash keys only."""
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="q",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in (("pk", "S"), ("sk", "N"), ("site", "S"), ("at", "S"), ("n", "N"))
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-site",
+                "KeySchema": [
+                    {"AttributeName": "site", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by-n",
+                "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.create_table(
+        TableName="h",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for index in range(60):
+        item: dict[str, Any] = {"pk": {"S": f"p{index % 4}"}, "sk": {"N": str(index)}, "text": {"S": "x" * index}}
+        if index % 5:  # some items are not in the by-site index, some lack its range key
+            item["site"] = {"S": ("paris", "lille", "")[index % 3] or "paris"}
+            if index % 7:
+                item["at"] = {"S": f"2026-12-{index % 28 + 1:02d}"}
+        if index % 2:
+            item["n"] = {"N": ("1", "1.0", "2", "10")[index % 4]}  # equal numbers written differently
+        client.put_item(TableName="q", Item=item)
+        client.put_item(TableName="h", Item={"pk": {"N": str(index % 9)}, "v": {"S": str(index)}})
+
+
+QUERIES: list[dict[str, Any]] = [
+    {"TableName": "q", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p1"}}},
+    {"TableName": "q", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "absent"}}},
+    {
+        "TableName": "q",
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":p": {"S": "p2"}, ":a": {"N": "10"}, ":b": {"N": "40"}},
+        "ScanIndexForward": False,
+        "FilterExpression": "attribute_exists(site)",
+    },
+    {
+        "TableName": "q",
+        "IndexName": "by-site",
+        "KeyConditionExpression": "site = :s AND begins_with(#at, :d)",
+        "ExpressionAttributeNames": {"#at": "at"},
+        "ExpressionAttributeValues": {":s": {"S": "paris"}, ":d": {"S": "2026-12-1"}},
+    },
+    {
+        "TableName": "q",
+        "IndexName": "by-site",
+        "KeyConditionExpression": "site = :s",
+        "ExpressionAttributeValues": {":s": {"S": "lille"}},
+        "ProjectionExpression": "pk, sk, #at",
+        "ExpressionAttributeNames": {"#at": "at"},
+        "ScanIndexForward": False,
+    },
+    {
+        "TableName": "q",
+        "IndexName": "by-n",
+        "KeyConditionExpression": "n = :n",
+        "ExpressionAttributeValues": {":n": {"N": "1.00"}},
+    },
+    {
+        "TableName": "q",
+        "IndexName": "by-n",
+        "KeyConditionExpression": "n = :n",
+        "ExpressionAttributeValues": {":n": {"N": "3"}},
+    },
+    {"TableName": "h", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"N": "4.0"}}},
+    {
+        "TableName": "q",
+        "IndexName": "absent",
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "p1"}},
+    },
+]
+
+
+def _queries(page: int) -> list[Any]:
+    client = boto3.client("dynamodb")
+    answers: list[Any] = []
+    for query in QUERIES:
+        pages: list[Any] = []
+        start: dict[str, Any] = {}
+        try:
+            while True:
+                response = client.query(**query, Limit=page, **start)
+                response.pop("ResponseMetadata")
+                pages.append(response)
+                if "LastEvaluatedKey" not in response:
+                    break
+                start = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+        except client.exceptions.ClientError as exc:
+            pages.append(exc.response["Error"])
+        answers.append(pages)
+    return answers
+
+
+@pytest.mark.parametrize("page", [4, 1000])
+def test_a_query_answers_as_moto_does_without_sorting_the_whole_table(
+    aws: None, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    # Given a table with indexes, items in and out of them, and numbers written differently
+    _query_tables()
+    slow = _queries(page)
+    listed: list[str] = []
+    original = fast_moto._original_all_items
+
+    def counted(self: Any) -> Any:
+        listed.append(self.name)
+        return original(self)
+
+    # When the same queries run with the shortcuts
+    monkeypatch.setattr(fast_moto, "_original_all_items", counted)
+    with fast_moto.installed():
+        fast = _queries(page)
+        scanned = boto3.client("dynamodb").scan(TableName="q")["Items"]
+    # Then the pages, their keys and the refusal are moto's
+    assert fast == slow
+    assert [sum(len(answer.get("Items", [])) for answer in pages) for pages in slow] == [15, 0, 6, 9, 13, 15, 0, 1, 0]
+    assert slow[-1][0]["Code"] == "ResourceNotFoundException"  # the index that does not exist
+    # And no query listed the whole table; a scan still does, with moto's own list
+    assert listed == ["q"]
+    assert len(scanned) == 60
