@@ -357,7 +357,6 @@ class _LiveInstances:
         return len(self._refs) + len(self._held)
 
 
-_original_base_model_new = BaseModel.__dict__["__new__"]
 _HELD = (FakeKey, FakeMultipart)  # S3's reset disposes of these through the list: held as moto holds them
 
 
@@ -378,37 +377,36 @@ def _hold_instances_again() -> None:
                 model.instances_tracked = list(tracked)  # type: ignore[attr-defined]
 
 
+_PATCHES: tuple[tuple[Any, str, Any], ...] = (
+    (moto_responses, "method_names_from_class", _cached_method_names),
+    (botocore_stubber.BotocoreStubber, "process_request", _process_request),
+    (Item, "size", _item_size),
+    (Item, "__init__", _item_init),
+    (DynamoHandler, "batch_get_item", _batch_get_item),
+    (DynamoHandler, "put_item", _put_item),
+    (ConditionExpressionParser, "_lex_condition_expression", _lex_condition_expression),
+    (ConditionExpressionParser, "parse", _parse),
+    (dynamodb_responses, "dynamo_to_dict", _dynamo_to_dict),
+    (BaseModel, "__new__", staticmethod(_base_model_new)),
+    (Table, "query", _query),
+    (Table, "all_items", _all_items),
+)
+_replaced: list[tuple[Any, str, Any]] = []  # (owner, name, what it held) while installed
+
+
 def _install() -> None:
     _method_names.clear()  # a class patched between two worlds is listed again
     _handlers.clear()
-    moto_responses.method_names_from_class = _cached_method_names
-    botocore_stubber.BotocoreStubber.process_request = _process_request  # type: ignore[method-assign]
-    Item.size = _item_size  # type: ignore[method-assign]
-    Item.__init__ = _item_init  # type: ignore[method-assign]
-    DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
-    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
-    dynamodb_responses.dynamo_to_dict = _dynamo_to_dict
-    ConditionExpressionParser.parse = _parse  # type: ignore[method-assign]
-    DynamoHandler.put_item = _put_item  # type: ignore[method-assign]
-    BaseModel.__new__ = staticmethod(_base_model_new)  # type: ignore[method-assign]
-    Table.query = _query  # type: ignore[method-assign]
-    Table.all_items = _all_items  # type: ignore[method-assign]
+    for owner, name, replacement in _PATCHES:
+        _replaced.append((owner, name, vars(owner)[name]))  # as defined there (`__new__` stays a staticmethod)
+        setattr(owner, name, replacement)
 
 
 def _uninstall() -> None:
-    moto_responses.method_names_from_class = _original_method_names
-    botocore_stubber.BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
-    Item.size = _original_item_size  # type: ignore[method-assign]
-    Item.__init__ = _original_item_init  # type: ignore[method-assign]
-    DynamoHandler.batch_get_item = _original_batch_get_item  # type: ignore[method-assign]
-    ConditionExpressionParser._lex_condition_expression = _original_lex  # type: ignore[method-assign]
-    dynamodb_responses.dynamo_to_dict = _original_dynamo_to_dict
-    ConditionExpressionParser.parse = _original_parse  # type: ignore[method-assign]
-    DynamoHandler.put_item = _original_put_item  # type: ignore[method-assign]
+    while _replaced:
+        owner, name, original = _replaced.pop()
+        setattr(owner, name, original)
     _lexed.clear()
-    BaseModel.__new__ = _original_base_model_new  # type: ignore[method-assign]
-    Table.query = _original_query  # type: ignore[method-assign]
-    Table.all_items = _original_all_items  # type: ignore[method-assign]
     _hold_instances_again()
 
 

@@ -479,3 +479,12 @@ def test_a_query_answers_as_moto_does_without_sorting_the_whole_table(
     # And no query listed the whole table; a scan still does, with moto's own list
     assert listed == ["q"]
     assert len(scanned) == 60
+
+
+def test_every_shortcut_is_undone_when_the_last_block_ends() -> None:
+    before = [vars(owner)[name] for owner, name, _ in fast_moto._PATCHES]
+    with fast_moto.installed():
+        with fast_moto.installed():  # nested: still on after the inner block
+            pass
+        assert [getattr(owner, name) for owner, name, _ in fast_moto._PATCHES][-1] is fast_moto._all_items
+    assert [vars(owner)[name] for owner, name, _ in fast_moto._PATCHES] == before
