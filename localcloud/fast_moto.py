@@ -28,6 +28,11 @@
   `hasattr` on every node of every item (a third of a BatchGetItem of 100 items): plain dicts, an item's
   attribute dict, lists, scalars and `DynamoType` values are converted by the same rules with one type test each;
   anything else is moto's function.
+- SQS's ReceiveMessage checks each message it hands out against the queue's retention period by asking for the
+  queue's attributes (`get_queue_attributes(["MessageRetentionPeriod"])`), which builds the whole attribute
+  table three times, each time counting the queue's visible, delayed and in-flight messages with a clock read
+  per message: quadratic in the queue's depth. The period is read from the queue (the attribute moto's table
+  reads) and compared as moto compares it.
 
 - moto keeps every model object it ever made (`BaseModel.__new__` appends it to its class's `instances_tracked`,
   for the moto server's `/moto-api/data.json` dashboard and S3's reset): the copies DynamoDB's Query, Scan and
@@ -58,6 +63,7 @@ from moto.core.base_backend import BackendDict
 from moto.core.common_models import BaseModel
 from moto.core.exceptions import HTTPException
 from moto.core.model_instances import model_data
+from moto.core.utils import unix_time
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -66,6 +72,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize, dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
 from moto.s3.models import FakeKey, FakeMultipart
+from moto.sqs.models import Message, SQSBackend
 
 from localcloud import fast_json
 
@@ -333,6 +340,12 @@ def _dynamo_to_dict(obj: Any) -> Any:
     return _original_dynamo_to_dict(obj)  # datetimes, model objects with to_json, subclasses: moto's own
 
 
+def _message_within_retention(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    """moto's `is_message_valid_based_on_retention_period` (moto 5.2.5) without its attribute table."""
+    retention_period = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
+    return bool(retention_period + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+
 class _LiveInstances:
     """A class's `instances_tracked` that does not keep its instances alive (iterated in the order they were made)."""
 
@@ -390,6 +403,7 @@ _PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (BaseModel, "__new__", staticmethod(_base_model_new)),
     (Table, "query", _query),
     (Table, "all_items", _all_items),
+    (SQSBackend, "is_message_valid_based_on_retention_period", _message_within_retention),
 )
 _replaced: list[tuple[Any, str, Any]] = []  # (owner, name, what it held) while installed
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from moto.core import responses as moto_responses
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
@@ -488,3 +489,28 @@ def test_every_shortcut_is_undone_when_the_last_block_ends() -> None:
             pass
         assert [getattr(owner, name) for owner, name, _ in fast_moto._PATCHES][-1] is fast_moto._all_items
     assert [vars(owner)[name] for owner, name, _ in fast_moto._PATCHES] == before
+
+
+def _received_as_time_passes(queue_name: str) -> list[Any]:
+    """Messages sent a minute apart to a queue keeping them 3 minutes, received before and after the first
+    one's retention ends (moto then stops at it: the answer is empty)."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=queue_name, Attributes={"MessageRetentionPeriod": "180"})["QueueUrl"]
+    received: list[Any] = []
+    with time_machine.travel(dt.datetime(2026, 12, 7, 8, tzinfo=dt.UTC), tick=False) as traveller:
+        for minute in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{minute}")
+            traveller.shift(60)
+        traveller.shift(-30)  # 150 s after the first message
+        for _ in range(2):
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+            received.append(sorted(message["Body"] for message in answer.get("Messages", [])))
+            traveller.shift(50)
+    return received
+
+
+def test_a_message_past_its_retention_is_not_received_as_moto_decides_it(aws: None) -> None:
+    slow = _received_as_time_passes("slow")
+    with fast_moto.installed():
+        fast = _received_as_time_passes("fast")
+    assert fast == slow == [["m0", "m1", "m2"], []]
