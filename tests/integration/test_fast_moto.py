@@ -487,7 +487,7 @@ def test_every_shortcut_is_undone_when_the_last_block_ends() -> None:
     with fast_moto.installed():
         with fast_moto.installed():  # nested: still on after the inner block
             pass
-        assert [getattr(owner, name) for owner, name, _ in fast_moto._PATCHES][-1] is fast_moto._all_items
+        assert [vars(owner)[name] for owner, name, _ in fast_moto._PATCHES] == [new for *_, new in fast_moto._PATCHES]
     assert [vars(owner)[name] for owner, name, _ in fast_moto._PATCHES] == before
 
 
