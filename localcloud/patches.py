@@ -28,7 +28,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.scheduler.exceptions import ScheduleGroupNotFound, ValidationException
 from moto.scheduler.models import EventBridgeSchedulerBackend
 
-from localcloud import fast_cloudwatch, fast_json, fast_moto, fast_parse, fast_transport
+from localcloud import fast_cloudwatch, fast_gc, fast_json, fast_loader, fast_moto, fast_parse, fast_transport
 from localcloud.schedules import Expression, ScheduleExpressionError
 
 
@@ -156,6 +156,8 @@ def installed(world: World) -> Iterator[None]:
             fast_moto.installed(),
             fast_transport.installed(),
             fast_cloudwatch.installed(),
+            fast_loader.installed(),
+            fast_gc.fewer_collections(),
         ):
             yield
     finally:

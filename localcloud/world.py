@@ -39,7 +39,7 @@ from moto.moto_api._internal import mock_random
 
 from autopilot.adapters.aws import reset_caches
 from autopilot.domain.kernel.policy import Policy
-from localcloud import alarms, fast_gc, lambdas, patches
+from localcloud import alarms, lambdas, patches
 from localcloud import hostile as hostile_mode
 from localcloud.clock import VirtualClock, parse_instant
 from localcloud.intrinsics import ACCOUNT_ID, REGION, Resolver
@@ -184,7 +184,6 @@ class LocalCloud(WorldBuilder, WorldBus, WorldLambdas, WorldScheduler, WorldDesk
             self._stack.callback(self.clock.stop)
             self._stack.enter_context(mock_aws())
             self._stack.enter_context(patches.installed(self))
-            self._stack.enter_context(fast_gc.fewer_collections())
             mock_random.seed(self._seed)
             reset_caches()
             self._stack.callback(reset_caches)
