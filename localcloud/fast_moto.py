@@ -33,6 +33,11 @@
   table three times, each time counting the queue's visible, delayed and in-flight messages with a clock read
   per message: quadratic in the queue's depth. The period is read from the queue (the attribute moto's table
   reads) and compared as moto compares it.
+- Every look-up of a service's backend for an account (`BackendDict.__getitem__`, several per request) takes a
+  lock, lists the dictionary's keys, and searches the list of registered backend dictionaries with an equality
+  test per entry. When the account's backend exists and the dictionary is registered (the same instance in that
+  list, as moto's membership test finds it), the backend is returned as moto would; otherwise moto's own code
+  runs.
 
 - moto keeps every model object it ever made (`BaseModel.__new__` appends it to its class's `instances_tracked`,
   for the moto server's `/moto-api/data.json` dashboard and S3's reset): the copies DynamoDB's Query, Scan and
@@ -94,6 +99,7 @@ _original_dynamo_to_dict = dynamo_to_dict
 _original_parse = ConditionExpressionParser.parse
 _original_put_item = DynamoHandler.put_item
 _original_query = Table.query
+_original_backend_for_account = BackendDict.__getitem__
 _original_all_items = Table.all_items
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -340,6 +346,12 @@ def _dynamo_to_dict(obj: Any) -> Any:
     return _original_dynamo_to_dict(obj)  # datetimes, model objects with to_json, subclasses: moto's own
 
 
+def _backend_for_account(self: BackendDict[Any], account_id: str) -> Any:
+    if dict.__contains__(self, account_id) and any(known is self for known in BackendDict._instances):  # type: ignore[misc]
+        return dict.__getitem__(self, account_id)
+    return _original_backend_for_account(self, account_id)
+
+
 def _message_within_retention(self: SQSBackend, queue_name: str, message: Message) -> bool:
     """moto's `is_message_valid_based_on_retention_period` (moto 5.2.5) without its attribute table."""
     retention_period = self.get_queue(queue_name).message_retention_period  # type: ignore[attr-defined]
@@ -404,6 +416,7 @@ _PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (Table, "query", _query),
     (Table, "all_items", _all_items),
     (SQSBackend, "is_message_valid_based_on_retention_period", _message_within_retention),
+    (BackendDict, "__getitem__", _backend_for_account),
 )
 _replaced: list[tuple[Any, str, Any]] = []  # (owner, name, what it held) while installed
 

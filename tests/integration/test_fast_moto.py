@@ -10,6 +10,7 @@ import boto3
 import pytest
 import time_machine
 from moto.core import responses as moto_responses
+from moto.core.base_backend import BackendDict
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -18,6 +19,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.dynamodb.responses import DynamoHandler
 from moto.s3.models import FakeKey
+from moto.sqs.models import sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from localcloud import fast_json, fast_moto
@@ -514,3 +516,19 @@ def test_a_message_past_its_retention_is_not_received_as_moto_decides_it(aws: No
     with fast_moto.installed():
         fast = _received_as_time_passes("fast")
     assert fast == slow == [["m0", "m1", "m2"], []]
+
+
+def test_a_backend_is_looked_up_as_moto_looks_it_up(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    boto3.client("sqs").create_queue(QueueName="known")  # the default account's backend exists and is registered
+    account = "123456789012"
+    own = sqs_backends[account]
+    with fast_moto.installed():
+        assert sqs_backends[account] is own
+        assert sqs_backends[account]["eu-west-1"].queues.keys() == {"known"}
+        # A new account's backend is made and registered by moto's own code
+        other = sqs_backends["210987654321"]
+        assert other is dict.__getitem__(sqs_backends, "210987654321")
+        # And a dictionary no longer registered (moto's reset empties the list) is registered again
+        monkeypatch.setattr(BackendDict, "_instances", [])
+        assert sqs_backends[account] is own
+        assert BackendDict._instances == [sqs_backends]  # type: ignore[misc]
