@@ -9,11 +9,15 @@ cloud's time in a sweep (docs/performance.md has the profile).
 `FastJSONSerializer` gives the same answer from a plan compiled once per shape: for a structure, each member's
 candidate keys in moto's own order, computed with moto's own alias providers (`_candidates`), so the picker's
 first-match rule is kept exactly; then the same type rules as moto's `BaseJSONSerializer` (strings, numbers,
-blobs in base64, timestamps, maps, lists, document types). Whatever the plan does not cover falls back to moto's
-serializer for the whole response: errors, event streams, responses with key-path transformers, and any value
-that is not a plain `dict` where a structure is expected (moto's model objects, whose aliases depend on their
-class). tests/integration/test_fast_json.py parses both answers with botocore's parser for every operation the
-local cloud uses and requires them equal, and equal as JSON documents.
+blobs in base64, timestamps, maps, lists, document types). Where a structure is a model object (CloudWatch's
+alarms, for one) rather than a plain `dict`, the candidate keys also depend on the object's class (moto's
+ExplicitAlias reads the class's `Meta`, ClassPrefixAlias its name): they are computed once per class with the
+same providers, and each value is read with moto's own `get_value`, in moto's order. Whatever the plan does not
+cover falls back to moto's serializer for the whole response: errors, event streams, responses with key-path
+transformers, objects whose aliases may differ from one object of a class to the next (a `Meta` of the
+instance's own, a class answering any attribute through `__getattr__`). tests/integration/test_fast_json.py
+parses both answers with botocore's parser for every operation the local cloud uses and requires them equal,
+and equal as JSON documents.
 
 Also here: moto builds the error-code table of a service (a walk of every shape) at each error it answers,
 because `get_error_model` makes a new `ErrorLookupFactory` each time; the table is shared per service instead.
@@ -36,6 +40,7 @@ from moto.core import responses as moto_responses
 from moto.core import serialize as moto_serialize
 from moto.core.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from moto.core.serialize import AttributePickerContext, JSONSerializer, TimestampSerializer, XFormedAttributePicker
+from moto.core.utils import MISSING, get_value
 
 ENV_SWITCH = "LOCALCLOUD_FAST"
 _Serialize = Callable[[Any], Any]
@@ -105,15 +110,41 @@ class _Plans:
         # moto's walk sets `member.parent` before picking a member; ShapePrefixAlias and ShapeNameAlias read it.
         members: list[tuple[str, tuple[str, ...], _Serialize]] = []
         filled = members
+        shapes: list[tuple[str, Shape]] = []  # (member key, member shape), for the candidates of a model object
         # For a value with one key (every DynamoDB attribute value is one): the members that key is a candidate
         # of, in member order. The picker's first-match rule gives the same members, each reading that key.
         by_key: dict[str, list[tuple[str, _Serialize]]] = {}
+        # For a model object: each member's candidate keys for its class (moto's ExplicitAlias reads the class's
+        # Meta, ClassPrefixAlias its name), read with moto's own get_value.
+        by_class: dict[type, list[tuple[str, tuple[str, ...], _Serialize]] | None] = {}
+
+        def serialize_object(value: Any) -> Any:
+            kind = type(value)
+            if kind not in by_class:
+                by_class[kind] = self._object_members(kind, value, shapes, filled, operation)
+            object_members = by_class[kind]
+            if object_members is None or "Meta" in getattr(value, "__dict__", ()):
+                raise _Fallback(shape.name)  # aliases that can differ from one object of the class to another
+            out: dict[str, Any] = {}
+            for out_key, candidates, serialize in object_members:
+                for candidate in candidates:
+                    member_value = get_value(value, candidate, MISSING)
+                    if member_value is not MISSING:
+                        break
+                else:
+                    continue
+                if member_value is None:
+                    continue
+                serialized = serialize(member_value)
+                if serialized is not _SKIP:
+                    out[out_key] = serialized
+            return out
 
         def serialize_value(value: Any) -> Any:
             if value is None:
                 return _SKIP
             if type(value) is not dict:  # a model object: its aliases depend on its class
-                raise _Fallback(shape.name)
+                return serialize_object(value)
             out: dict[str, Any] = {}
             if len(value) == 1:
                 if not by_key:
@@ -153,12 +184,35 @@ class _Plans:
             candidates = self._candidates(member_key, member_shape, operation)
             out_key = member_shape.serialization.get("name", member_key)
             members.append((out_key, candidates, self._of(member_shape, operation)))
+            shapes.append((member_key, member_shape))
         return serialize_value
 
-    def _candidates(self, key: str, shape: Shape, operation: OperationModel) -> tuple[str, ...]:
-        """The keys moto's XFormedAttributePicker tries on a plain dict, in its order (duplicates dropped)."""
+    def _object_members(
+        self,
+        kind: type,
+        example: Any,
+        shapes: list[tuple[str, Shape]],
+        members: list[tuple[str, tuple[str, ...], _Serialize]],
+        operation: OperationModel,
+    ) -> list[tuple[str, tuple[str, ...], _Serialize]] | None:
+        """Each member's candidate keys for objects of `kind`, or None where they may differ per object (a class
+        that answers any attribute through `__getattr__`, or one whose alias table is not a class attribute)."""
+        if getattr(kind, "__getattr__", None) is not None or "Meta" in getattr(example, "__dict__", ()):
+            return None
+        return [
+            (out_key, self._candidates(member_key, member_shape, operation, example), serialize)
+            for (member_key, member_shape), (out_key, _, serialize) in zip(shapes, members, strict=True)
+        ]
+
+    def _candidates(self, key: str, shape: Shape, operation: OperationModel, obj: Any = None) -> tuple[str, ...]:
+        """The keys moto's XFormedAttributePicker tries on a plain dict (or on `obj`), in its order (duplicates
+        dropped)."""
         context = AttributePickerContext(
-            obj={}, key=key, shape=shape, operation_model=operation, service_model=operation.service_model
+            obj={} if obj is None else obj,
+            key=key,
+            shape=shape,
+            operation_model=operation,
+            service_model=operation.service_model,
         )
         seen: list[str] = []
         for candidate in self._picker.get_possible_keys(context):
@@ -318,6 +372,8 @@ installed = counted_patch(_install, _uninstall)
 
 def serialize_with_plan(operation: OperationModel, result: Any) -> Any:
     """The plan's body for `result` (a test hook: raises LookupError where moto's serializer would answer)."""
+    if not isinstance(operation.output_shape, StructureShape):
+        raise LookupError(f"{operation.name} has no output structure: moto's serializer answers")
     try:
         serialized = _PLANS.output(operation)(result)
     except _Fallback as exc:

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -62,8 +62,9 @@ def both_serializers() -> Iterator[Seen]:
 
 
 def parsed(operation: OperationModel, body: str) -> Any:
-    """What a botocore client reads from this body (HTTP 200)."""
-    parser = create_parser(operation.service_model.protocol)
+    """What a botocore client reads from this JSON body (HTTP 200): moto's JSON serializer wrote it, also for a
+    service whose first protocol is another (CloudWatch lists smithy-rpc-v2-cbor, then json)."""
+    parser = create_parser("json")
     response = {"status_code": 200, "headers": {}, "body": body.encode()}
     result = parser.parse(response, operation.output_shape)
     result.pop("ResponseMetadata", None)
@@ -175,10 +176,42 @@ def _other_json_services() -> None:
     events.list_rules()
 
 
+def _cloudwatch_alarms() -> None:
+    """Alarms are moto model objects (FakeAlarm), with dimensions, actions, thresholds and timestamps."""
+    cloudwatch = boto3.client("cloudwatch")
+    for index, (statistic, actions) in enumerate((("Sum", True), ("Average", False), ("Maximum", True))):
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"autopilot-connection-failures-ws-{index}",
+            Namespace="Autopilot",
+            MetricName="ConnectionFailures",
+            Dimensions=[{"Name": "WorkspaceId", "Value": f"ws-{index}"}, {"Name": "Site", "Value": "paris"}],
+            Statistic=statistic,
+            Period=300,
+            EvaluationPeriods=index + 1,
+            DatapointsToAlarm=1,
+            Threshold=5.0 + index,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            ActionsEnabled=actions,
+            AlarmActions=["arn:aws:sns:eu-west-1:123456789012:on-call"] if actions else [],
+            AlarmDescription="six failures in five minutes" if index else "",
+            Tags=[{"Key": "autopilot:managed", "Value": "true"}],
+        )
+    cloudwatch.set_alarm_state(
+        AlarmName="autopilot-connection-failures-ws-1", StateValue="ALARM", StateReason="threshold crossed"
+    )
+    cloudwatch.describe_alarms()
+    cloudwatch.describe_alarms(AlarmNamePrefix="autopilot-connection-failures-ws-")
+    cloudwatch.describe_alarms(StateValue="ALARM")
+    cloudwatch.describe_alarms(AlarmNames=["autopilot-connection-failures-ws-2", "absent"])
+    cloudwatch.describe_alarms_for_metric(MetricName="ConnectionFailures", Namespace="Autopilot")
+
+
 def test_the_plan_answers_what_moto_answers(cloud: None) -> None:
     with both_serializers() as seen:
         _dynamodb_calls()
         _other_json_services()
+        _cloudwatch_alarms()
     assert seen, "no JSON answer was recorded"
     for name, slow, fast, covered in seen:
         if not covered:
@@ -198,6 +231,8 @@ def test_the_plan_answers_what_moto_answers(cloud: None) -> None:
         "dynamodb:DescribeTable",
         "sqs:ReceiveMessage",
         "ssm:GetParameter",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DescribeAlarmsForMetric",
     } <= covered_names
 
 
@@ -227,15 +262,40 @@ def _dynamodb_calls_for_read() -> None:
     client.put_item(TableName="t", Item={**{k: v for k, v in ITEM.items() if k not in ("pk", "sk")}, "pk": {"S": "k"}})
 
 
-def test_a_model_object_is_left_to_moto() -> None:
-    # Given a result that is not plain data (moto's model objects are read through class-dependent aliases)
-    class Parameter:
-        name = "p"
+class Data:
+    """A model object: read through its class's aliases (its Meta; its name as a prefix: DataType as `type`)."""
 
+    class Meta:
+        serialization_aliases: ClassVar[dict[str, str]] = {"Value": "secret_value"}
+
+    name = "p"
+    secret_value = "v"
+    type = "text"
+    version = None
+
+
+def test_a_model_object_is_read_through_its_class_s_aliases_as_moto_reads_it() -> None:
     operation = _operation("ssm:GetParameter")
-    # Then the plan refuses it and moto's serializer answers the whole response
-    with pytest.raises(LookupError):
-        fast_json.serialize_with_plan(operation, {"Parameter": Parameter()})
+    result = {"Parameter": Data()}
+    slow = JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker()).serialize(result)
+    fast = fast_json.serialize_with_plan(operation, result)
+    expected = {"Parameter": {"Name": "p", "Value": "v", "Type": "text", "DataType": "text"}}
+    assert json.loads(slow["body"]) == fast == expected
+
+
+def test_an_object_whose_aliases_may_differ_from_its_class_s_is_left_to_moto() -> None:
+    # Given objects whose aliases cannot be known from their class alone
+    class Dynamic:
+        def __getattr__(self, name: str) -> Any:
+            return f"any {name}"
+
+    own_table = Data()
+    own_table.Meta = type("Meta", (), {"serialization_aliases": {"Value": "name"}})  # type: ignore[misc]
+    operation = _operation("ssm:GetParameter")
+    # Then the plan refuses them and moto's serializer answers the whole response
+    for value in (Dynamic(), own_table):
+        with pytest.raises(LookupError):
+            fast_json.serialize_with_plan(operation, {"Parameter": value})
 
 
 def test_timestamps_and_none_members_follow_moto() -> None:
