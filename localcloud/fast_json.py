@@ -125,20 +125,7 @@ class _Plans:
             object_members = by_class[kind]
             if object_members is None or "Meta" in getattr(value, "__dict__", ()):
                 raise _Fallback(shape.name)  # aliases that can differ from one object of the class to another
-            out: dict[str, Any] = {}
-            for out_key, candidates, serialize in object_members:
-                for candidate in candidates:
-                    member_value = get_value(value, candidate, MISSING)
-                    if member_value is not MISSING:
-                        break
-                else:
-                    continue
-                if member_value is None:
-                    continue
-                serialized = serialize(member_value)
-                if serialized is not _SKIP:
-                    out[out_key] = serialized
-            return out
+            return _picked(value, object_members, get_value, MISSING)
 
         def serialize_value(value: Any) -> Any:
             if value is None:
@@ -158,19 +145,7 @@ class _Plans:
                         if serialized is not _SKIP:
                             out[out_key] = serialized
                 return out
-            for out_key, candidates, serialize in filled:
-                for candidate in candidates:
-                    member_value = value.get(candidate, _SKIP)
-                    if member_value is not _SKIP:
-                        break
-                else:
-                    continue
-                if member_value is None:
-                    continue
-                serialized = serialize(member_value)
-                if serialized is not _SKIP:
-                    out[out_key] = serialized
-            return out
+            return _picked(value, filled, dict.get, _SKIP)
 
         # Registered before the members are compiled: recursive shapes (DynamoDB's AttributeValue) reuse it.
         # Keyed by name: botocore makes a new Shape object at each resolution of a reference.
@@ -257,6 +232,30 @@ class _Plans:
             return out
 
         return serialize_map
+
+
+def _picked(
+    value: Any,
+    members: list[tuple[str, tuple[str, ...], _Serialize]],
+    read: Callable[[Any, str, Any], Any],
+    missing: Any,
+) -> dict[str, Any]:
+    """moto's picker over a structure's members: each member's first candidate key that `read` finds; a member
+    found as None, or not found, is left out."""
+    out: dict[str, Any] = {}
+    for out_key, candidates, serialize in members:
+        for candidate in candidates:
+            member_value = read(value, candidate, missing)
+            if member_value is not missing:
+                break
+        else:
+            continue
+        if member_value is None:
+            continue
+        serialized = serialize(member_value)
+        if serialized is not _SKIP:
+            out[out_key] = serialized
+    return out
 
 
 def _service_key(operation: OperationModel) -> tuple[str, str]:
