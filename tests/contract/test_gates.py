@@ -108,7 +108,7 @@ def _unknown_action(template: Template) -> None:
 
 
 def test_a_migration_without_its_bundle_fails_the_iam_database_gate(tmp_path: Path) -> None:
-    failed = _failed(_gates_on(tmp_path, _migrate_without_bundle))
+    failed = _failed(_project_gates_on(tmp_path, _migrate_without_bundle))
 
     iam = failed["IAM database (parliament)"]
     assert "LifecycleFunctionRole (role policies): RESOURCE_MISMATCH workspaces:MigrateWorkspace" in iam
