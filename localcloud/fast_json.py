@@ -119,11 +119,13 @@ class _Plans:
         by_class: dict[type, list[tuple[str, tuple[str, ...], _Serialize]] | None] = {}
 
         def serialize_object(value: Any) -> Any:
+            if "Meta" in getattr(value, "__dict__", ()):
+                raise _Fallback(shape.name)  # an alias table of the object's own, not its class's
             kind = type(value)
             if kind not in by_class:
                 by_class[kind] = self._object_members(kind, value, shapes, filled, operation)
             object_members = by_class[kind]
-            if object_members is None or "Meta" in getattr(value, "__dict__", ()):
+            if object_members is None:
                 raise _Fallback(shape.name)  # aliases that can differ from one object of the class to another
             return _picked(value, object_members, get_value, MISSING)
 
@@ -170,9 +172,9 @@ class _Plans:
         members: list[tuple[str, tuple[str, ...], _Serialize]],
         operation: OperationModel,
     ) -> list[tuple[str, tuple[str, ...], _Serialize]] | None:
-        """Each member's candidate keys for objects of `kind`, or None where they may differ per object (a class
-        that answers any attribute through `__getattr__`, or one whose alias table is not a class attribute)."""
-        if getattr(kind, "__getattr__", None) is not None or "Meta" in getattr(example, "__dict__", ()):
+        """Each member's candidate keys for objects of `kind` (`example` is one without an alias table of its own),
+        or None where they may differ per object (a class answering any attribute through `__getattr__`)."""
+        if getattr(kind, "__getattr__", None) is not None:
             return None
         return [
             (out_key, self._candidates(member_key, member_shape, operation, example), serialize)

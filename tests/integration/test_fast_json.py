@@ -296,6 +296,8 @@ def test_an_object_whose_aliases_may_differ_from_its_class_s_is_left_to_moto() -
     for value in (Dynamic(), own_table):
         with pytest.raises(LookupError):
             fast_json.serialize_with_plan(operation, {"Parameter": value})
+    # And the class of the object with its own table is still read through its class's aliases after it
+    assert fast_json.serialize_with_plan(operation, {"Parameter": Data()})["Parameter"]["Value"] == "v"
 
 
 def test_timestamps_and_none_members_follow_moto() -> None:
