@@ -13,6 +13,10 @@
 - DynamoDB's BatchGetItem and Query compute each item's size twice (once for the 16 MB or 1 MB rule, once to add
   it up), a walk of every attribute of every item: within one call an item cannot change, so its size is computed
   once for that call.
+- The size of a DynamoDB value (`DynamoType.size`, for the 400 KB, 1 MB and 16 MB rules: every attribute of every
+  item written, queried or batch-read) tests the type through up to four methods before the common case: the
+  same rules are applied with one type test per value (a map's members are still copied before they are sized,
+  as moto does).
 - DynamoDB's Query (`Table.query`) sorts every item of the table by its key (`all_items`, with `DynamoType`
   comparisons that convert both values at each one), then keeps those of the queried partition: on an index,
   items whose hash-key attributes equal the query's; on the table, items whose hash key equals it. The candidates
@@ -83,6 +87,7 @@ from localcloud import fast_json
 
 _original_method_names = moto_responses.method_names_from_class
 _original_item_size = Item.size
+_original_value_size = DynamoType.size
 _original_item_init = Item.__init__
 ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict limit (moto 5.2.5: "between 409 and 410KB" measured on AWS)
 _original_batch_get_item = DynamoHandler.batch_get_item
@@ -190,6 +195,26 @@ def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, a
         if total > ITEM_SIZE_LIMIT:
             raise ItemSizeTooLarge
         dict.__setitem__(self.attrs, key, typed)
+
+
+_SET_TYPES = ("SS", "NS", "BS")
+
+
+def _value_size(self: DynamoType) -> int:
+    """moto's `DynamoType.size` (moto 5.2.5): a number's digits as written, a set's, list's and map's members
+    (a map's keys in UTF-8 bytes too), a boolean (and NULL's True) 1, anything else its bytes."""
+    kind, value = self.type, self.value
+    if kind == "N":
+        return len(str(value))
+    if kind in _SET_TYPES:
+        if kind == "NS":
+            return sum(len(str(member)) for member in value)
+        return sum(1 if isinstance(member, bool) else bytesize(member) for member in value)
+    if kind == "L":
+        return sum(_value_size(member) if type(member) is DynamoType else member.size() for member in value)
+    if kind == "M":  # moto sizes a copy of each member (which also converts any plain dict nested in it)
+        return sum(bytesize(key) + _value_size(DynamoType(member)) for key, member in value.items())
+    return 1 if isinstance(value, bool) else bytesize(value)
 
 
 def _item_size(self: Item) -> int:
@@ -413,6 +438,7 @@ _PATCHES: tuple[tuple[Any, str, Any], ...] = (
     (ConditionExpressionParser, "parse", _parse),
     (dynamodb_responses, "dynamo_to_dict", _dynamo_to_dict),
     (BaseModel, "__new__", staticmethod(_base_model_new)),
+    (DynamoType, "size", _value_size),
     (Table, "query", _query),
     (Table, "all_items", _all_items),
     (SQSBackend, "is_message_valid_based_on_retention_period", _message_within_retention),

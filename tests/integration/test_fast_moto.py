@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 from moto.core import responses as moto_responses
 from moto.core.base_backend import BackendDict
 from moto.dynamodb import responses as dynamodb_responses
@@ -532,3 +534,30 @@ def test_a_backend_is_looked_up_as_moto_looks_it_up(aws: None, monkeypatch: pyte
         monkeypatch.setattr(BackendDict, "_instances", [])
         assert sqs_backends[account] is own
         assert BackendDict._instances == [sqs_backends]  # type: ignore[misc]
+
+
+_SCALARS = st.one_of(
+    st.text(max_size=8).map(lambda s: {"S": s}),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(lambda n: {"N": str(n)}),
+    st.binary(max_size=8).map(lambda b: {"B": b}),
+    st.text(alphabet="AQ=", max_size=8).map(lambda s: {"B": s}),  # base64 text, as moto may keep it
+    st.booleans().map(lambda b: {"BOOL": b}),
+    st.just({"NULL": True}),
+    st.lists(st.text(max_size=5), min_size=1, max_size=3, unique=True).map(lambda v: {"SS": v}),
+    st.lists(st.integers(-999, 999).map(str), min_size=1, max_size=3, unique=True).map(lambda v: {"NS": v}),
+    st.lists(st.binary(max_size=4), min_size=1, max_size=3, unique=True).map(lambda v: {"BS": v}),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda v: {"L": v}),
+        st.dictionaries(st.text(max_size=5), inner, max_size=3).map(lambda v: {"M": v}),
+    ),
+    max_leaves=12,
+)
+
+
+@given(value=_VALUES)
+def test_a_value_is_sized_as_moto_sizes_it(value: dict[str, Any]) -> None:
+    typed = DynamoType(value)
+    assert fast_moto._value_size(typed) == fast_moto._original_value_size(typed)
