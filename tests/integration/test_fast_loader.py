@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from botocore.loaders import Loader, create_loader
@@ -13,7 +15,7 @@ TYPES = ("service-2", "paginators-1", "waiters-2", "resources-1", "endpoint-rule
 
 def _session_loader() -> Loader:
     """A new boto3 session's loader: botocore's data and boto3's (the resources)."""
-    return boto3.session.Session()._session.get_component("data_loader")  # type: ignore[no-any-return]
+    return boto3.session.Session()._session.get_component("data_loader")
 
 
 @pytest.mark.parametrize("type_name", TYPES)
@@ -45,11 +47,11 @@ def test_the_directories_are_listed_once_while_installed(monkeypatch: pytest.Mon
     assert listings.count("resources-1") == 2
 
 
-def test_a_loader_with_other_directories_gets_its_own_listing(tmp_path: pytest.TempPathFactory) -> None:
+def test_a_loader_with_other_directories_gets_its_own_listing(tmp_path: Path) -> None:
     with fast_loader.installed():
         botocore_s = create_loader().list_available_services("service-2")
-        (tmp_path / "myservice" / "2026-12-01").mkdir(parents=True)  # type: ignore[operator]
-        (tmp_path / "myservice" / "2026-12-01" / "service-2.json").write_text("{}")  # type: ignore[operator]
+        (tmp_path / "myservice" / "2026-12-01").mkdir(parents=True)
+        (tmp_path / "myservice" / "2026-12-01" / "service-2.json").write_text("{}")
         extended = create_loader(str(tmp_path)).list_available_services("service-2")
     assert "myservice" in extended
     assert "myservice" not in botocore_s
