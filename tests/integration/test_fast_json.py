@@ -27,6 +27,7 @@ from moto.core.serialize import JSONSerializer, XFormedAttributePicker
 from moto.core.utils import get_service_model
 
 from localcloud import fast_json
+from tests.support.aws import create_keyed_table
 
 Seen = list[tuple[str, Any, Any, bool]]
 
@@ -106,15 +107,7 @@ ITEM = {
 
 def _dynamodb_calls() -> None:
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName="state",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(client, "state", range_key="sk")
     client.describe_table(TableName="state")
     client.put_item(TableName="state", Item=ITEM)
     client.put_item(TableName="state", Item={**ITEM, "pk": {"S": "OBS#ws-2"}}, ReturnValues="NONE")
@@ -253,12 +246,7 @@ def test_blobs_and_numbers_reach_the_client_as_moto_sends_them(cloud: None) -> N
 
 def _dynamodb_calls_for_read() -> None:
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(client, "t")
     client.put_item(TableName="t", Item={**{k: v for k, v in ITEM.items() if k not in ("pk", "sk")}, "pk": {"S": "k"}})
 
 

@@ -25,6 +25,7 @@ from moto.sqs.models import sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from localcloud import fast_json, fast_moto
+from tests.support.aws import create_keyed_table
 
 
 def test_the_method_list_is_moto_s_and_each_caller_owns_its_copy() -> None:
@@ -37,13 +38,7 @@ def test_the_method_list_is_moto_s_and_each_caller_owns_its_copy() -> None:
 
 
 def _table() -> Any:
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(boto3.client("dynamodb"), "t")
     return boto3.resource("dynamodb").Table("t")
 
 

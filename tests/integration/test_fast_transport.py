@@ -30,6 +30,7 @@ from moto.moto_api._internal import mock_random
 from localcloud import fast_json, fast_moto, fast_parse, fast_transport
 from localcloud.emulator.facade import Emulator
 from localcloud.world import LocalCloud
+from tests.support.aws import create_keyed_table
 
 REGION = "eu-west-1"
 QUEUE = "q"
@@ -59,15 +60,7 @@ def _client(service: str) -> Any:
 
 def _table() -> dict[str, Any]:
     client = _client("dynamodb")
-    client.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(client, "t", range_key="sk")
     for n in range(5):
         client.put_item(
             TableName="t",
@@ -89,6 +82,19 @@ def _desks() -> dict[str, Any]:
     running = emulator.seed_workspaces(directory, ["u1", "u2"], bundle, tags={"site": "paris"})
     stopped = emulator.seed_workspace(directory, "u3", bundle, state="STOPPED")
     return {"emulator": emulator, "directory": directory, "bundle": bundle, "running": running, "stopped": stopped}
+
+
+def _put_alarm(**statistic: str) -> Any:
+    return _client("cloudwatch").put_metric_alarm(
+        AlarmName="b",
+        Namespace="N",
+        MetricName="M",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=2.0,
+        ComparisonOperator="LessThanThreshold",
+        **statistic,
+    )
 
 
 def _alarm() -> dict[str, Any]:
@@ -331,32 +337,14 @@ CASES: tuple[Case, ...] = (
     Case(
         "cloudwatch",
         "PutMetricAlarm",
-        lambda _ctx: _client("cloudwatch").put_metric_alarm(
-            AlarmName="b",
-            Namespace="N",
-            MetricName="M",
-            Statistic="Sum",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=2.0,
-            ComparisonOperator="LessThanThreshold",
-        ),
+        lambda _ctx: _put_alarm(Statistic="Sum"),
         _alarm,
         writes=True,
     ),
     Case(
         "cloudwatch",
         "PutMetricAlarm",
-        lambda _ctx: _client("cloudwatch").put_metric_alarm(
-            AlarmName="b",
-            Namespace="N",
-            MetricName="M",
-            ExtendedStatistic="x1",
-            Period=300,
-            EvaluationPeriods=1,
-            Threshold=2.0,
-            ComparisonOperator="LessThanThreshold",
-        ),
+        lambda _ctx: _put_alarm(ExtendedStatistic="x1"),  # not a percentile: refused
         _alarm,
         writes=True,
         error="InvalidParameterValue",
