@@ -84,30 +84,21 @@ def _desks() -> dict[str, Any]:
     return {"emulator": emulator, "directory": directory, "bundle": bundle, "running": running, "stopped": stopped}
 
 
-def _put_alarm(**statistic: str) -> Any:
+def _put_alarm(name: str = "b", threshold: float = 2.0, comparison: str = "LessThanThreshold", **statistic: str) -> Any:
     return _client("cloudwatch").put_metric_alarm(
-        AlarmName="b",
+        AlarmName=name,
         Namespace="N",
         MetricName="M",
         Period=300,
         EvaluationPeriods=1,
-        Threshold=2.0,
-        ComparisonOperator="LessThanThreshold",
+        Threshold=threshold,
+        ComparisonOperator=comparison,
         **statistic,
     )
 
 
 def _alarm() -> dict[str, Any]:
-    _client("cloudwatch").put_metric_alarm(
-        AlarmName="a",
-        Namespace="N",
-        MetricName="M",
-        Statistic="Sum",
-        Period=300,
-        EvaluationPeriods=1,
-        Threshold=1.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    _put_alarm("a", 1.0, "GreaterThanThreshold", Statistic="Sum")
     return {}
 
 
